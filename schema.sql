@@ -1,0 +1,70 @@
+-- authlite database schema: the current version, and the one place DDL is written.
+-- New databases are created from this file. Older ones are upgraded by the ordered
+-- migrations in src/store/migrate.rs; tests/migrations.rs proves both paths agree.
+-- Times are integer milliseconds since the Unix epoch (UTC).
+
+-- Engine-wide values, e.g. the master key that derived keys come from.
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY NOT NULL,
+    value BLOB NOT NULL
+) STRICT, WITHOUT ROWID;
+
+-- Access-token signing keys. Sign with the newest live key, verify with any key not retired.
+CREATE TABLE signing_keys (
+    kid        TEXT PRIMARY KEY NOT NULL,
+    alg        TEXT NOT NULL CHECK (alg IN ('HS256', 'EdDSA')),
+    secret     BLOB NOT NULL,           -- HS256 key, or Ed25519 seed
+    public_key BLOB,                    -- Ed25519 public key; NULL for HS256
+    created_at INTEGER NOT NULL,
+    retired_at INTEGER
+) STRICT, WITHOUT ROWID;
+
+-- AUTOINCREMENT: ids of deleted users and sessions are never handed out again, so an old
+-- token can never name a newer user or session.
+CREATE TABLE users (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    username      TEXT NOT NULL,        -- as typed (NFKC)
+    username_key  TEXT NOT NULL UNIQUE, -- NFKC + case fold: the uniqueness key
+    email         TEXT,
+    email_key     TEXT UNIQUE,
+    password_hash TEXT NOT NULL,        -- PHC string
+    active        INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+    token_version INTEGER NOT NULL DEFAULT 0, -- bumped to kill every outstanding access token
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL,
+    last_login_at INTEGER
+) STRICT;
+
+CREATE TABLE sessions (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id           INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at        INTEGER NOT NULL,
+    last_refreshed_at INTEGER NOT NULL,
+    idle_expires_at   INTEGER NOT NULL, -- slides on refresh, never past expires_at
+    expires_at        INTEGER NOT NULL, -- absolute end; never moves
+    revoked_at        INTEGER,
+    revoke_reason     TEXT,
+    ip                TEXT,
+    user_agent        TEXT
+) STRICT;
+CREATE INDEX sessions_by_user ON sessions (user_id, revoked_at);
+CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+
+-- Opaque refresh tokens "<selector>.<secret>": only SHA-256 of the secret is kept.
+-- Spent rows stay until their session is purged, so a replay is recognised as reuse.
+CREATE TABLE refresh_tokens (
+    selector    TEXT PRIMARY KEY NOT NULL,
+    session_id  INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    secret_hash BLOB NOT NULL,
+    created_at  INTEGER NOT NULL,
+    spent_at    INTEGER
+) STRICT, WITHOUT ROWID;
+CREATE INDEX refresh_tokens_by_session ON refresh_tokens (session_id);
+-- One live refresh token per session.
+CREATE UNIQUE INDEX refresh_tokens_one_live ON refresh_tokens (session_id) WHERE spent_at IS NULL;
+
+-- Individually revoked access tokens (by jti), kept until the token would have expired.
+CREATE TABLE revoked_tokens (
+    jti        TEXT PRIMARY KEY NOT NULL,
+    expires_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;

@@ -1,0 +1,62 @@
+//! # authlite
+//!
+//! An embedded, synchronous authentication engine over SQLite. One file keeps users,
+//! sessions, tokens, roles and an audit trail; [`Auth::validate`] answers "who is this?"
+//! statefully — signature AND database: session live, user active, nothing revoked — in
+//! microseconds, with no server and no network.
+//!
+//! ```
+//! use authlite::{Auth, ClientInfo, Config, ErrorKind, NewUser};
+//!
+//! # fn main() -> authlite::Result<()> {
+//! let mut config = Config::in_memory(); // Config::new("app.db") for a file
+//! config.pbkdf2_iterations = 1_000;     // tests and docs only; the default is 600,000
+//! let auth = Auth::open_with(config)?;
+//!
+//! let user = auth.register(NewUser::new("alice", "correct horse battery staple").email("a@x.io"))?;
+//! let login = auth.login("ALICE", "correct horse battery staple", &ClientInfo::default())?;
+//!
+//! let who = auth.validate(&login.access_token)?;
+//! assert_eq!(who.user_id, user.id);
+//!
+//! let next = auth.refresh(&login.refresh_token)?; // rotates: the old refresh token is spent
+//! assert_eq!(auth.refresh(&login.refresh_token).unwrap_err().kind(), ErrorKind::TokenReused);
+//! // Reuse revoked the whole session, so the new tokens are dead too:
+//! assert_eq!(auth.validate(&next.access_token).unwrap_err().kind(), ErrorKind::RevokedToken);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! See `DESIGN.md`-level guarantees in the README: fail closed, atomic operations, safe
+//! defaults, and one JWT verification plus at most one indexed read per `validate`.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod auth;
+mod cache;
+mod clock;
+mod config;
+mod error;
+mod global;
+mod keys;
+mod names;
+mod password;
+mod random;
+mod refresh;
+mod sessions;
+mod store;
+mod tokens;
+mod users;
+mod validate;
+
+pub use auth::Auth;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{Config, SecretBytes, SigningAlgorithm, Synchronous};
+pub use error::{Error, ErrorKind, Result};
+pub use global::{global, init_global};
+pub use keys::SigningKeyInfo;
+pub use sessions::{ClientInfo, Login, Session, SessionId, TokenPair};
+pub use tokens::Claims;
+pub use users::{NewUser, User, UserId};
+pub use validate::Principal;

@@ -1,0 +1,338 @@
+//! Accounts: registration, lookup, passwords, activation and deletion.
+
+use std::fmt;
+use std::time::SystemTime;
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::Auth;
+use crate::clock::from_millis;
+use crate::error::{Error, ErrorKind, Result};
+use crate::names::{self, Lookup};
+use crate::password;
+use crate::sessions::revoke_user_sessions;
+use crate::store::exists;
+
+/// A user's id: a positive integer, never reused after deletion.
+pub type UserId = i64;
+
+/// Builds the user `SELECT` with one shared column list.
+macro_rules! select_user {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, username, email, active, created_at, updated_at, last_login_at ",
+            "FROM users ",
+            $tail
+        )
+    };
+}
+
+const USER_BY_ID: &str = select_user!("WHERE id = ?1");
+const USER_BY_USERNAME: &str = select_user!("WHERE username_key = ?1");
+const USER_BY_EMAIL: &str = select_user!("WHERE email_key = ?1");
+const USERNAME_TAKEN: &str = "SELECT 1 FROM users WHERE username_key = ?1";
+const EMAIL_TAKEN: &str = "SELECT 1 FROM users WHERE email_key = ?1";
+const INSERT_USER: &str = "INSERT INTO users \
+     (username, username_key, email, email_key, password_hash, created_at, updated_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)";
+const CREDENTIALS_BY_USERNAME: &str = "SELECT id, password_hash FROM users WHERE username_key = ?1";
+const CREDENTIALS_BY_EMAIL: &str = "SELECT id, password_hash FROM users WHERE email_key = ?1";
+const CREDENTIALS_BY_ID: &str = "SELECT id, password_hash FROM users WHERE id = ?1";
+const ACCOUNT_STATE: &str = "SELECT password_hash, active, token_version FROM users WHERE id = ?1";
+const SET_PASSWORD: &str = "UPDATE users SET password_hash = ?2, updated_at = ?3, \
+     token_version = token_version + 1 WHERE id = ?1";
+const UPGRADE_HASH: &str =
+    "UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2";
+const SET_ACTIVE: &str = "UPDATE users SET active = ?2, updated_at = ?3, \
+     token_version = token_version + 1 WHERE id = ?1";
+const DELETE_USER: &str = "DELETE FROM users WHERE id = ?1";
+
+/// An account, without its password hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct User {
+    /// The id, stable for the life of the account.
+    pub id: UserId,
+    /// The username as registered (NFKC); unique ignoring case and width.
+    pub username: String,
+    /// The email as registered (NFKC), if any; unique ignoring case.
+    pub email: Option<String>,
+    /// `false` after [`Auth::deactivate_user`]: cannot log in or use tokens.
+    pub active: bool,
+    /// When the account was registered.
+    pub created_at: SystemTime,
+    /// When the account last changed (password, activation).
+    pub updated_at: SystemTime,
+    /// When the user last logged in successfully.
+    pub last_login_at: Option<SystemTime>,
+}
+
+impl User {
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<User> {
+        Ok(User {
+            id: r.get(0)?,
+            username: r.get(1)?,
+            email: r.get(2)?,
+            active: r.get(3)?,
+            created_at: from_millis(r.get(4)?),
+            updated_at: from_millis(r.get(5)?),
+            last_login_at: r.get::<_, Option<i64>>(6)?.map(from_millis),
+        })
+    }
+}
+
+/// What [`Auth::register`] needs: `NewUser::new(username, password)` plus optional setters.
+#[derive(Clone)]
+pub struct NewUser {
+    pub(crate) username: String,
+    pub(crate) password: zeroize::Zeroizing<String>,
+    pub(crate) email: Option<String>,
+}
+
+impl NewUser {
+    /// A user with `username` and `password`; both are checked by `register`.
+    pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
+        NewUser {
+            username: username.into(),
+            password: zeroize::Zeroizing::new(password.into()),
+            email: None,
+        }
+    }
+
+    /// Sets the email address (unique, case-insensitive; usable to log in).
+    pub fn email(mut self, email: impl Into<String>) -> Self {
+        self.email = Some(email.into());
+        self
+    }
+}
+
+impl fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewUser")
+            .field("username", &self.username)
+            .field("password", &"[redacted]")
+            .field("email", &self.email)
+            .finish()
+    }
+}
+
+/// A user's id and stored hash, as read for a password check.
+pub(crate) struct Credentials {
+    pub(crate) id: UserId,
+    pub(crate) hash: String,
+}
+
+/// Password hash, active flag and token version, read inside a write transaction.
+pub(crate) struct AccountState {
+    pub(crate) hash: String,
+    pub(crate) active: bool,
+    pub(crate) token_version: i64,
+}
+
+pub(crate) fn credentials(conn: &Connection, who: &Lookup) -> Result<Option<Credentials>> {
+    let (sql, key) = match who {
+        Lookup::Username(key) => (CREDENTIALS_BY_USERNAME, key),
+        Lookup::Email(key) => (CREDENTIALS_BY_EMAIL, key),
+    };
+    query_credentials(conn, sql, key)
+}
+
+fn query_credentials(
+    conn: &Connection,
+    sql: &str,
+    key: impl rusqlite::ToSql,
+) -> Result<Option<Credentials>> {
+    Ok(conn
+        .prepare_cached(sql)?
+        .query_row([key], |r| {
+            Ok(Credentials {
+                id: r.get(0)?,
+                hash: r.get(1)?,
+            })
+        })
+        .optional()?)
+}
+
+pub(crate) fn account_state(conn: &Connection, id: UserId) -> Result<Option<AccountState>> {
+    Ok(conn
+        .prepare_cached(ACCOUNT_STATE)?
+        .query_row([id], |r| {
+            Ok(AccountState {
+                hash: r.get(0)?,
+                active: r.get(1)?,
+                token_version: r.get(2)?,
+            })
+        })
+        .optional()?)
+}
+
+pub(crate) fn load(conn: &Connection, id: UserId) -> Result<User> {
+    conn.prepare_cached(USER_BY_ID)?
+        .query_row([id], User::from_row)
+        .optional()?
+        .ok_or_else(not_found)
+}
+
+/// Replaces the hash with a re-hash of the same password, unless it changed meanwhile.
+pub(crate) fn upgrade_hash(conn: &Connection, id: UserId, old: &str, new: &str) -> Result<()> {
+    conn.prepare_cached(UPGRADE_HASH)?
+        .execute(params![id, old, new])?;
+    Ok(())
+}
+
+pub(crate) fn not_found() -> Error {
+    Error::new(ErrorKind::NotFound, "no such user")
+}
+
+/// Accounts.
+impl Auth {
+    /// Creates an account. The username (and email, if given) must be valid and unique
+    /// ignoring case and width (`Conflict` otherwise); the password must meet the policy
+    /// (`WeakPassword`). The password is hashed with PBKDF2 before the transaction.
+    pub fn register(&self, new: NewUser) -> Result<User> {
+        let username = names::username(&new.username)?;
+        let email = new.email.as_deref().map(names::email).transpose()?;
+        let context = [new.username.as_str(), new.email.as_deref().unwrap_or("")];
+        let config = self.config();
+        let normalized = password::check_new(
+            &new.password,
+            config.min_password_length,
+            config.max_password_length,
+            &context,
+        )?;
+        let hash = password::hash(&normalized, config.pbkdf2_iterations)?;
+        let now = self.now_ms();
+        let id = self.inner.store.write(|tx| {
+            if exists(tx, USERNAME_TAKEN, [&username.key])? {
+                return Err(Error::new(ErrorKind::Conflict, "username is already taken"));
+            }
+            if let Some(email) = &email {
+                if exists(tx, EMAIL_TAKEN, [&email.key])? {
+                    return Err(Error::new(
+                        ErrorKind::Conflict,
+                        "email is already registered",
+                    ));
+                }
+            }
+            tx.prepare_cached(INSERT_USER)?.execute(params![
+                username.display,
+                username.key,
+                email.as_ref().map(|e| &e.display),
+                email.as_ref().map(|e| &e.key),
+                hash,
+                now
+            ])?;
+            Ok(tx.last_insert_rowid())
+        })?;
+        self.user(id)
+    }
+
+    /// The user with this id, or `NotFound`.
+    pub fn user(&self, id: UserId) -> Result<User> {
+        self.inner.store.read(|conn| load(conn, id))
+    }
+
+    /// The user with this username or email (ignoring case and width), or `NotFound`.
+    /// A string with `@` is looked up as an email, anything else as a username.
+    pub fn find_user(&self, username_or_email: &str) -> Result<User> {
+        let (sql, key) = match names::lookup(username_or_email)? {
+            Lookup::Username(key) => (USER_BY_USERNAME, key),
+            Lookup::Email(key) => (USER_BY_EMAIL, key),
+        };
+        self.inner.store.read(|conn| {
+            conn.prepare_cached(sql)?
+                .query_row([key], User::from_row)
+                .optional()?
+                .ok_or_else(not_found)
+        })
+    }
+
+    /// Changes a password after checking the old one (`InvalidCredentials` if wrong).
+    /// The new one must meet the policy. Ends all of the user's sessions and invalidates
+    /// every access token issued to them.
+    pub fn change_password(&self, id: UserId, old: &str, new: &str) -> Result<()> {
+        let iterations = self.config().pbkdf2_iterations;
+        let found = self
+            .inner
+            .store
+            .read(|conn| query_credentials(conn, CREDENTIALS_BY_ID, id))?;
+        let found = found.ok_or_else(not_found)?;
+        let old = password::normalize(old, self.config().max_password_length)
+            .ok_or_else(|| Error::from_kind(ErrorKind::InvalidCredentials))?;
+        if !password::verify(&old, &found.hash, iterations)?.matches {
+            return Err(Error::from_kind(ErrorKind::InvalidCredentials));
+        }
+        self.replace_password(id, new, Some(&found.hash))
+    }
+
+    /// Sets a password without the old one (administrators, password reset). The new one
+    /// must meet the policy. Ends all of the user's sessions.
+    pub fn set_password(&self, id: UserId, new: &str) -> Result<()> {
+        self.replace_password(id, new, None)
+    }
+
+    fn replace_password(&self, id: UserId, new: &str, expected: Option<&str>) -> Result<()> {
+        let user = self.user(id)?;
+        let config = self.config();
+        let context = [user.username.as_str(), user.email.as_deref().unwrap_or("")];
+        let normalized = password::check_new(
+            new,
+            config.min_password_length,
+            config.max_password_length,
+            &context,
+        )?;
+        let hash = password::hash(&normalized, config.pbkdf2_iterations)?;
+        let now = self.now_ms();
+        self.inner.store.write(|tx| {
+            let state = account_state(tx, id)?.ok_or_else(not_found)?;
+            if expected.is_some_and(|old| old != state.hash) {
+                return Err(Error::new(
+                    ErrorKind::Conflict,
+                    "the password changed meanwhile; try again",
+                ));
+            }
+            tx.prepare_cached(SET_PASSWORD)?
+                .execute(params![id, hash, now])?;
+            revoke_user_sessions(tx, id, now, "password changed")?;
+            Ok(())
+        })
+    }
+
+    /// Deactivates a user: they cannot log in, refresh or validate, and every session ends.
+    /// Idempotent.
+    pub fn deactivate_user(&self, id: UserId) -> Result<()> {
+        self.set_active(id, false)
+    }
+
+    /// Re-activates a deactivated user. Their old sessions stay ended. Idempotent.
+    pub fn activate_user(&self, id: UserId) -> Result<()> {
+        self.set_active(id, true)
+    }
+
+    fn set_active(&self, id: UserId, active: bool) -> Result<()> {
+        let now = self.now_ms();
+        self.inner.store.write(|tx| {
+            let state = account_state(tx, id)?.ok_or_else(not_found)?;
+            if state.active == active {
+                return Ok(());
+            }
+            tx.prepare_cached(SET_ACTIVE)?
+                .execute(params![id, active, now])?;
+            if !active {
+                revoke_user_sessions(tx, id, now, "user deactivated")?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Deletes a user and, with them, every session and refresh token. Their id is never
+    /// reused, so tokens issued to them can never match another account.
+    pub fn delete_user(&self, id: UserId) -> Result<()> {
+        self.inner
+            .store
+            .write(|tx| match tx.prepare_cached(DELETE_USER)?.execute([id])? {
+                0 => Err(not_found()),
+                _ => Ok(()),
+            })
+    }
+}

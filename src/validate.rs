@@ -1,0 +1,178 @@
+//! Stateful validation: a genuine token AND a live session, an active user, no revocation.
+
+use std::sync::Arc;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::Auth;
+use crate::cache::{Entry, TokenState};
+use crate::error::{Error, ErrorKind, Result};
+use crate::keys::KeyRing;
+use crate::sessions::SessionId;
+use crate::tokens::{self, Claims, Parsed};
+use crate::users::UserId;
+
+/// Everything `validate` needs from the database, in one indexed read.
+const TOKEN_STATE: &str = "SELECT s.user_id, u.username, u.active, u.token_version, \
+     s.revoked_at IS NOT NULL, s.idle_expires_at, s.expires_at, \
+     EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?2), \
+     EXISTS (SELECT 1 FROM signing_keys WHERE kid = ?3 AND retired_at IS NOT NULL) \
+     FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?1";
+
+/// Who is calling, established by [`Auth::validate`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Principal {
+    /// The user.
+    pub user_id: UserId,
+    /// The session the token belongs to.
+    pub session_id: SessionId,
+    /// The user's current username.
+    pub username: String,
+    /// The user's roles, read from the database (not from the token).
+    pub roles: Vec<String>,
+    /// The verified claims of the token.
+    pub claims: Claims,
+}
+
+impl Principal {
+    /// Whether the user has `role` (as of the `validate` call that produced this).
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+}
+
+/// Token validation.
+impl Auth {
+    /// Validates an access token statefully: structure, header, signature, issuer, audience
+    /// and expiry, then the database: the session exists, is not revoked and not expired
+    /// (idle or absolute), the user is active, the user's token version and the token itself
+    /// are not revoked, and its signing key is not retired. Any change committed before this
+    /// call, by this or any other process, is seen. Never writes.
+    ///
+    /// Errors: `InvalidToken`, `ExpiredToken`, `RevokedToken`, `InactiveUser`, `Storage`.
+    pub fn validate(&self, access_token: &str) -> Result<Principal> {
+        let parsed = tokens::parse(access_token)?;
+        let inner = &*self.inner;
+        let ring = inner.keys.ring();
+        // Verify before touching the database when the key is known (it nearly always is).
+        let mut verified = match ring.find(parsed.kid()) {
+            Some(_) => Some(self.verify_with(&parsed, &ring)?),
+            None => None,
+        };
+        inner.store.read_observed(|conn, epoch| {
+            let claims = match verified.take() {
+                Some(claims) => claims,
+                None => self.verify_with(&parsed, &*inner.keys.ring_at(conn, epoch)?)?,
+            };
+            let state = match inner.cache.get(&claims.jti, epoch) {
+                Some(entry)
+                    if entry
+                        .as_ref()
+                        .as_ref()
+                        .is_none_or(|s| s.session == claims.sid) =>
+                {
+                    entry
+                }
+                _ => {
+                    let entry: Entry = Arc::new(token_state(conn, &claims, parsed.kid())?);
+                    inner.cache.put(&claims.jti, epoch, entry.clone());
+                    entry
+                }
+            };
+            self.check_state(claims, &state)
+        })
+    }
+
+    /// Validates signature and claims only (issuer, audience, expiry): no database read, so
+    /// revocation is NOT seen. For places where a recently revoked token is acceptable.
+    pub fn validate_stateless(&self, access_token: &str) -> Result<Claims> {
+        let claims = self.verify_signature(access_token)?;
+        tokens::check_time(&claims, self.now(), self.config().leeway)?;
+        Ok(claims)
+    }
+
+    /// Signature, issuer and audience, ignoring time. Reloads the keys once if the token
+    /// names a key this process does not know and the database changed since they were read.
+    pub(crate) fn verify_signature(&self, access_token: &str) -> Result<Claims> {
+        let parsed = tokens::parse(access_token)?;
+        let ring = self.inner.keys.ring();
+        if ring.find(parsed.kid()).is_some() {
+            return self.verify_claims(&parsed, &ring);
+        }
+        self.inner.store.read_observed(|conn, epoch| {
+            self.verify_claims(&parsed, &*self.inner.keys.ring_at(conn, epoch)?)
+        })
+    }
+
+    fn verify_claims(&self, parsed: &Parsed<'_>, ring: &KeyRing) -> Result<Claims> {
+        let config = self.config();
+        tokens::verify(parsed, ring, &config.issuer, &config.audience)
+    }
+
+    fn verify_with(&self, parsed: &Parsed<'_>, ring: &KeyRing) -> Result<Claims> {
+        let claims = self.verify_claims(parsed, ring)?;
+        tokens::check_time(&claims, self.now(), self.config().leeway)?;
+        Ok(claims)
+    }
+
+    fn check_state(&self, claims: Claims, state: &Option<TokenState>) -> Result<Principal> {
+        let revoked = |why: &'static str| Err(Error::new(ErrorKind::RevokedToken, why));
+        let Some(state) = state else {
+            return revoked("session no longer exists");
+        };
+        if state.user != claims.sub {
+            return Err(Error::new(
+                ErrorKind::InvalidToken,
+                "token does not match its session",
+            ));
+        }
+        if state.token_revoked {
+            return revoked("token revoked");
+        }
+        if state.key_retired {
+            return revoked("signing key retired");
+        }
+        if !state.active {
+            return Err(Error::from_kind(ErrorKind::InactiveUser));
+        }
+        if state.session_revoked {
+            return revoked("session revoked");
+        }
+        if state.token_version != claims.ver {
+            return revoked("token superseded");
+        }
+        let now = self.now_ms();
+        if now >= state.expires_at || now >= state.idle_expires_at {
+            return Err(Error::new(ErrorKind::ExpiredToken, "session expired"));
+        }
+        Ok(Principal {
+            user_id: state.user,
+            session_id: state.session,
+            username: state.username.clone(),
+            roles: state.roles.clone(),
+            claims,
+        })
+    }
+}
+
+fn token_state(conn: &Connection, claims: &Claims, kid: &str) -> Result<Option<TokenState>> {
+    Ok(conn
+        .prepare_cached(TOKEN_STATE)?
+        .query_row(params![claims.sid, claims.jti, kid], |r| {
+            Ok(TokenState {
+                session: claims.sid,
+                user: r.get(0)?,
+                username: r.get(1)?,
+                roles: Vec::new(),
+                active: r.get(2)?,
+                token_version: r.get(3)?,
+                session_revoked: r.get(4)?,
+                idle_expires_at: r.get(5)?,
+                expires_at: r.get(6)?,
+                token_revoked: r.get(7)?,
+                key_retired: r.get(8)?,
+            })
+        })
+        .optional()?)
+}
