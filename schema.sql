@@ -9,15 +9,17 @@ CREATE TABLE meta (
     value BLOB NOT NULL
 ) STRICT, WITHOUT ROWID;
 
--- Access-token signing keys. Sign with the newest live key, verify with any key not retired.
+-- Access-token signing keys. Sign with the newest live key (highest id), verify with any
+-- key not retired.
 CREATE TABLE signing_keys (
-    kid        TEXT PRIMARY KEY NOT NULL,
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    kid        TEXT NOT NULL UNIQUE,
     alg        TEXT NOT NULL CHECK (alg IN ('HS256', 'EdDSA')),
     secret     BLOB NOT NULL,           -- HS256 key, or Ed25519 seed
     public_key BLOB,                    -- Ed25519 public key; NULL for HS256
     created_at INTEGER NOT NULL,
     retired_at INTEGER
-) STRICT, WITHOUT ROWID;
+) STRICT;
 
 -- AUTOINCREMENT: ids of deleted users and sessions are never handed out again, so an old
 -- token can never name a newer user or session.

@@ -20,16 +20,15 @@ use crate::store::Store;
 use crate::{Auth, random};
 
 const LIVE_KEYS: &str = "SELECT kid, alg, secret, public_key, created_at FROM signing_keys \
-                         WHERE retired_at IS NULL ORDER BY created_at, kid";
-const ALL_KEYS: &str = "SELECT kid, alg, created_at, retired_at FROM signing_keys \
-                        ORDER BY created_at, kid";
+                         WHERE retired_at IS NULL ORDER BY id";
+const ALL_KEYS: &str = "SELECT kid, alg, created_at, retired_at FROM signing_keys ORDER BY id";
 const INSERT_KEY: &str = "INSERT INTO signing_keys (kid, alg, secret, public_key, created_at) \
                           VALUES (?1, ?2, ?3, ?4, ?5)";
 const RETIRE_KEY: &str =
     "UPDATE signing_keys SET retired_at = ?2 WHERE kid = ?1 AND retired_at IS NULL";
 const KEY_EXISTS: &str = "SELECT retired_at IS NOT NULL FROM signing_keys WHERE kid = ?1";
-const NEWEST_LIVE: &str = "SELECT kid FROM signing_keys WHERE retired_at IS NULL AND alg = ?1 \
-                           ORDER BY created_at DESC, kid DESC LIMIT 1";
+const NEWEST_LIVE: &str =
+    "SELECT kid FROM signing_keys WHERE retired_at IS NULL AND alg = ?1 ORDER BY id DESC LIMIT 1";
 const HS256_KEY_BYTES: usize = 32;
 
 /// One usable key.

@@ -46,6 +46,13 @@ const UPGRADE_HASH: &str =
 const SET_ACTIVE: &str = "UPDATE users SET active = ?2, updated_at = ?3, \
      token_version = token_version + 1 WHERE id = ?1";
 const DELETE_USER: &str = "DELETE FROM users WHERE id = ?1";
+const LIST_USERS: &str = select_user!(
+    "WHERE (?1 IS NULL OR username_key LIKE ?1 ESCAPE '\\' OR email_key LIKE ?1 ESCAPE '\\') \
+     AND (?2 IS NULL OR active = ?2) \
+     ORDER BY id LIMIT ?3 OFFSET ?4"
+);
+const DEFAULT_PAGE: u32 = 100;
+const MAX_PAGE: u32 = 1000;
 
 /// An account, without its password hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +86,30 @@ impl User {
             last_login_at: r.get::<_, Option<i64>>(6)?.map(from_millis),
         })
     }
+}
+
+/// Filters and paging for [`Auth::list_users`]. `Default` lists the first 100 users.
+///
+/// ```
+/// # let auth = authlite::Auth::open_in_memory()?;
+/// let page = auth.list_users(&authlite::UserQuery {
+///     search: Some("ali".into()),
+///     ..Default::default()
+/// })?;
+/// # assert!(page.is_empty());
+/// # Ok::<(), authlite::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserQuery {
+    /// Substring of the username or email, ignoring case and width. `%`, `_` and `\` match
+    /// themselves (they are not wildcards).
+    pub search: Option<String>,
+    /// Only active (`Some(true)`) or only deactivated (`Some(false)`) users.
+    pub active: Option<bool>,
+    /// Page size; default 100, at most 1000.
+    pub limit: Option<u32>,
+    /// Users to skip (ordering is by id, so pages are stable).
+    pub offset: u64,
 }
 
 /// What [`Auth::register`] needs: `NewUser::new(username, password)` plus optional setters.
@@ -247,6 +278,27 @@ impl Auth {
         })
     }
 
+    /// Users matching `query`, ordered by id.
+    pub fn list_users(&self, query: &UserQuery) -> Result<Vec<User>> {
+        let pattern = match &query.search {
+            Some(text) if text.len() > 1024 => {
+                return Err(Error::invalid_input("search text is too long"));
+            }
+            Some(text) => Some(format!("%{}%", like_escape(&names::fold(text)))),
+            None => None,
+        };
+        let limit = query.limit.unwrap_or(DEFAULT_PAGE).min(MAX_PAGE);
+        let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
+        self.inner.store.read(|conn| {
+            let mut stmt = conn.prepare_cached(LIST_USERS)?;
+            let rows = stmt.query_map(
+                params![pattern, query.active, limit, offset],
+                User::from_row,
+            )?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
     /// Changes a password after checking the old one (`InvalidCredentials` if wrong).
     /// The new one must meet the policy. Ends all of the user's sessions and invalidates
     /// every access token issued to them.
@@ -335,4 +387,16 @@ impl Auth {
                 _ => Ok(()),
             })
     }
+}
+
+/// Escapes `LIKE` wildcards so they match literally (with `ESCAPE '\'`).
+fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }

@@ -56,31 +56,31 @@ impl Auth {
         let inner = &*self.inner;
         let ring = inner.keys.ring();
         // Verify before touching the database when the key is known (it nearly always is).
-        let mut verified = match ring.find(parsed.kid()) {
+        let verified = match ring.find(parsed.kid()) {
             Some(_) => Some(self.verify_with(&parsed, &ring)?),
             None => None,
         };
-        inner.store.read_observed(|conn, epoch| {
-            let claims = match verified.take() {
+        inner.store.read_conn(|conn| {
+            let claims = match verified {
                 Some(claims) => claims,
-                None => self.verify_with(&parsed, &*inner.keys.ring_at(conn, epoch)?)?,
-            };
-            let state = match inner.cache.get(&claims.jti, epoch) {
-                Some(entry)
-                    if entry
-                        .as_ref()
-                        .as_ref()
-                        .is_none_or(|s| s.session == claims.sid) =>
-                {
-                    entry
-                }
-                _ => {
-                    let entry: Entry = Arc::new(token_state(conn, &claims, parsed.kid())?);
-                    inner.cache.put(&claims.jti, epoch, entry.clone());
-                    entry
+                None => {
+                    let epoch = inner.store.observe(conn)?;
+                    self.verify_with(&parsed, &*inner.keys.ring_at(conn, epoch)?)?
                 }
             };
-            self.check_state(claims, &state)
+            // A hit is only used if `data_version` proves nothing was committed since.
+            let epoch = inner.store.epoch();
+            if let Some(entry) = inner.cache.get(&claims.jti, epoch) {
+                if inner.store.observe(conn)? == epoch {
+                    return self.check_state(claims, &entry);
+                }
+            }
+            // A miss reads the database directly. The epoch is taken before the read, so a
+            // commit racing with it leaves the entry already stale.
+            let epoch = inner.store.epoch();
+            let entry: Entry = Arc::new(token_state(conn, &claims, parsed.kid())?);
+            inner.cache.put(&claims.jti, epoch, entry.clone());
+            self.check_state(claims, &entry)
         })
     }
 
@@ -100,7 +100,8 @@ impl Auth {
         if ring.find(parsed.kid()).is_some() {
             return self.verify_claims(&parsed, &ring);
         }
-        self.inner.store.read_observed(|conn, epoch| {
+        self.inner.store.read_conn(|conn| {
+            let epoch = self.inner.store.observe(conn)?;
             self.verify_claims(&parsed, &*self.inner.keys.ring_at(conn, epoch)?)
         })
     }
@@ -131,7 +132,8 @@ impl Auth {
             return revoked("token revoked");
         }
         if state.key_retired {
-            return revoked("signing key retired");
+            // Same answer as from a process that already dropped the key from its ring.
+            return Err(Error::new(ErrorKind::InvalidToken, "signing key retired"));
         }
         if !state.active {
             return Err(Error::from_kind(ErrorKind::InactiveUser));

@@ -40,7 +40,6 @@ pub(crate) struct Store {
 pub(crate) struct Conn {
     db: Connection,
     seen_data_version: Option<i64>,
-    broken: bool,
 }
 
 impl Deref for Conn {
@@ -66,7 +65,6 @@ impl r2d2::ManageConnection for Manager {
         self.0.connect().map(|db| Conn {
             db,
             seen_data_version: None,
-            broken: false,
         })
     }
 
@@ -74,8 +72,8 @@ impl r2d2::ManageConnection for Manager {
         Ok(())
     }
 
-    fn has_broken(&self, conn: &mut Conn) -> bool {
-        conn.broken
+    fn has_broken(&self, _conn: &mut Conn) -> bool {
+        false
     }
 }
 
@@ -113,7 +111,7 @@ impl Store {
             .idle_timeout(None)
             .max_lifetime(None)
             .test_on_check_out(false)
-            .connection_timeout(config.busy_timeout.max(Duration::from_secs(30)))
+            .connection_timeout(config.busy_timeout.max(Duration::from_secs(1)))
             .build(Manager(manager))
             .map_err(|e| Error::storage("cannot build the connection pool", e))?;
         let file = if anchor.is_some() {
@@ -137,15 +135,13 @@ impl Store {
         self.epoch.load(Ordering::SeqCst)
     }
 
+    /// A pooled connection, after the cheap check that the file was not deleted or
+    /// replaced: connections to an unlinked file would keep using it unnoticed.
     fn checkout(&self) -> Result<r2d2::PooledConnection<Manager>> {
-        let mut conn = self.pool.get()?;
         if let Some(file) = &self.file {
-            if let Err(e) = file.check() {
-                conn.broken = true;
-                return Err(e);
-            }
+            file.check_linked()?;
         }
-        Ok(conn)
+        Ok(self.pool.get()?)
     }
 
     /// Runs `f` on a pooled connection (reads; no transaction is opened).
@@ -154,13 +150,15 @@ impl Store {
         f(&conn)
     }
 
-    /// Runs `f` with the current epoch, after making sure the epoch reflects every commit
-    /// any other connection or process made before this call: one `PRAGMA data_version`.
-    pub(crate) fn read_observed<T>(
-        &self,
-        f: impl FnOnce(&Connection, u64) -> Result<T>,
-    ) -> Result<T> {
+    /// Runs `f` on a pooled connection it may pass to [`Store::observe`].
+    pub(crate) fn read_conn<T>(&self, f: impl FnOnce(&mut Conn) -> Result<T>) -> Result<T> {
         let mut conn = self.checkout()?;
+        f(&mut conn)
+    }
+
+    /// Makes the epoch reflect every commit any other connection or process made before
+    /// this call (one `PRAGMA data_version` on `conn`), and returns it.
+    pub(crate) fn observe(&self, conn: &mut Conn) -> Result<u64> {
         let version: i64 = conn
             .prepare_cached(DATA_VERSION)?
             .query_row([], |r| r.get(0))?;
@@ -169,14 +167,16 @@ impl Store {
             conn.seen_data_version = Some(version);
             self.epoch.fetch_add(1, Ordering::SeqCst);
         }
-        let epoch = self.epoch();
-        f(&conn, epoch)
+        Ok(self.epoch())
     }
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction behind the process-wide writer lock and
     /// commits if `f` returns `Ok`. Any error rolls everything back.
     pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let _writer = self.writer.lock();
+        if let Some(file) = &self.file {
+            file.check_path()?;
+        }
         let mut conn = self.checkout()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
@@ -238,20 +238,31 @@ fn configure(c: &Connection, busy: Duration, sync: Synchronous) -> rusqlite::Res
 }
 
 /// Which file the database is, so a file deleted, moved or swapped behind the engine's back
-/// is noticed: open connections would otherwise keep using the old, unlinked file.
+/// is noticed: open connections would otherwise keep using the old, unlinked file while
+/// other processes use a new one at the path.
 struct FileIdentity {
     path: PathBuf,
+    /// Kept open to ask cheaply (fstat) whether the file still has a name.
+    handle: std::fs::File,
     id: (u64, u64),
 }
 
 impl FileIdentity {
     #[cfg(unix)]
     fn of(path: &Path) -> Result<Option<FileIdentity>> {
-        let id = Self::read(path)?;
-        Ok(Some(FileIdentity {
+        use std::os::unix::fs::MetadataExt;
+        let handle = std::fs::File::open(path)
+            .map_err(|e| Error::storage("cannot open the database file", e))?;
+        let meta = handle
+            .metadata()
+            .map_err(|e| Error::storage("cannot stat the database", e))?;
+        let identity = FileIdentity {
             path: path.to_path_buf(),
-            id,
-        }))
+            handle,
+            id: (meta.dev(), meta.ino()),
+        };
+        identity.check_path()?;
+        Ok(Some(identity))
     }
 
     #[cfg(not(unix))]
@@ -259,27 +270,49 @@ impl FileIdentity {
         Ok(None)
     }
 
+    /// Every operation: the file still has a link (not deleted or renamed over). One fstat.
     #[cfg(unix)]
-    fn read(path: &Path) -> Result<(u64, u64)> {
+    fn check_linked(&self) -> Result<()> {
         use std::os::unix::fs::MetadataExt;
-        let meta = std::fs::metadata(path)
+        let meta = self
+            .handle
+            .metadata()
+            .map_err(|e| Error::storage("cannot stat the database", e))?;
+        if meta.nlink() == 0 {
+            Err(replaced())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Writes: the path still names this very file (also catches a file moved away with
+    /// another put in its place). One stat of the path.
+    #[cfg(unix)]
+    fn check_path(&self) -> Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(&self.path)
             .map_err(|e| Error::storage("the database file is missing", e))?;
-        Ok((meta.dev(), meta.ino()))
+        if (meta.dev(), meta.ino()) == self.id {
+            self.check_linked()
+        } else {
+            Err(replaced())
+        }
     }
 
     #[cfg(not(unix))]
-    fn read(_path: &Path) -> Result<(u64, u64)> {
-        Ok((0, 0))
+    fn check_linked(&self) -> Result<()> {
+        Ok(())
     }
 
-    fn check(&self) -> Result<()> {
-        if Self::read(&self.path)? == self.id {
-            Ok(())
-        } else {
-            Err(Error::new(
-                ErrorKind::Storage,
-                "the database file was replaced; reopen the engine",
-            ))
-        }
+    #[cfg(not(unix))]
+    fn check_path(&self) -> Result<()> {
+        Ok(())
     }
+}
+
+fn replaced() -> Error {
+    Error::new(
+        ErrorKind::Storage,
+        "the database file was deleted or replaced; reopen the engine",
+    )
 }
