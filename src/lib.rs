@@ -27,8 +27,8 @@
 //! # }
 //! ```
 //!
-//! See `DESIGN.md`-level guarantees in the README: fail closed, atomic operations, safe
-//! defaults, and one JWT verification plus at most one indexed read per `validate`.
+//! The README lists the guarantees (fail closed, atomic operations, safe defaults, one JWT
+//! verification plus at most one indexed read per `validate`) and the defaults with sources.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -58,5 +58,10 @@ pub use global::{global, init_global};
 pub use keys::SigningKeyInfo;
 pub use sessions::{ClientInfo, Login, Session, SessionId, TokenPair};
 pub use tokens::Claims;
-pub use users::{NewUser, User, UserId};
+pub use users::{NewUser, User, UserId, UserQuery};
 pub use validate::Principal;
+
+/// The README's examples run as doc tests, so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
