@@ -23,17 +23,11 @@ struct Fixture {
 }
 
 fn sessions() -> usize {
-    std::env::var("AUTHLITE_BENCH_SESSIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000)
+    std::env::var("AUTHLITE_BENCH_SESSIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000)
 }
 
 fn config(path: &Path) -> Config {
-    Config {
-        pbkdf2_iterations: 1_000,
-        ..Config::new(path)
-    }
+    Config { pbkdf2_iterations: 1_000, ..Config::new(path) }
 }
 
 /// `n` sessions over `n / 10 + 1` users; keeps the access tokens.
@@ -43,26 +37,16 @@ fn fixture(n: usize) -> Fixture {
     let auth = Auth::open_with(config(&path)).unwrap();
     let users = n / 10 + 1;
     for u in 0..users {
-        auth.register(NewUser::new(format!("user{u}"), PASSWORD))
-            .unwrap();
+        auth.register(NewUser::new(format!("user{u}"), PASSWORD)).unwrap();
     }
     let tokens = (0..n)
         .map(|i| {
-            auth.login(
-                &format!("user{}", i % users),
-                PASSWORD,
-                &ClientInfo::default(),
-            )
-            .unwrap()
-            .access_token
+            auth.login(&format!("user{}", i % users), PASSWORD, &ClientInfo::default())
+                .unwrap()
+                .access_token
         })
         .collect();
-    Fixture {
-        _dir: dir,
-        path,
-        auth,
-        tokens,
-    }
+    Fixture { _dir: dir, path, auth, tokens }
 }
 
 #[derive(Deserialize)]
@@ -90,11 +74,8 @@ fn validate(c: &mut Criterion) {
         })
     });
 
-    let uncached = Auth::open_with(Config {
-        validate_cache_capacity: 0,
-        ..config(&f.path)
-    })
-    .unwrap();
+    let uncached =
+        Auth::open_with(Config { validate_cache_capacity: 0, ..config(&f.path) }).unwrap();
     group.bench_function("engine_uncached", |b| {
         b.iter(|| {
             i = (i + 1) % f.tokens.len();
@@ -111,17 +92,9 @@ fn validate(c: &mut Criterion) {
 
     // The floor: a raw connection with the same pragmas and a prepared statement.
     let conn = rusqlite::Connection::open(&f.path).unwrap();
-    conn.set_db_config(
-        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
-        true,
-    )
-    .unwrap();
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).unwrap();
     let secret: Vec<u8> = conn
-        .query_row(
-            "SELECT secret FROM signing_keys WHERE retired_at IS NULL",
-            [],
-            |r| r.get(0),
-        )
+        .query_row("SELECT secret FROM signing_keys WHERE retired_at IS NULL", [], |r| r.get(0))
         .unwrap();
     let key = jsonwebtoken::DecodingKey::from_secret(&secret);
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
@@ -155,33 +128,19 @@ fn validate(c: &mut Criterion) {
 fn writes(c: &mut Criterion) {
     let f = fixture(100);
     let mut group = c.benchmark_group("write");
-    let mut refresh_token = f
-        .auth
-        .login("user0", PASSWORD, &ClientInfo::default())
-        .unwrap()
-        .refresh_token;
+    let mut refresh_token =
+        f.auth.login("user0", PASSWORD, &ClientInfo::default()).unwrap().refresh_token;
     group.bench_function("refresh", |b| {
         b.iter(|| {
             refresh_token = f.auth.refresh(&refresh_token).unwrap().refresh_token;
         })
     });
     group.bench_function("login_1k_iterations", |b| {
-        b.iter(|| {
-            black_box(
-                f.auth
-                    .login("user1", PASSWORD, &ClientInfo::default())
-                    .unwrap(),
-            )
-        })
+        b.iter(|| black_box(f.auth.login("user1", PASSWORD, &ClientInfo::default()).unwrap()))
     });
     group.bench_function("logout", |b| {
         b.iter_batched(
-            || {
-                f.auth
-                    .login("user2", PASSWORD, &ClientInfo::default())
-                    .unwrap()
-                    .access_token
-            },
+            || f.auth.login("user2", PASSWORD, &ClientInfo::default()).unwrap().access_token,
             |token| f.auth.logout(&token).unwrap(),
             BatchSize::SmallInput,
         )
@@ -190,11 +149,7 @@ fn writes(c: &mut Criterion) {
     group.bench_function("register_1k_iterations", |b| {
         b.iter(|| {
             n += 1;
-            black_box(
-                f.auth
-                    .register(NewUser::new(format!("new{n}"), PASSWORD))
-                    .unwrap(),
-            );
+            black_box(f.auth.register(NewUser::new(format!("new{n}"), PASSWORD)).unwrap());
         })
     });
     group.finish();
@@ -208,30 +163,17 @@ fn login_default(c: &mut Criterion) {
     let auth = Auth::open(&path).unwrap();
     auth.register(NewUser::new("alice", PASSWORD)).unwrap();
     let mut group = c.benchmark_group("login_600k");
-    group
-        .sample_size(20)
-        .measurement_time(Duration::from_secs(15));
+    group.sample_size(20).measurement_time(Duration::from_secs(15));
     group.bench_function("login", |b| {
-        b.iter(|| {
-            black_box(
-                auth.login("alice", PASSWORD, &ClientInfo::default())
-                    .unwrap(),
-            )
-        })
+        b.iter(|| black_box(auth.login("alice", PASSWORD, &ClientInfo::default()).unwrap()))
     });
     // The same PBKDF2 call login's verification makes, alone.
-    let pbkdf2 = pbkdf2::Pbkdf2::new(
-        pbkdf2::Algorithm::Pbkdf2Sha256,
-        pbkdf2::Params::new(600_000).unwrap(),
-    );
+    let pbkdf2 =
+        pbkdf2::Pbkdf2::new(pbkdf2::Algorithm::Pbkdf2Sha256, pbkdf2::Params::new(600_000).unwrap());
     group.bench_function("pbkdf2_alone", |b| {
         b.iter(|| {
             use pbkdf2::password_hash::PasswordHasher;
-            black_box(
-                pbkdf2
-                    .hash_password_with_salt(PASSWORD.as_bytes(), &[7u8; 16])
-                    .unwrap(),
-            );
+            black_box(pbkdf2.hash_password_with_salt(PASSWORD.as_bytes(), &[7u8; 16]).unwrap());
         })
     });
     group.finish();

@@ -46,14 +46,7 @@ impl Auth {
         let store = Store::open(&config)?;
         let keys = Keys::open(&store, &config)?;
         let cache = ValidateCache::new(config.validate_cache_capacity);
-        let auth = Auth {
-            inner: Arc::new(Inner {
-                config,
-                store,
-                keys,
-                cache,
-            }),
-        };
+        let auth = Auth { inner: Arc::new(Inner { config, store, keys, cache }) };
         auth.self_test()?;
         Ok(auth)
     }
@@ -91,18 +84,13 @@ impl Auth {
         let parsed = tokens::parse(&token)?;
         match tokens::verify(&parsed, &ring, &claims.iss, &claims.aud) {
             Ok(back) if back == claims => Ok(()),
-            _ => Err(Error::new(
-                ErrorKind::Internal,
-                "token signing self-test failed",
-            )),
+            _ => Err(Error::new(ErrorKind::Internal, "token signing self-test failed")),
         }
     }
 }
 
 impl fmt::Debug for Auth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Auth")
-            .field("path", &self.inner.config.path)
-            .finish_non_exhaustive()
+        f.debug_struct("Auth").field("path", &self.inner.config.path).finish_non_exhaustive()
     }
 }

@@ -50,21 +50,14 @@ impl ValidateCache {
         let shards = if capacity == 0 { 0 } else { SHARDS };
         ValidateCache {
             shards: (0..shards)
-                .map(|_| {
-                    Mutex::new(Shard {
-                        epoch: 0,
-                        map: HashMap::new(),
-                    })
-                })
+                .map(|_| Mutex::new(Shard { epoch: 0, map: HashMap::new() }))
                 .collect(),
             per_shard: capacity.div_ceil(SHARDS),
         }
     }
 
     fn shard(&self, jti: &str) -> Option<&Mutex<Shard>> {
-        let hash = jti
-            .bytes()
-            .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b.into()));
+        let hash = jti.bytes().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b.into()));
         self.shards.get(hash % SHARDS.max(1))
     }
 

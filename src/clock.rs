@@ -48,9 +48,7 @@ impl ManualClock {
 
     /// A manual clock set to `time`.
     pub fn at(time: SystemTime) -> Self {
-        ManualClock {
-            now: Arc::new(Mutex::new(time)),
-        }
+        ManualClock { now: Arc::new(Mutex::new(time)) }
     }
 
     /// Moves the clock forward by `by`.

@@ -117,11 +117,7 @@ impl Config {
     /// Errors are of kind [`ErrorKind::Config`] and name the field.
     pub fn validate(&self) -> Result<()> {
         fn check(ok: bool, message: &'static str) -> Result<()> {
-            if ok {
-                Ok(())
-            } else {
-                Err(Error::new(ErrorKind::Config, message))
-            }
+            if ok { Ok(()) } else { Err(Error::new(ErrorKind::Config, message)) }
         }
         check(!self.path.as_os_str().is_empty(), "path must not be empty")?;
         check(
@@ -141,18 +137,9 @@ impl Config {
             (MINUTE..=ten_years).contains(&self.session_lifetime),
             "session_lifetime must be within 1 min..=10 years",
         )?;
-        check(
-            valid_claim(&self.issuer),
-            "issuer must be 1..=256 printable characters",
-        )?;
-        check(
-            valid_claim(&self.audience),
-            "audience must be 1..=256 printable characters",
-        )?;
-        check(
-            self.leeway <= 5 * MINUTE,
-            "leeway must be at most 5 minutes",
-        )?;
+        check(valid_claim(&self.issuer), "issuer must be 1..=256 printable characters")?;
+        check(valid_claim(&self.audience), "audience must be 1..=256 printable characters")?;
+        check(self.leeway <= 5 * MINUTE, "leeway must be at most 5 minutes")?;
         check(
             (64..=1024).contains(&self.max_password_length),
             "max_password_length must be within 64..=1024",
@@ -162,23 +149,14 @@ impl Config {
             "min_password_length must be within 1..=max_password_length",
         )?;
         if let Some(secret) = &self.signing_secret {
-            check(
-                secret.0.len() >= 32,
-                "signing_secret must be at least 32 bytes",
-            )?;
+            check(secret.0.len() >= 32, "signing_secret must be at least 32 bytes")?;
             check(
                 self.signing_algorithm == SigningAlgorithm::Hs256,
                 "signing_secret requires signing_algorithm Hs256",
             )?;
         }
-        check(
-            self.busy_timeout <= 10 * MINUTE,
-            "busy_timeout must be at most 10 minutes",
-        )?;
-        check(
-            (1..=64).contains(&self.pool_size),
-            "pool_size must be within 1..=64",
-        )?;
+        check(self.busy_timeout <= 10 * MINUTE, "busy_timeout must be at most 10 minutes")?;
+        check((1..=64).contains(&self.pool_size), "pool_size must be within 1..=64")?;
         Ok(())
     }
 }
@@ -299,9 +277,7 @@ mod tests {
     #[test]
     fn debug_never_shows_the_secret() {
         let mut c = Config::new("x.db");
-        c.signing_secret = Some(SecretBytes::new(
-            b"super-secret-signing-key-0123456789".to_vec(),
-        ));
+        c.signing_secret = Some(SecretBytes::new(b"super-secret-signing-key-0123456789".to_vec()));
         let shown = format!("{c:?}");
         assert!(!shown.contains("super-secret"));
         assert!(shown.contains("redacted"));

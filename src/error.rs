@@ -111,12 +111,7 @@ pub struct Error {
 impl Error {
     /// An error of `kind` with a message for people.
     pub fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
-        Error {
-            kind,
-            message: message.into(),
-            retry_after: None,
-            source: None,
-        }
+        Error { kind, message: message.into(), retry_after: None, source: None }
     }
 
     /// The kind of error, to branch on.
@@ -142,10 +137,7 @@ impl Error {
         message: impl Into<Cow<'static, str>>,
         source: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
-        Error {
-            source: Some(Box::new(source)),
-            ..Error::new(ErrorKind::Storage, message)
-        }
+        Error { source: Some(Box::new(source)), ..Error::new(ErrorKind::Storage, message) }
     }
 
     #[allow(dead_code)] // used by the throttling module

@@ -18,12 +18,9 @@ static GLOBAL: OnceLock<Auth> = OnceLock::new();
 /// # Ok::<(), authlite::Error>(())
 /// ```
 pub fn init_global(auth: Auth) -> Result<()> {
-    GLOBAL.set(auth).map_err(|_| {
-        Error::new(
-            ErrorKind::Conflict,
-            "the global engine is already initialised",
-        )
-    })
+    GLOBAL
+        .set(auth)
+        .map_err(|_| Error::new(ErrorKind::Conflict, "the global engine is already initialised"))
 }
 
 /// The process-wide engine, if [`init_global`] was called.

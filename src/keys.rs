@@ -106,11 +106,7 @@ impl Keys {
         let epoch = store.epoch();
         let loaded = store.read(load)?;
         let ring = build(epoch, loaded, configured.as_ref(), algorithm)?;
-        Ok(Keys {
-            ring: RwLock::new(ring),
-            configured,
-            algorithm,
-        })
+        Ok(Keys { ring: RwLock::new(ring), configured, algorithm })
     }
 
     /// The current ring.
@@ -126,23 +122,13 @@ impl Keys {
         if ring.epoch == epoch {
             return Ok(ring);
         }
-        Ok(self.install(build(
-            epoch,
-            load(conn)?,
-            self.configured.as_ref(),
-            self.algorithm,
-        )?))
+        Ok(self.install(build(epoch, load(conn)?, self.configured.as_ref(), self.algorithm)?))
     }
 
     fn reload(&self, store: &Store) -> Result<Arc<KeyRing>> {
         let epoch = store.epoch();
         let loaded = store.read(load)?;
-        Ok(self.install(build(
-            epoch,
-            loaded,
-            self.configured.as_ref(),
-            self.algorithm,
-        )?))
+        Ok(self.install(build(epoch, loaded, self.configured.as_ref(), self.algorithm)?))
     }
 
     fn install(&self, ring: Arc<KeyRing>) -> Arc<KeyRing> {
@@ -188,11 +174,7 @@ fn build(
             .cloned()
             .ok_or_else(|| Error::new(ErrorKind::Storage, "no live signing key"))?,
     };
-    Ok(Arc::new(KeyRing {
-        epoch,
-        keys,
-        signer,
-    }))
+    Ok(Arc::new(KeyRing { epoch, keys, signer }))
 }
 
 fn newest_live(conn: &Connection, algorithm: SigningAlgorithm) -> Result<Option<String>> {
@@ -219,10 +201,7 @@ fn load(conn: &Connection) -> Result<Vec<Arc<Key>>> {
             ("HS256", _) => hs256_key(kid, &secret),
             ("EdDSA", Some(public)) => ed25519_key(kid, &secret, public)?,
             _ => {
-                return Err(Error::new(
-                    ErrorKind::Storage,
-                    "unusable signing key in database",
-                ));
+                return Err(Error::new(ErrorKind::Storage, "unusable signing key in database"));
             }
         };
         keys.push(Arc::new(key));
@@ -233,17 +212,13 @@ fn load(conn: &Connection) -> Result<Vec<Arc<Key>>> {
 fn insert_new(conn: &Connection, algorithm: SigningAlgorithm, now: i64) -> Result<String> {
     let kid = random::token(12)?;
     let (secret, public): (Zeroizing<Vec<u8>>, Option<Vec<u8>>) = match algorithm {
-        SigningAlgorithm::Hs256 => (
-            Zeroizing::new(random::bytes::<HS256_KEY_BYTES>()?.to_vec()),
-            None,
-        ),
+        SigningAlgorithm::Hs256 => {
+            (Zeroizing::new(random::bytes::<HS256_KEY_BYTES>()?.to_vec()), None)
+        }
         SigningAlgorithm::EdDsa => {
             let seed = Zeroizing::new(random::bytes::<32>()?);
             let signing = ed25519_dalek::SigningKey::from_bytes(&seed);
-            (
-                Zeroizing::new(seed.to_vec()),
-                Some(signing.verifying_key().to_bytes().to_vec()),
-            )
+            (Zeroizing::new(seed.to_vec()), Some(signing.verifying_key().to_bytes().to_vec()))
         }
     };
     conn.prepare_cached(INSERT_KEY)?.execute(params![
@@ -285,9 +260,7 @@ fn ed25519_key(kid: String, seed: &[u8], public: Vec<u8>) -> Result<Key> {
 
 /// A stable kid for a configured secret that reveals nothing about it.
 fn config_kid(secret: &[u8]) -> String {
-    let digest = Sha256::new_with_prefix(b"authlite config kid\0")
-        .chain_update(secret)
-        .finalize();
+    let digest = Sha256::new_with_prefix(b"authlite config kid\0").chain_update(secret).finalize();
     format!("cfg-{}", random::b64(&digest[..12]))
 }
 
@@ -320,10 +293,7 @@ impl Auth {
         }
         let now = self.now_ms();
         let algorithm = self.inner.keys.algorithm;
-        let kid = self
-            .inner
-            .store
-            .write(|tx| insert_new(tx, algorithm, now))?;
+        let kid = self.inner.store.write(|tx| insert_new(tx, algorithm, now))?;
         self.inner.keys.reload(&self.inner.store)?;
         Ok(kid)
     }

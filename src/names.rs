@@ -33,9 +33,7 @@ pub(crate) fn username(input: &str) -> Result<Name> {
         return Err(Error::invalid_input("username must not contain '@'"));
     }
     if display.starts_with(' ') || display.ends_with(' ') {
-        return Err(Error::invalid_input(
-            "username must not start or end with a space",
-        ));
+        return Err(Error::invalid_input("username must not start or end with a space"));
     }
     let key = fold(&display);
     Ok(Name { display, key })
@@ -47,9 +45,7 @@ pub(crate) fn username(input: &str) -> Result<Name> {
 pub(crate) fn email(input: &str) -> Result<Name> {
     let display = clean(input, "email")?;
     if display.chars().count() > MAX_EMAIL_CHARS || display.contains(char::is_whitespace) {
-        return Err(Error::invalid_input(
-            "email must be at most 254 characters, no spaces",
-        ));
+        return Err(Error::invalid_input("email must be at most 254 characters, no spaces"));
     }
     match display.split_once('@') {
         Some((local, domain))
@@ -97,13 +93,7 @@ fn clean(input: &str, what: &'static str) -> Result<String> {
 
 /// NFKC with full case folding (Unicode compatibility caseless matching, then NFKC).
 pub(crate) fn fold(s: &str) -> String {
-    s.chars()
-        .nfd()
-        .default_case_fold()
-        .nfkd()
-        .default_case_fold()
-        .nfkc()
-        .collect()
+    s.chars().nfd().default_case_fold().nfkd().default_case_fold().nfkc().collect()
 }
 
 /// Characters no name may contain: controls (NUL included), format characters (zero-width
@@ -139,15 +129,8 @@ mod tests {
         assert_eq!(a.display, "Alice");
         assert_eq!(a.key, username("ALICE").unwrap().key);
         assert_eq!(a.key, username("ａｌｉｃｅ").unwrap().key, "fullwidth");
-        assert_eq!(
-            username("Straße").unwrap().key,
-            username("STRASSE").unwrap().key
-        );
-        assert_eq!(
-            username("ﬁnn").unwrap().key,
-            username("FINN").unwrap().key,
-            "ligature"
-        );
+        assert_eq!(username("Straße").unwrap().key, username("STRASSE").unwrap().key);
+        assert_eq!(username("ﬁnn").unwrap().key, username("FINN").unwrap().key, "ligature");
         assert_ne!(a.key, username("alicia").unwrap().key);
     }
 
@@ -185,20 +168,8 @@ mod tests {
         let e = email("A.Person@Example.IO").unwrap();
         assert_eq!(e.display, "A.Person@Example.IO");
         assert_eq!(e.key, "a.person@example.io");
-        for bad in [
-            "",
-            "@x.io",
-            "a@",
-            "a@@x.io",
-            "a b@x.io",
-            "a@x.io.",
-            "a\u{200B}@x.io",
-        ] {
-            assert_eq!(
-                email(bad).unwrap_err().kind(),
-                ErrorKind::InvalidInput,
-                "{bad:?}"
-            );
+        for bad in ["", "@x.io", "a@", "a@@x.io", "a b@x.io", "a@x.io.", "a\u{200B}@x.io"] {
+            assert_eq!(email(bad).unwrap_err().kind(), ErrorKind::InvalidInput, "{bad:?}");
         }
     }
 

@@ -43,10 +43,7 @@ pub(crate) fn check_new(
     if is_common(&lower) {
         return Err(weak("password is too common".into()));
     }
-    if context
-        .iter()
-        .any(|c| !c.is_empty() && crate::names::fold(c) == *lower)
-    {
+    if context.iter().any(|c| !c.is_empty() && crate::names::fold(c) == *lower) {
         return Err(weak("password must not be the username or email".into()));
     }
     let mut it = lower.chars();
@@ -74,8 +71,7 @@ fn weak(message: String) -> Error {
 
 fn is_common(lower: &str) -> bool {
     static LIST: OnceLock<HashSet<&'static str>> = OnceLock::new();
-    LIST.get_or_init(|| COMMON_PASSWORDS.lines().map(str::trim).collect())
-        .contains(lower)
+    LIST.get_or_init(|| COMMON_PASSWORDS.lines().map(str::trim).collect()).contains(lower)
 }
 
 /// Hashes with a fresh random salt: `$pbkdf2-sha256$i=<iterations>,l=32$<salt>$<hash>`.
@@ -106,9 +102,8 @@ pub(crate) fn verify(password: &Normalized, stored: &str, iterations: u32) -> Re
     if params.rounds() > MAX_ITERATIONS {
         return Err(corrupt());
     }
-    let matches = Pbkdf2::new(algorithm, params)
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok();
+    let matches =
+        Pbkdf2::new(algorithm, params).verify_password(password.as_bytes(), &parsed).is_ok();
     let outdated = algorithm != Algorithm::Pbkdf2Sha256
         || params.rounds() != iterations
         || params.output_len() != Params::RECOMMENDED_OUTPUT_LENGTH;
@@ -153,42 +148,17 @@ mod tests {
         let h = hash(&n("correct horse battery staple"), 1_000).unwrap();
         assert!(h.starts_with("$pbkdf2-sha256$i=1000,l=32$"), "{h}");
         let v = verify(&n("correct horse battery staple"), &h, 1_000).unwrap();
-        assert_eq!(
-            v,
-            Verdict {
-                matches: true,
-                outdated: false
-            }
-        );
-        assert!(
-            !verify(&n("correct horse battery stapler"), &h, 1_000)
-                .unwrap()
-                .matches
-        );
-        assert!(
-            verify(&n("correct horse battery staple"), &h, 2_000)
-                .unwrap()
-                .outdated
-        );
-        assert_ne!(
-            h,
-            hash(&n("correct horse battery staple"), 1_000).unwrap(),
-            "salted"
-        );
+        assert_eq!(v, Verdict { matches: true, outdated: false });
+        assert!(!verify(&n("correct horse battery stapler"), &h, 1_000).unwrap().matches);
+        assert!(verify(&n("correct horse battery staple"), &h, 2_000).unwrap().outdated);
+        assert_ne!(h, hash(&n("correct horse battery staple"), 1_000).unwrap(), "salted");
     }
 
     #[test]
     fn garbage_hashes_fail_closed() {
-        for bad in [
-            "",
-            "x",
-            "$pbkdf2-sha256$i=99999999999,l=32$c2FsdA$aGFzaA",
-            "$argon2id$v=19$x",
-        ] {
-            assert_eq!(
-                verify(&n("whatever1"), bad, 1_000).unwrap_err().kind(),
-                ErrorKind::Storage
-            );
+        for bad in ["", "x", "$pbkdf2-sha256$i=99999999999,l=32$c2FsdA$aGFzaA", "$argon2id$v=19$x"]
+        {
+            assert_eq!(verify(&n("whatever1"), bad, 1_000).unwrap_err().kind(), ErrorKind::Storage);
         }
     }
 
@@ -197,20 +167,10 @@ mod tests {
         let ok = |p: &str| check_new(p, 8, 64, &["alice", "a@x.io"]);
         assert!(ok("correct horse battery staple").is_ok());
         assert!(ok("tr0ub4dor&3x").is_ok());
-        for weak_pw in [
-            "short",
-            "password",
-            "PASSWORD1",
-            "iloveyou",
-            "aaaaaaaaaa",
-            "ALICE",
-            "a@x.io",
-        ] {
-            assert_eq!(
-                ok(weak_pw).unwrap_err().kind(),
-                ErrorKind::WeakPassword,
-                "{weak_pw}"
-            );
+        for weak_pw in
+            ["short", "password", "PASSWORD1", "iloveyou", "aaaaaaaaaa", "ALICE", "a@x.io"]
+        {
+            assert_eq!(ok(weak_pw).unwrap_err().kind(), ErrorKind::WeakPassword, "{weak_pw}");
         }
         assert!(ok(&"x1".repeat(32)).is_ok(), "64 characters allowed");
         assert!(ok(&"x1".repeat(33)).is_err(), "65 over the max of 64");

@@ -34,8 +34,7 @@ const SLIDE: &str =
 pub(crate) fn create(conn: &Connection, session: i64, now: i64) -> Result<String> {
     let selector = random::token(SELECTOR_BYTES)?;
     let secret = Zeroizing::new(random::bytes::<SECRET_BYTES>()?);
-    conn.prepare_cached(INSERT)?
-        .execute(params![selector, session, digest(&secret[..]), now])?;
+    conn.prepare_cached(INSERT)?.execute(params![selector, session, digest(&secret[..]), now])?;
     Ok(format!("{selector}.{}", random::b64(&secret[..])))
 }
 
@@ -59,10 +58,7 @@ fn parse(token: &str) -> Result<Presented<'_>> {
         return Err(invalid());
     }
     let secret = random::b64_decode(secret.as_bytes()).ok_or_else(invalid)?;
-    Ok(Presented {
-        selector,
-        secret: Zeroizing::new(secret),
-    })
+    Ok(Presented { selector, secret: Zeroizing::new(secret) })
 }
 
 struct Row {
@@ -127,19 +123,11 @@ impl Auth {
             if now >= row.expires_at || now >= row.idle_expires_at {
                 return Err(Error::new(ErrorKind::ExpiredToken, "session expired"));
             }
-            tx.prepare_cached(SPEND)?
-                .execute(params![presented.selector, now])?;
+            tx.prepare_cached(SPEND)?.execute(params![presented.selector, now])?;
             let idle_expires_at = now.saturating_add(idle).min(row.expires_at);
-            tx.prepare_cached(SLIDE)?
-                .execute(params![row.session, now, idle_expires_at])?;
-            let pair = self.issue_pair(
-                tx,
-                row.user,
-                row.session,
-                row.token_version,
-                now,
-                row.expires_at,
-            )?;
+            tx.prepare_cached(SLIDE)?.execute(params![row.session, now, idle_expires_at])?;
+            let pair =
+                self.issue_pair(tx, row.user, row.session, row.token_version, now, row.expires_at)?;
             Ok(Ok(pair))
         })?
     }
@@ -161,11 +149,7 @@ mod tests {
             format!("{}.{}", "A".repeat(22), "+".repeat(43)),
             format!("{}.{}", "é".repeat(11), "A".repeat(43)),
         ] {
-            assert_eq!(
-                parse(&bad).err().map(|e| e.kind()),
-                Some(ErrorKind::InvalidToken),
-                "{bad}"
-            );
+            assert_eq!(parse(&bad).err().map(|e| e.kind()), Some(ErrorKind::InvalidToken), "{bad}");
         }
     }
 }

@@ -159,17 +159,12 @@ pub(crate) fn revoke_user_sessions(
     now: i64,
     reason: &str,
 ) -> Result<usize> {
-    Ok(conn
-        .prepare_cached(REVOKE_USER_SESSIONS)?
-        .execute(params![user, now, reason])?)
+    Ok(conn.prepare_cached(REVOKE_USER_SESSIONS)?.execute(params![user, now, reason])?)
 }
 
 /// Ends one session; `false` if it was already ended or does not exist.
 pub(crate) fn revoke(conn: &Connection, id: SessionId, now: i64, reason: &str) -> Result<bool> {
-    Ok(conn
-        .prepare_cached(REVOKE_SESSION)?
-        .execute(params![id, now, reason])?
-        > 0)
+    Ok(conn.prepare_cached(REVOKE_SESSION)?.execute(params![id, now, reason])? > 0)
 }
 
 pub(crate) fn load(conn: &Connection, id: SessionId) -> Result<Session> {
@@ -180,12 +175,7 @@ pub(crate) fn load(conn: &Connection, id: SessionId) -> Result<Session> {
 }
 
 fn clean(value: Option<&str>, max: usize) -> Option<String> {
-    value.map(|v| {
-        v.chars()
-            .take(max)
-            .map(|c| if c.is_control() { '?' } else { c })
-            .collect()
-    })
+    value.map(|v| v.chars().take(max).map(|c| if c.is_control() { '?' } else { c }).collect())
 }
 
 /// Sessions and the tokens that belong to them.
@@ -208,10 +198,7 @@ impl Auth {
         let password =
             password::normalize(password, config.max_password_length).ok_or_else(invalid)?;
         let found = match names::lookup(username_or_email) {
-            Ok(who) => self
-                .inner
-                .store
-                .read(|conn| users::credentials(conn, &who))?,
+            Ok(who) => self.inner.store.read(|conn| users::credentials(conn, &who))?,
             Err(_) => None,
         };
         // PBKDF2 runs before the transaction so logins do not queue behind each other's
@@ -230,9 +217,7 @@ impl Auth {
         if !matches {
             return Err(invalid());
         }
-        let upgraded = outdated
-            .then(|| password::hash(&password, iterations))
-            .transpose()?;
+        let upgraded = outdated.then(|| password::hash(&password, iterations)).transpose()?;
         let now = self.now_ms();
         let ip = clean(client.ip.as_deref(), MAX_IP_CHARS);
         let user_agent = clean(client.user_agent.as_deref(), MAX_USER_AGENT_CHARS);
@@ -247,12 +232,10 @@ impl Auth {
             if let Some(new_hash) = &upgraded {
                 users::upgrade_hash(tx, found.id, &found.hash, new_hash)?;
             }
-            tx.prepare_cached(TOUCH_LOGIN)?
-                .execute(params![found.id, now])?;
+            tx.prepare_cached(TOUCH_LOGIN)?.execute(params![found.id, now])?;
             let expires_at = now.saturating_add(millis(config.session_lifetime));
-            let idle_expires_at = now
-                .saturating_add(millis(config.session_idle_timeout))
-                .min(expires_at);
+            let idle_expires_at =
+                now.saturating_add(millis(config.session_idle_timeout)).min(expires_at);
             tx.prepare_cached(INSERT_SESSION)?.execute(params![
                 found.id,
                 now,
@@ -262,14 +245,8 @@ impl Auth {
                 user_agent
             ])?;
             let session_id = tx.last_insert_rowid();
-            let tokens = self.issue_pair(
-                tx,
-                found.id,
-                session_id,
-                state.token_version,
-                now,
-                expires_at,
-            )?;
+            let tokens =
+                self.issue_pair(tx, found.id, session_id, state.token_version, now, expires_at)?;
             Ok(Login {
                 user: users::load(tx, found.id)?,
                 session: load(tx, session_id)?,
@@ -306,11 +283,7 @@ impl Auth {
         };
         let key = self.inner.keys.signer(&self.inner.store, tx)?;
         let access_token = tokens::issue(&key, &claims)?;
-        Ok(TokenPair {
-            access_token,
-            refresh_token,
-            access_expires_at: claims.expires_at(),
-        })
+        Ok(TokenPair { access_token, refresh_token, access_expires_at: claims.expires_at() })
     }
 
     /// Ends the session of this access token: its refresh token and every access token of
@@ -330,8 +303,7 @@ impl Auth {
         let claims = self.verify_signature(access_token)?;
         let expires = claims.exp.saturating_mul(1000);
         self.inner.store.write(|tx| {
-            tx.prepare_cached(REVOKE_JTI)?
-                .execute(params![claims.jti, expires])?;
+            tx.prepare_cached(REVOKE_JTI)?.execute(params![claims.jti, expires])?;
             Ok(())
         })
     }

@@ -141,13 +141,7 @@ pub(crate) fn parse(token: &str) -> Result<Parsed<'_>> {
     }
     let kid = header.kid.ok_or_else(|| invalid("token has no key id"))?;
     let signing_input = &token[..token.len() - signature.len() - 1];
-    Ok(Parsed {
-        kid,
-        alg: header.alg,
-        signing_input,
-        signature,
-        payload,
-    })
+    Ok(Parsed { kid, alg: header.alg, signing_input, signature, payload })
 }
 
 /// Verifies the signature with the key the `kid` names (its algorithm only), then decodes
@@ -158,9 +152,7 @@ pub(crate) fn verify(
     issuer: &str,
     audience: &str,
 ) -> Result<Claims> {
-    let key = ring
-        .find(&parsed.kid)
-        .ok_or_else(|| invalid("unknown signing key"))?;
+    let key = ring.find(&parsed.kid).ok_or_else(|| invalid("unknown signing key"))?;
     if parsed.alg != alg_name(key) {
         return Err(invalid("algorithm not allowed for this key"));
     }
@@ -188,10 +180,7 @@ pub(crate) fn check_time(claims: &Claims, now: SystemTime, leeway: Duration) -> 
     if now_ms.saturating_sub(leeway_ms) >= claims.exp.saturating_mul(1000) {
         return Err(Error::new(ErrorKind::ExpiredToken, "access token expired"));
     }
-    if claims
-        .nbf
-        .is_some_and(|nbf| now_ms.saturating_add(leeway_ms) < nbf.saturating_mul(1000))
-    {
+    if claims.nbf.is_some_and(|nbf| now_ms.saturating_add(leeway_ms) < nbf.saturating_mul(1000)) {
         return Err(invalid("token not yet valid"));
     }
     Ok(())

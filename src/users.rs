@@ -175,12 +175,7 @@ fn query_credentials(
 ) -> Result<Option<Credentials>> {
     Ok(conn
         .prepare_cached(sql)?
-        .query_row([key], |r| {
-            Ok(Credentials {
-                id: r.get(0)?,
-                hash: r.get(1)?,
-            })
-        })
+        .query_row([key], |r| Ok(Credentials { id: r.get(0)?, hash: r.get(1)? }))
         .optional()?)
 }
 
@@ -188,11 +183,7 @@ pub(crate) fn account_state(conn: &Connection, id: UserId) -> Result<Option<Acco
     Ok(conn
         .prepare_cached(ACCOUNT_STATE)?
         .query_row([id], |r| {
-            Ok(AccountState {
-                hash: r.get(0)?,
-                active: r.get(1)?,
-                token_version: r.get(2)?,
-            })
+            Ok(AccountState { hash: r.get(0)?, active: r.get(1)?, token_version: r.get(2)? })
         })
         .optional()?)
 }
@@ -206,8 +197,7 @@ pub(crate) fn load(conn: &Connection, id: UserId) -> Result<User> {
 
 /// Replaces the hash with a re-hash of the same password, unless it changed meanwhile.
 pub(crate) fn upgrade_hash(conn: &Connection, id: UserId, old: &str, new: &str) -> Result<()> {
-    conn.prepare_cached(UPGRADE_HASH)?
-        .execute(params![id, old, new])?;
+    conn.prepare_cached(UPGRADE_HASH)?.execute(params![id, old, new])?;
     Ok(())
 }
 
@@ -239,10 +229,7 @@ impl Auth {
             }
             if let Some(email) = &email {
                 if exists(tx, EMAIL_TAKEN, [&email.key])? {
-                    return Err(Error::new(
-                        ErrorKind::Conflict,
-                        "email is already registered",
-                    ));
+                    return Err(Error::new(ErrorKind::Conflict, "email is already registered"));
                 }
             }
             tx.prepare_cached(INSERT_USER)?.execute(params![
@@ -291,10 +278,8 @@ impl Auth {
         let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
         self.inner.store.read(|conn| {
             let mut stmt = conn.prepare_cached(LIST_USERS)?;
-            let rows = stmt.query_map(
-                params![pattern, query.active, limit, offset],
-                User::from_row,
-            )?;
+            let rows =
+                stmt.query_map(params![pattern, query.active, limit, offset], User::from_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
@@ -304,10 +289,7 @@ impl Auth {
     /// every access token issued to them.
     pub fn change_password(&self, id: UserId, old: &str, new: &str) -> Result<()> {
         let iterations = self.config().pbkdf2_iterations;
-        let found = self
-            .inner
-            .store
-            .read(|conn| query_credentials(conn, CREDENTIALS_BY_ID, id))?;
+        let found = self.inner.store.read(|conn| query_credentials(conn, CREDENTIALS_BY_ID, id))?;
         let found = found.ok_or_else(not_found)?;
         let old = password::normalize(old, self.config().max_password_length)
             .ok_or_else(|| Error::from_kind(ErrorKind::InvalidCredentials))?;
@@ -343,8 +325,7 @@ impl Auth {
                     "the password changed meanwhile; try again",
                 ));
             }
-            tx.prepare_cached(SET_PASSWORD)?
-                .execute(params![id, hash, now])?;
+            tx.prepare_cached(SET_PASSWORD)?.execute(params![id, hash, now])?;
             revoke_user_sessions(tx, id, now, "password changed")?;
             Ok(())
         })
@@ -368,8 +349,7 @@ impl Auth {
             if state.active == active {
                 return Ok(());
             }
-            tx.prepare_cached(SET_ACTIVE)?
-                .execute(params![id, active, now])?;
+            tx.prepare_cached(SET_ACTIVE)?.execute(params![id, active, now])?;
             if !active {
                 revoke_user_sessions(tx, id, now, "user deactivated")?;
             }
@@ -380,12 +360,10 @@ impl Auth {
     /// Deletes a user and, with them, every session and refresh token. Their id is never
     /// reused, so tokens issued to them can never match another account.
     pub fn delete_user(&self, id: UserId) -> Result<()> {
-        self.inner
-            .store
-            .write(|tx| match tx.prepare_cached(DELETE_USER)?.execute([id])? {
-                0 => Err(not_found()),
-                _ => Ok(()),
-            })
+        self.inner.store.write(|tx| match tx.prepare_cached(DELETE_USER)?.execute([id])? {
+            0 => Err(not_found()),
+            _ => Ok(()),
+        })
     }
 }
 

@@ -123,10 +123,7 @@ impl Auth {
             return revoked("session no longer exists");
         };
         if state.user != claims.sub {
-            return Err(Error::new(
-                ErrorKind::InvalidToken,
-                "token does not match its session",
-            ));
+            return Err(Error::new(ErrorKind::InvalidToken, "token does not match its session"));
         }
         if state.token_revoked {
             return revoked("token revoked");

@@ -14,12 +14,7 @@ fn run(args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn authlite");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -43,10 +38,7 @@ fn demo_walks_the_whole_flow_and_shows_the_rejections() {
         "refresh after logout -> RevokedToken",
         "InactiveUser",
     ] {
-        assert!(
-            stdout.contains(expected),
-            "missing {expected:?} in:\n{stdout}"
-        );
+        assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
     }
 }
 
@@ -57,15 +49,7 @@ fn a_person_can_add_list_log_in_and_verify_by_hand() {
     let db = db.to_str().unwrap();
 
     let out = run(
-        &[
-            "--db",
-            db,
-            "user",
-            "add",
-            "bob",
-            "--email",
-            "bob@example.com",
-        ],
+        &["--db", db, "user", "add", "bob", "--email", "bob@example.com"],
         "a long passphrase\n",
     );
     assert!(out.status.success(), "{}", text(&out.stderr));

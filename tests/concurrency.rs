@@ -37,9 +37,8 @@ fn threads_on_several_engines_register_login_refresh_and_logout_without_errors()
     for t in threads {
         t.join().unwrap();
     }
-    let users: i64 = raw(&env.path)
-        .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
-        .unwrap();
+    let users: i64 =
+        raw(&env.path).query_row("SELECT count(*) FROM users", [], |r| r.get(0)).unwrap();
     assert_eq!(users, 48);
 }
 

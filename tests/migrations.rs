@@ -22,16 +22,13 @@ fn describe(conn: &Connection) -> BTreeMap<String, Vec<String>> {
         let mut facts = Vec::new();
         if kind == "table" {
             for pragma in ["table_xinfo", "foreign_key_list", "index_list"] {
-                let mut stmt = conn
-                    .prepare(&format!("SELECT * FROM pragma_{pragma}(?1)"))
-                    .unwrap();
+                let mut stmt = conn.prepare(&format!("SELECT * FROM pragma_{pragma}(?1)")).unwrap();
                 let n = stmt.column_count();
                 let rows = stmt
                     .query_map([&name], |r| {
                         (0..n)
                             .map(|i| {
-                                r.get::<_, rusqlite::types::Value>(i)
-                                    .map(|v| format!("{v:?}"))
+                                r.get::<_, rusqlite::types::Value>(i).map(|v| format!("{v:?}"))
                             })
                             .collect::<rusqlite::Result<Vec<_>>>()
                     })
@@ -61,8 +58,7 @@ fn upgrading_from_version_1_yields_exactly_schema_sql() {
     let env = Env::new();
     {
         let conn = raw(&env.path);
-        conn.execute_batch(include_str!("fixtures/schema_v1.sql"))
-            .unwrap();
+        conn.execute_batch(include_str!("fixtures/schema_v1.sql")).unwrap();
         conn.execute_batch("PRAGMA user_version = 1").unwrap();
     }
     let upgraded = env.open();
@@ -72,20 +68,13 @@ fn upgrading_from_version_1_yields_exactly_schema_sql() {
     fresh.execute_batch(include_str!("../schema.sql")).unwrap();
 
     assert_eq!(describe(&raw(&env.path)), describe(&fresh));
-    let version: i64 = raw(&env.path)
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
+    let version: i64 = raw(&env.path).query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     let created = Env::new();
     drop(created.open());
-    let latest: i64 = raw(&created.path)
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
+    let latest: i64 =
+        raw(&created.path).query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     assert_eq!(version, latest);
-    assert_eq!(
-        describe(&raw(&created.path)),
-        describe(&fresh),
-        "new databases are schema.sql"
-    );
+    assert_eq!(describe(&raw(&created.path)), describe(&fresh), "new databases are schema.sql");
 }
 
 #[test]
@@ -93,8 +82,7 @@ fn an_upgraded_database_works() {
     let env = Env::new();
     {
         let conn = raw(&env.path);
-        conn.execute_batch(include_str!("fixtures/schema_v1.sql"))
-            .unwrap();
+        conn.execute_batch(include_str!("fixtures/schema_v1.sql")).unwrap();
         conn.execute_batch("PRAGMA user_version = 1").unwrap();
     }
     let auth = env.open();

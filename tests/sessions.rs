@@ -37,23 +37,12 @@ fn login_creates_a_session_with_client_info_and_tokens() {
     );
     let now = env.clock.now();
     let ttl = auth.config().access_token_ttl;
-    let skew = login
-        .access_expires_at
-        .duration_since(now - Duration::from_secs(1))
-        .unwrap();
+    let skew = login.access_expires_at.duration_since(now - Duration::from_secs(1)).unwrap();
     assert!(skew <= ttl + Duration::from_secs(1) && skew >= ttl - Duration::from_secs(1));
-    assert_eq!(
-        login.session.expires_at,
-        login.session.created_at + auth.config().session_lifetime
-    );
-    assert!(
-        !format!("{login:?}").contains(&login.access_token),
-        "Debug hides tokens"
-    );
+    assert_eq!(login.session.expires_at, login.session.created_at + auth.config().session_lifetime);
+    assert!(!format!("{login:?}").contains(&login.access_token), "Debug hides tokens");
 
-    let by_email = auth
-        .login("ALICE@example.com", PASSWORD, &ClientInfo::default())
-        .unwrap();
+    let by_email = auth.login("ALICE@example.com", PASSWORD, &ClientInfo::default()).unwrap();
     assert_eq!(by_email.user.id, alice.id);
     assert_ne!(by_email.session.id, login.session.id);
 
@@ -67,18 +56,10 @@ fn wrong_password_and_unknown_user_look_the_same() {
     let env = Env::new();
     let auth = env.open();
     user(&auth, "alice");
-    let wrong = auth
-        .login("alice", "not the password", &ClientInfo::default())
-        .unwrap_err();
-    let unknown = auth
-        .login("mallory", PASSWORD, &ClientInfo::default())
-        .unwrap_err();
-    let garbage = auth
-        .login("bad\0name", PASSWORD, &ClientInfo::default())
-        .unwrap_err();
-    let too_long = auth
-        .login("alice", &"x".repeat(100_000), &ClientInfo::default())
-        .unwrap_err();
+    let wrong = auth.login("alice", "not the password", &ClientInfo::default()).unwrap_err();
+    let unknown = auth.login("mallory", PASSWORD, &ClientInfo::default()).unwrap_err();
+    let garbage = auth.login("bad\0name", PASSWORD, &ClientInfo::default()).unwrap_err();
+    let too_long = auth.login("alice", &"x".repeat(100_000), &ClientInfo::default()).unwrap_err();
     for e in [&wrong, &unknown, &garbage, &too_long] {
         assert_eq!(e.kind(), ErrorKind::InvalidCredentials);
         assert_eq!(e.to_string(), wrong.to_string());
@@ -90,11 +71,7 @@ fn unknown_users_take_as_long_as_wrong_passwords() {
     // A dummy PBKDF2 runs for unknown users. Real iterations make hashing dominate; compare
     // the fastest of several tries so machine noise only ever makes the ratio fairer.
     let env = Env::new();
-    let auth = Auth::open_with(Config {
-        pbkdf2_iterations: 200_000,
-        ..env.config()
-    })
-    .unwrap();
+    let auth = Auth::open_with(Config { pbkdf2_iterations: 200_000, ..env.config() }).unwrap();
     user(&auth, "alice");
     let time = |name: &str| {
         (0..3)
@@ -108,10 +85,7 @@ fn unknown_users_take_as_long_as_wrong_passwords() {
     };
     let (known, unknown) = (time("alice"), time("nobody"));
     let ratio = unknown.as_secs_f64() / known.as_secs_f64();
-    assert!(
-        (0.5..2.0).contains(&ratio),
-        "known {known:?} vs unknown {unknown:?}"
-    );
+    assert!((0.5..2.0).contains(&ratio), "known {known:?} vs unknown {unknown:?}");
 }
 
 #[test]
@@ -122,18 +96,9 @@ fn logout_ends_the_session_for_every_token_of_it() {
     let login = login(&auth, "alice");
     let other = common::login(&auth, "alice");
     auth.logout(&login.access_token).unwrap();
-    assert_eq!(
-        err(auth.validate(&login.access_token)),
-        ErrorKind::RevokedToken
-    );
-    assert_eq!(
-        err(auth.refresh(&login.refresh_token)),
-        ErrorKind::RevokedToken
-    );
-    assert!(
-        auth.validate(&other.access_token).is_ok(),
-        "other sessions live on"
-    );
+    assert_eq!(err(auth.validate(&login.access_token)), ErrorKind::RevokedToken);
+    assert_eq!(err(auth.refresh(&login.refresh_token)), ErrorKind::RevokedToken);
+    assert!(auth.validate(&other.access_token).is_ok(), "other sessions live on");
     auth.logout(&login.access_token).unwrap();
     assert_eq!(err(auth.logout("not-a-token")), ErrorKind::InvalidToken);
 }
@@ -146,10 +111,7 @@ fn logout_accepts_an_expired_but_genuine_token() {
     let login = login(&auth, "alice");
     env.clock.advance(auth.config().access_token_ttl * 2);
     auth.logout(&login.access_token).unwrap();
-    assert_eq!(
-        err(auth.refresh(&login.refresh_token)),
-        ErrorKind::RevokedToken
-    );
+    assert_eq!(err(auth.refresh(&login.refresh_token)), ErrorKind::RevokedToken);
 }
 
 #[test]
@@ -166,17 +128,11 @@ fn refresh_rotates_and_a_replay_revokes_the_whole_session() {
     assert_eq!(who.session_id, login.session.id, "same session");
     let third = auth.refresh(&next.refresh_token).unwrap();
 
-    assert_eq!(
-        err(auth.refresh(&login.refresh_token)),
-        ErrorKind::TokenReused
-    );
+    assert_eq!(err(auth.refresh(&login.refresh_token)), ErrorKind::TokenReused);
     for token in [&login.access_token, &next.access_token, &third.access_token] {
         assert_eq!(err(auth.validate(token)), ErrorKind::RevokedToken);
     }
-    assert_eq!(
-        err(auth.refresh(&third.refresh_token)),
-        ErrorKind::RevokedToken
-    );
+    assert_eq!(err(auth.refresh(&third.refresh_token)), ErrorKind::RevokedToken);
     assert!(auth.session(login.session.id).unwrap().revoked_at.is_some());
 }
 
@@ -189,14 +145,7 @@ fn malformed_and_unknown_refresh_tokens_are_invalid_and_harmless() {
     let (selector, secret) = login.refresh_token.split_once('.').unwrap();
     let flipped = if secret.starts_with('A') { "B" } else { "A" };
     let wrong_secret = format!("{selector}.{flipped}{}", &secret[1..]);
-    for bad in [
-        "",
-        ".",
-        "x.y",
-        &login.access_token,
-        &wrong_secret,
-        &"A".repeat(10_000),
-    ] {
+    for bad in ["", ".", "x.y", &login.access_token, &wrong_secret, &"A".repeat(10_000)] {
         assert_eq!(err(auth.refresh(bad)), ErrorKind::InvalidToken, "{bad:.30}");
     }
     // A wrong secret for a real selector is not "reuse": the session survives.
@@ -243,19 +192,10 @@ fn idle_timeout_ends_unrefreshed_sessions_and_refresh_slides_it() {
     env.clock.advance(Duration::from_secs(599));
     let pair = auth.refresh(&first.refresh_token).unwrap();
     env.clock.advance(Duration::from_secs(599));
-    assert!(
-        auth.validate(&pair.access_token).is_ok(),
-        "refresh slid the idle expiry"
-    );
+    assert!(auth.validate(&pair.access_token).is_ok(), "refresh slid the idle expiry");
     env.clock.advance(Duration::from_secs(1));
-    assert_eq!(
-        err(auth.validate(&pair.access_token)),
-        ErrorKind::ExpiredToken
-    );
-    assert_eq!(
-        err(auth.refresh(&pair.refresh_token)),
-        ErrorKind::ExpiredToken
-    );
+    assert_eq!(err(auth.validate(&pair.access_token)), ErrorKind::ExpiredToken);
+    assert_eq!(err(auth.refresh(&pair.refresh_token)), ErrorKind::ExpiredToken);
     assert!(auth.sessions(first.user.id).unwrap().is_empty());
 }
 
@@ -272,15 +212,9 @@ fn absolute_lifetime_never_moves() {
         pair = auth.refresh(&pair.refresh_token).unwrap();
     }
     let session = auth.session(login.session.id).unwrap();
-    assert_eq!(
-        session.expires_at, login.session.expires_at,
-        "absolute end unchanged"
-    );
+    assert_eq!(session.expires_at, login.session.expires_at, "absolute end unchanged");
     assert_eq!(session.expires_at, session.created_at + lifetime);
-    assert_eq!(
-        session.idle_expires_at, session.expires_at,
-        "idle expiry capped at the end"
-    );
+    assert_eq!(session.idle_expires_at, session.expires_at, "idle expiry capped at the end");
     assert!(
         pair.access_expires_at <= session.expires_at,
         "access tokens never outlive their session"
@@ -288,14 +222,8 @@ fn absolute_lifetime_never_moves() {
     env.clock.advance(10 * DAY - Duration::from_secs(1));
     let pair = auth.refresh(&pair.refresh_token).unwrap();
     env.clock.advance(Duration::from_secs(1));
-    assert_eq!(
-        err(auth.validate(&pair.access_token)),
-        ErrorKind::ExpiredToken
-    );
-    assert_eq!(
-        err(auth.refresh(&pair.refresh_token)),
-        ErrorKind::ExpiredToken
-    );
+    assert_eq!(err(auth.validate(&pair.access_token)), ErrorKind::ExpiredToken);
+    assert_eq!(err(auth.refresh(&pair.refresh_token)), ErrorKind::ExpiredToken);
 }
 
 #[test]
@@ -308,27 +236,16 @@ fn sessions_are_listed_and_revoked() {
     env.clock.advance(Duration::from_secs(1));
     let a2 = login(&auth, "alice");
     let b1 = login(&auth, "bob");
-    let listed: Vec<_> = auth
-        .sessions(alice.id)
-        .unwrap()
-        .iter()
-        .map(|s| s.id)
-        .collect();
+    let listed: Vec<_> = auth.sessions(alice.id).unwrap().iter().map(|s| s.id).collect();
     assert_eq!(listed, vec![a2.session.id, a1.session.id], "newest first");
 
     auth.revoke_session(a1.session.id).unwrap();
     auth.revoke_session(a1.session.id).unwrap(); // idempotent
-    assert_eq!(
-        err(auth.validate(&a1.access_token)),
-        ErrorKind::RevokedToken
-    );
+    assert_eq!(err(auth.validate(&a1.access_token)), ErrorKind::RevokedToken);
     assert_eq!(auth.sessions(alice.id).unwrap().len(), 1);
 
     assert_eq!(auth.revoke_all_sessions(alice.id).unwrap(), 1);
-    assert_eq!(
-        err(auth.validate(&a2.access_token)),
-        ErrorKind::RevokedToken
-    );
+    assert_eq!(err(auth.validate(&a2.access_token)), ErrorKind::RevokedToken);
     assert!(auth.validate(&b1.access_token).is_ok(), "bob untouched");
     assert_eq!(auth.sessions(bob.id).unwrap().len(), 1);
 
@@ -350,18 +267,12 @@ fn revocation_is_seen_at_once_by_another_engine_on_the_same_file() {
         b.validate(&login.access_token).unwrap();
     }
     a.revoke_session(login.session.id).unwrap();
-    assert_eq!(
-        err(b.validate(&login.access_token)),
-        ErrorKind::RevokedToken
-    );
+    assert_eq!(err(b.validate(&login.access_token)), ErrorKind::RevokedToken);
 
     let second = common::login(&b, "alice");
     b.validate(&second.access_token).unwrap();
     a.deactivate_user(alice.id).unwrap();
-    assert_eq!(
-        err(b.validate(&second.access_token)),
-        ErrorKind::InactiveUser
-    );
+    assert_eq!(err(b.validate(&second.access_token)), ErrorKind::InactiveUser);
 }
 
 #[test]
@@ -373,20 +284,10 @@ fn changes_by_raw_sql_from_another_connection_are_seen_at_once() {
     auth.validate(&login.access_token).unwrap();
     auth.validate(&login.access_token).unwrap();
     let conn = raw(&env.path);
-    conn.execute(
-        "UPDATE sessions SET revoked_at = 1 WHERE id = ?1",
-        [login.session.id],
-    )
-    .unwrap();
-    assert_eq!(
-        err(auth.validate(&login.access_token)),
-        ErrorKind::RevokedToken
-    );
-    conn.execute(
-        "UPDATE sessions SET revoked_at = NULL WHERE id = ?1",
-        [login.session.id],
-    )
-    .unwrap();
+    conn.execute("UPDATE sessions SET revoked_at = 1 WHERE id = ?1", [login.session.id]).unwrap();
+    assert_eq!(err(auth.validate(&login.access_token)), ErrorKind::RevokedToken);
+    conn.execute("UPDATE sessions SET revoked_at = NULL WHERE id = ?1", [login.session.id])
+        .unwrap();
     assert!(auth.validate(&login.access_token).is_ok());
 }
 
@@ -400,40 +301,19 @@ fn password_change_and_reset_end_every_session() {
         err(auth.change_password(alice.id, "wrong old password", "a brand new passphrase")),
         ErrorKind::InvalidCredentials
     );
-    assert!(
-        auth.validate(&before.access_token).is_ok(),
-        "failed change changes nothing"
-    );
-    auth.change_password(alice.id, PASSWORD, "a brand new passphrase")
-        .unwrap();
-    assert_eq!(
-        err(auth.validate(&before.access_token)),
-        ErrorKind::RevokedToken
-    );
-    assert_eq!(
-        err(auth.refresh(&before.refresh_token)),
-        ErrorKind::RevokedToken
-    );
+    assert!(auth.validate(&before.access_token).is_ok(), "failed change changes nothing");
+    auth.change_password(alice.id, PASSWORD, "a brand new passphrase").unwrap();
+    assert_eq!(err(auth.validate(&before.access_token)), ErrorKind::RevokedToken);
+    assert_eq!(err(auth.refresh(&before.refresh_token)), ErrorKind::RevokedToken);
     assert_eq!(
         err(auth.login("alice", PASSWORD, &ClientInfo::default())),
         ErrorKind::InvalidCredentials
     );
-    let after = auth
-        .login("alice", "a brand new passphrase", &ClientInfo::default())
-        .unwrap();
+    let after = auth.login("alice", "a brand new passphrase", &ClientInfo::default()).unwrap();
 
-    auth.set_password(alice.id, "reset by the administrator")
-        .unwrap();
-    assert_eq!(
-        err(auth.validate(&after.access_token)),
-        ErrorKind::RevokedToken
-    );
-    auth.login(
-        "alice",
-        "reset by the administrator",
-        &ClientInfo::default(),
-    )
-    .unwrap();
+    auth.set_password(alice.id, "reset by the administrator").unwrap();
+    assert_eq!(err(auth.validate(&after.access_token)), ErrorKind::RevokedToken);
+    auth.login("alice", "reset by the administrator", &ClientInfo::default()).unwrap();
 }
 
 #[test]
@@ -445,18 +325,9 @@ fn deactivation_blocks_everything_until_activation() {
     auth.deactivate_user(alice.id).unwrap();
     auth.deactivate_user(alice.id).unwrap(); // idempotent
     assert!(!auth.user(alice.id).unwrap().active);
-    assert_eq!(
-        err(auth.validate(&login.access_token)),
-        ErrorKind::InactiveUser
-    );
-    assert_eq!(
-        err(auth.refresh(&login.refresh_token)),
-        ErrorKind::RevokedToken
-    );
-    assert_eq!(
-        err(auth.login("alice", PASSWORD, &ClientInfo::default())),
-        ErrorKind::InactiveUser
-    );
+    assert_eq!(err(auth.validate(&login.access_token)), ErrorKind::InactiveUser);
+    assert_eq!(err(auth.refresh(&login.refresh_token)), ErrorKind::RevokedToken);
+    assert_eq!(err(auth.login("alice", PASSWORD, &ClientInfo::default())), ErrorKind::InactiveUser);
     assert_eq!(
         err(auth.login("alice", "wrong password", &ClientInfo::default())),
         ErrorKind::InvalidCredentials,
@@ -479,14 +350,8 @@ fn deleting_a_user_kills_their_tokens_and_frees_nothing_for_reuse() {
     let alice = user(&auth, "alice");
     let login = login(&auth, "alice");
     auth.delete_user(alice.id).unwrap();
-    assert_eq!(
-        err(auth.validate(&login.access_token)),
-        ErrorKind::RevokedToken
-    );
-    assert_eq!(
-        err(auth.refresh(&login.refresh_token)),
-        ErrorKind::InvalidToken
-    );
+    assert_eq!(err(auth.validate(&login.access_token)), ErrorKind::RevokedToken);
+    assert_eq!(err(auth.refresh(&login.refresh_token)), ErrorKind::InvalidToken);
     assert_eq!(err(auth.user(alice.id)), ErrorKind::NotFound);
     assert_eq!(err(auth.delete_user(alice.id)), ErrorKind::NotFound);
     assert_eq!(
@@ -496,10 +361,7 @@ fn deleting_a_user_kills_their_tokens_and_frees_nothing_for_reuse() {
     // A new "alice" gets a new id: the old token still names the old one.
     let new_alice = user(&auth, "alice");
     assert_ne!(new_alice.id, alice.id);
-    assert_eq!(
-        err(auth.validate(&login.access_token)),
-        ErrorKind::RevokedToken
-    );
+    assert_eq!(err(auth.validate(&login.access_token)), ErrorKind::RevokedToken);
 }
 
 #[test]
@@ -512,20 +374,14 @@ fn purge_removes_ended_sessions_only() {
     auth.logout(&dead.access_token).unwrap();
     assert_eq!(auth.purge_expired().unwrap(), 1);
     assert_eq!(err(auth.session(dead.session.id)), ErrorKind::NotFound);
-    assert_eq!(
-        err(auth.validate(&dead.access_token)),
-        ErrorKind::RevokedToken
-    );
+    assert_eq!(err(auth.validate(&dead.access_token)), ErrorKind::RevokedToken);
     assert!(auth.validate(&live.access_token).is_ok());
 }
 
 #[test]
 fn the_cache_never_outlives_expiry() {
     let env = Env::new();
-    let config = Config {
-        session_idle_timeout: Duration::from_secs(60),
-        ..env.config()
-    };
+    let config = Config { session_idle_timeout: Duration::from_secs(60), ..env.config() };
     let auth = Auth::open_with(config).unwrap();
     user(&auth, "alice");
     let login = login(&auth, "alice");
@@ -533,8 +389,5 @@ fn the_cache_never_outlives_expiry() {
         auth.validate(&login.access_token).unwrap();
     }
     env.clock.advance(Duration::from_secs(60));
-    assert_eq!(
-        err(auth.validate(&login.access_token)),
-        ErrorKind::ExpiredToken
-    );
+    assert_eq!(err(auth.validate(&login.access_token)), ErrorKind::ExpiredToken);
 }

@@ -24,19 +24,13 @@ fn decode_part(part: &str) -> Value {
 /// Header and claims of a token, as JSON.
 fn open_token(token: &str) -> (Value, Value) {
     let mut parts = token.split('.');
-    (
-        decode_part(parts.next().unwrap()),
-        decode_part(parts.next().unwrap()),
-    )
+    (decode_part(parts.next().unwrap()), decode_part(parts.next().unwrap()))
 }
 
 /// A token with any header and claims, HMAC-SHA256-signed with `key`.
 fn forge(header: &Value, claims: &Value, key: &[u8]) -> String {
-    let input = format!(
-        "{}.{}",
-        b64(header.to_string().as_bytes()),
-        b64(claims.to_string().as_bytes())
-    );
+    let input =
+        format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()));
     let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
     mac.update(input.as_bytes());
     format!("{input}.{}", b64(&mac.finalize().into_bytes()))
@@ -54,9 +48,7 @@ fn real_key(env: &Env) -> Vec<u8> {
 }
 
 fn kind(auth: &Auth, token: &str) -> ErrorKind {
-    auth.validate(token)
-        .expect_err("token must be rejected")
-        .kind()
+    auth.validate(token).expect_err("token must be rejected").kind()
 }
 
 struct Fixture {
@@ -75,14 +67,7 @@ fn fixture() -> Fixture {
     let token = login(&auth, "alice").access_token;
     let (header, claims) = open_token(&token);
     let key = real_key(&env);
-    Fixture {
-        _env: env,
-        auth,
-        token,
-        header,
-        claims,
-        key,
-    }
+    Fixture { _env: env, auth, token, header, claims, key }
 }
 
 #[test]
@@ -94,18 +79,11 @@ fn a_genuine_token_carries_the_documented_header_and_claims() {
     for claim in ["iss", "aud", "sub", "sid", "jti", "iat", "exp", "ver"] {
         assert!(!f.claims[claim].is_null(), "missing {claim}");
     }
-    assert!(
-        f.claims["jti"].as_str().unwrap().len() >= 22,
-        "jti has >= 128 bits"
-    );
+    assert!(f.claims["jti"].as_str().unwrap().len() >= 22, "jti has >= 128 bits");
     let who = f.auth.validate(&f.token).unwrap();
     assert_eq!(who.claims.sub, who.user_id);
     // Re-signing the same content with the real key is accepted: the forge helper is right.
-    assert!(
-        f.auth
-            .validate(&forge(&f.header, &f.claims, &f.key))
-            .is_ok()
-    );
+    assert!(f.auth.validate(&forge(&f.header, &f.claims, &f.key)).is_ok());
 }
 
 #[test]
@@ -114,12 +92,7 @@ fn tampered_payload_or_signature_is_invalid() {
     let mut parts: Vec<String> = f.token.split('.').map(str::to_owned).collect();
     let mut claims = f.claims.clone();
     claims["sub"] = json!("2");
-    let tampered = format!(
-        "{}.{}.{}",
-        parts[0],
-        b64(claims.to_string().as_bytes()),
-        parts[2]
-    );
+    let tampered = format!("{}.{}.{}", parts[0], b64(claims.to_string().as_bytes()), parts[2]);
     assert_eq!(kind(&f.auth, &tampered), ErrorKind::InvalidToken);
 
     let sig = parts[2].clone();
@@ -144,9 +117,7 @@ fn forged_with_another_key_or_from_another_engine_is_invalid() {
 #[test]
 fn alg_none_and_other_algorithms_are_invalid() {
     let f = fixture();
-    for alg in [
-        "none", "None", "HS512", "HS384", "RS256", "ES256", "EdDSA", "",
-    ] {
+    for alg in ["none", "None", "HS512", "HS384", "RS256", "ES256", "EdDSA", ""] {
         let mut header = f.header.clone();
         header["alg"] = json!(alg);
         let unsigned = format!(
@@ -154,17 +125,9 @@ fn alg_none_and_other_algorithms_are_invalid() {
             b64(header.to_string().as_bytes()),
             b64(f.claims.to_string().as_bytes())
         );
-        assert_eq!(
-            kind(&f.auth, &unsigned),
-            ErrorKind::InvalidToken,
-            "{alg} unsigned"
-        );
+        assert_eq!(kind(&f.auth, &unsigned), ErrorKind::InvalidToken, "{alg} unsigned");
         let signed = forge(&header, &f.claims, &f.key);
-        assert_eq!(
-            kind(&f.auth, &signed),
-            ErrorKind::InvalidToken,
-            "{alg} signed"
-        );
+        assert_eq!(kind(&f.auth, &signed), ErrorKind::InvalidToken, "{alg} signed");
     }
 }
 
@@ -245,21 +208,13 @@ fn a_stale_token_version_is_revoked() {
     let f = fixture();
     let mut claims = f.claims.clone();
     claims["ver"] = json!(f.claims["ver"].as_i64().unwrap() + 1);
-    assert_eq!(
-        kind(&f.auth, &forge(&f.header, &claims, &f.key)),
-        ErrorKind::RevokedToken
-    );
+    assert_eq!(kind(&f.auth, &forge(&f.header, &claims, &f.key)), ErrorKind::RevokedToken);
 }
 
 #[test]
 fn oversized_and_garbage_input_is_invalid_without_panicking() {
     let f = fixture();
-    let huge = format!(
-        "{}.{}.{}",
-        "a".repeat(3000),
-        "b".repeat(3000),
-        "c".repeat(100)
-    );
+    let huge = format!("{}.{}.{}", "a".repeat(3000), "b".repeat(3000), "c".repeat(100));
     let padded_claims = {
         let mut c = f.claims.clone();
         c["pad"] = json!("x".repeat(5000));
@@ -281,15 +236,8 @@ fn oversized_and_garbage_input_is_invalid_without_panicking() {
         &format!("{}.", f.token),
         &format!(" {}", f.token),
     ] {
-        assert_eq!(
-            kind(&f.auth, garbage),
-            ErrorKind::InvalidToken,
-            "{garbage:.40}"
-        );
-        assert_eq!(
-            f.auth.validate_stateless(garbage).unwrap_err().kind(),
-            ErrorKind::InvalidToken
-        );
+        assert_eq!(kind(&f.auth, garbage), ErrorKind::InvalidToken, "{garbage:.40}");
+        assert_eq!(f.auth.validate_stateless(garbage).unwrap_err().kind(), ErrorKind::InvalidToken);
     }
 }
 
@@ -306,9 +254,7 @@ fn expiry_follows_the_engine_clock() {
     env.clock.advance(Duration::from_secs(1));
     assert_eq!(kind(&auth, &login.access_token), ErrorKind::ExpiredToken);
     assert_eq!(
-        auth.validate_stateless(&login.access_token)
-            .unwrap_err()
-            .kind(),
+        auth.validate_stateless(&login.access_token).unwrap_err().kind(),
         ErrorKind::ExpiredToken
     );
     assert!(login.access_expires_at <= authlite::Clock::now(&env.clock));
@@ -317,15 +263,11 @@ fn expiry_follows_the_engine_clock() {
 #[test]
 fn leeway_is_explicit() {
     let env = Env::new();
-    let config = Config {
-        leeway: Duration::from_secs(30),
-        ..env.config()
-    };
+    let config = Config { leeway: Duration::from_secs(30), ..env.config() };
     let auth = Auth::open_with(config).unwrap();
     user(&auth, "alice");
     let login = login(&auth, "alice");
-    env.clock
-        .advance(auth.config().access_token_ttl + Duration::from_secs(29));
+    env.clock.advance(auth.config().access_token_ttl + Duration::from_secs(29));
     assert!(auth.validate(&login.access_token).is_ok());
     env.clock.advance(Duration::from_secs(1));
     assert_eq!(kind(&auth, &login.access_token), ErrorKind::ExpiredToken);
@@ -355,10 +297,7 @@ fn keys_rotate_and_retire() {
     let auth = env.open();
     user(&auth, "alice");
     let old = login(&auth, "alice");
-    let old_kid = open_token(&old.access_token).0["kid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let old_kid = open_token(&old.access_token).0["kid"].as_str().unwrap().to_owned();
     assert_eq!(
         auth.retire_signing_key(&old_kid).unwrap_err().kind(),
         ErrorKind::Conflict,
@@ -369,10 +308,7 @@ fn keys_rotate_and_retire() {
     assert_ne!(new_kid, old_kid);
     let new = login(&auth, "alice");
     assert_eq!(open_token(&new.access_token).0["kid"], new_kid.as_str());
-    assert!(
-        auth.validate(&old.access_token).is_ok(),
-        "old key still verifies"
-    );
+    assert!(auth.validate(&old.access_token).is_ok(), "old key still verifies");
 
     // Another engine on the same file knows about the new key at once.
     let other = env.open();
@@ -384,14 +320,8 @@ fn keys_rotate_and_retire() {
     assert!(auth.validate(&new.access_token).is_ok());
     let keys = auth.signing_keys().unwrap();
     assert_eq!(keys.len(), 2);
-    assert!(
-        keys.iter()
-            .any(|k| k.kid == old_kid && k.retired_at.is_some())
-    );
-    assert_eq!(
-        auth.retire_signing_key("nope").unwrap_err().kind(),
-        ErrorKind::NotFound
-    );
+    assert!(keys.iter().any(|k| k.kid == old_kid && k.retired_at.is_some()));
+    assert_eq!(auth.retire_signing_key("nope").unwrap_err().kind(), ErrorKind::NotFound);
 }
 
 #[test]
@@ -402,21 +332,14 @@ fn rotation_in_another_engine_is_picked_up_for_new_tokens_and_validation() {
     user(&a, "alice");
     let kid = b.rotate_signing_key().unwrap();
     let from_a = login(&a, "alice");
-    assert_eq!(
-        open_token(&from_a.access_token).0["kid"],
-        kid.as_str(),
-        "a signs with b's new key"
-    );
+    assert_eq!(open_token(&from_a.access_token).0["kid"], kid.as_str(), "a signs with b's new key");
     assert!(b.validate(&from_a.access_token).is_ok());
 }
 
 #[test]
 fn eddsa_tokens_verify_elsewhere_with_the_published_key() {
     let env = Env::new();
-    let config = Config {
-        signing_algorithm: SigningAlgorithm::EdDsa,
-        ..env.config()
-    };
+    let config = Config { signing_algorithm: SigningAlgorithm::EdDsa, ..env.config() };
     let auth = Auth::open_with(config).unwrap();
     user(&auth, "alice");
     let login = login(&auth, "alice");
@@ -440,10 +363,7 @@ fn eddsa_tokens_verify_elsewhere_with_the_published_key() {
     let (_, claims) = open_token(&login.access_token);
     let mut h = header.clone();
     h["alg"] = json!("HS256");
-    assert_eq!(
-        kind(&auth, &forge(&h, &claims, &public)),
-        ErrorKind::InvalidToken
-    );
+    assert_eq!(kind(&auth, &forge(&h, &claims, &public)), ErrorKind::InvalidToken);
 }
 
 #[test]
@@ -457,10 +377,7 @@ fn hs256_keys_are_never_published() {
 fn a_configured_secret_signs_and_never_reaches_the_database() {
     let env = Env::new();
     let secret = b"0123456789abcdef0123456789abcdef-app-secret".to_vec();
-    let config = Config {
-        signing_secret: Some(SecretBytes::new(secret.clone())),
-        ..env.config()
-    };
+    let config = Config { signing_secret: Some(SecretBytes::new(secret.clone())), ..env.config() };
     let auth = Auth::open_with(config).unwrap();
     user(&auth, "alice");
     let login = login(&auth, "alice");
@@ -468,17 +385,11 @@ fn a_configured_secret_signs_and_never_reaches_the_database() {
     drop(auth);
     for entry in std::fs::read_dir(env.dir.path()).unwrap() {
         let bytes = std::fs::read(entry.unwrap().path()).unwrap();
-        assert!(
-            !bytes.windows(secret.len()).any(|w| w == secret),
-            "secret written to disk"
-        );
+        assert!(!bytes.windows(secret.len()).any(|w| w == secret), "secret written to disk");
     }
 
     let other_secret = SecretBytes::new(vec![9u8; 32]);
-    let config = Config {
-        signing_secret: Some(other_secret),
-        ..env.config()
-    };
+    let config = Config { signing_secret: Some(other_secret), ..env.config() };
     let auth = Auth::open_with(config).unwrap();
     assert_eq!(kind(&auth, &login.access_token), ErrorKind::InvalidToken);
 }

@@ -17,32 +17,20 @@ pub(crate) fn run() -> Result<()> {
 fn walk(path: &Path) -> Result<()> {
     let started = Instant::now();
     let auth = Auth::open(path)?;
-    step(
-        "open",
-        format!("created {} (schema, WAL, signing key)", path.display()),
-    );
+    step("open", format!("created {} (schema, WAL, signing key)", path.display()));
 
     let alice = auth.register(NewUser::new("Alice", PASSWORD).email("alice@example.com"))?;
     step(
         "register",
-        format!(
-            "user {:?} id {} (PBKDF2-SHA256, 600k iterations)",
-            alice.username, alice.id
-        ),
+        format!("user {:?} id {} (PBKDF2-SHA256, 600k iterations)", alice.username, alice.id),
     );
 
-    refused(
-        "register ALICE again",
-        auth.register(NewUser::new("ALICE", PASSWORD)),
-    )?;
+    refused("register ALICE again", auth.register(NewUser::new("ALICE", PASSWORD)))?;
     refused(
         "register with password \"password1\"",
         auth.register(NewUser::new("bob", "password1")),
     )?;
-    refused(
-        "login with a wrong password",
-        auth.login("alice", "wrong password", &client()),
-    )?;
+    refused("login with a wrong password", auth.login("alice", "wrong password", &client()))?;
 
     let login = auth.login("ALICE", PASSWORD, &client())?;
     step(
@@ -59,10 +47,7 @@ fn walk(path: &Path) -> Result<()> {
     let who = auth.validate(&login.access_token)?;
     step(
         "validate",
-        format!(
-            "user {} session {}: signature and database agree",
-            who.user_id, who.session_id
-        ),
+        format!("user {} session {}: signature and database agree", who.user_id, who.session_id),
     );
 
     let pair = auth.refresh(&login.refresh_token)?;
@@ -77,14 +62,8 @@ fn walk(path: &Path) -> Result<()> {
     auth.validate(&pair.access_token)?;
     step("validate", "the new access token is accepted");
 
-    refused(
-        "refresh with the spent token (theft signal)",
-        auth.refresh(&login.refresh_token),
-    )?;
-    refused(
-        "validate the newest token after reuse",
-        auth.validate(&pair.access_token),
-    )?;
+    refused("refresh with the spent token (theft signal)", auth.refresh(&login.refresh_token))?;
+    refused("validate the newest token after reuse", auth.validate(&pair.access_token))?;
 
     let second = auth.login("alice@example.com", PASSWORD, &client())?;
     step("login", format!("by email: session {}", second.session.id));
@@ -96,30 +75,15 @@ fn walk(path: &Path) -> Result<()> {
     let third = auth.login("alice", PASSWORD, &client())?;
     auth.deactivate_user(alice.id)?;
     step("deactivate", "alice deactivated");
-    refused(
-        "validate a deactivated user's token",
-        auth.validate(&third.access_token),
-    )?;
-    refused(
-        "login as a deactivated user",
-        auth.login("alice", PASSWORD, &client()),
-    )?;
+    refused("validate a deactivated user's token", auth.validate(&third.access_token))?;
+    refused("login as a deactivated user", auth.login("alice", PASSWORD, &client()))?;
 
-    step(
-        "done",
-        format!(
-            "{:.2?} in all (most of it is PBKDF2, on purpose)",
-            started.elapsed()
-        ),
-    );
+    step("done", format!("{:.2?} in all (most of it is PBKDF2, on purpose)", started.elapsed()));
     Ok(())
 }
 
 fn client() -> ClientInfo {
-    ClientInfo {
-        ip: Some("127.0.0.1".into()),
-        user_agent: Some("authlite-demo".into()),
-    }
+    ClientInfo { ip: Some("127.0.0.1".into()), user_agent: Some("authlite-demo".into()) }
 }
 
 fn step(name: &str, outcome: impl std::fmt::Display) {
@@ -133,10 +97,9 @@ fn refused<T>(what: &str, result: Result<T>) -> Result<()> {
             say!("  refused  {what} -> {:?} ({e})", e.kind());
             Ok(())
         }
-        Ok(_) => Err(Error::new(
-            ErrorKind::Internal,
-            format!("demo: \"{what}\" should have failed"),
-        )),
+        Ok(_) => {
+            Err(Error::new(ErrorKind::Internal, format!("demo: \"{what}\" should have failed")))
+        }
     }
 }
 

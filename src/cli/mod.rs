@@ -112,10 +112,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
         return demo::run();
     }
     let path = args.db.ok_or_else(|| {
-        Error::new(
-            ErrorKind::Config,
-            "no database: pass --db PATH or set AUTHLITE_DB",
-        )
+        Error::new(ErrorKind::Config, "no database: pass --db PATH or set AUTHLITE_DB")
     })?;
     let auth = Auth::open(&path)?;
     match args.command {
@@ -123,19 +120,8 @@ pub(crate) fn run(args: Args) -> Result<()> {
         Command::User(cmd) => user_command(&auth, cmd),
         Command::Login { name, ip } => {
             let password = read_password("Password: ")?;
-            let login = auth.login(
-                &name,
-                &password,
-                &ClientInfo {
-                    ip,
-                    user_agent: None,
-                },
-            )?;
-            say!(
-                "user:          {} (id {})",
-                login.user.username,
-                login.user.id
-            );
+            let login = auth.login(&name, &password, &ClientInfo { ip, user_agent: None })?;
+            say!("user:          {} (id {})", login.user.username, login.user.id);
             say!("session:       {}", login.session.id);
             say!("expires:       {}", timestamp(login.access_expires_at));
             say!("access_token:  {}", login.access_token);
@@ -188,10 +174,7 @@ fn user_command(auth: &Auth, cmd: UserCommand) -> Result<()> {
             say!("created user {} (id {})", user.username, user.id);
         }
         UserCommand::List => {
-            for user in auth.list_users(&UserQuery {
-                limit: Some(1000),
-                ..UserQuery::default()
-            })? {
+            for user in auth.list_users(&UserQuery { limit: Some(1000), ..UserQuery::default() })? {
                 print_user(&user);
             }
         }
@@ -225,12 +208,7 @@ fn key_command(auth: &Auth, cmd: KeyCommand) -> Result<()> {
                     Some(t) => format!("retired {}", timestamp(t)),
                     None => "live".to_owned(),
                 };
-                say!(
-                    "{}  {:<5}  created {}  {state}",
-                    k.kid,
-                    k.alg,
-                    timestamp(k.created_at)
-                );
+                say!("{}  {:<5}  created {}  {state}", k.kid, k.alg, timestamp(k.created_at));
             }
         }
         KeyCommand::Rotate => say!("new signing key {}", auth.rotate_signing_key()?),
@@ -257,19 +235,13 @@ fn print_user(user: &User) {
 /// Reads a password: without echo from a terminal, else one line of stdin.
 fn read_password(prompt: &str) -> Result<String> {
     let io_error = |e: std::io::Error| {
-        Error::new(
-            ErrorKind::InvalidInput,
-            format!("cannot read password: {e}"),
-        )
+        Error::new(ErrorKind::InvalidInput, format!("cannot read password: {e}"))
     };
     if std::io::stdin().is_terminal() {
         return rpassword::prompt_password(prompt).map_err(io_error);
     }
     let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(io_error)?;
+    std::io::stdin().lock().read_line(&mut line).map_err(io_error)?;
     std::io::stderr().flush().ok();
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }

@@ -62,10 +62,7 @@ impl r2d2::ManageConnection for Manager {
     type Error = rusqlite::Error;
 
     fn connect(&self) -> Result<Conn, rusqlite::Error> {
-        self.0.connect().map(|db| Conn {
-            db,
-            seen_data_version: None,
-        })
+        self.0.connect().map(|db| Conn { db, seen_data_version: None })
     }
 
     fn is_valid(&self, _conn: &mut Conn) -> Result<(), rusqlite::Error> {
@@ -114,18 +111,9 @@ impl Store {
             .connection_timeout(config.busy_timeout.max(Duration::from_secs(1)))
             .build(Manager(manager))
             .map_err(|e| Error::storage("cannot build the connection pool", e))?;
-        let file = if anchor.is_some() {
-            None
-        } else {
-            FileIdentity::of(&config.path)?
-        };
-        let store = Store {
-            pool,
-            writer: Mutex::new(()),
-            epoch: AtomicU64::new(0),
-            file,
-            _anchor: anchor,
-        };
+        let file = if anchor.is_some() { None } else { FileIdentity::of(&config.path)? };
+        let store =
+            Store { pool, writer: Mutex::new(()), epoch: AtomicU64::new(0), file, _anchor: anchor };
         store.read(|_| Ok(()))?;
         Ok(store)
     }
@@ -159,9 +147,7 @@ impl Store {
     /// Makes the epoch reflect every commit any other connection or process made before
     /// this call (one `PRAGMA data_version` on `conn`), and returns it.
     pub(crate) fn observe(&self, conn: &mut Conn) -> Result<u64> {
-        let version: i64 = conn
-            .prepare_cached(DATA_VERSION)?
-            .query_row([], |r| r.get(0))?;
+        let version: i64 = conn.prepare_cached(DATA_VERSION)?.query_row([], |r| r.get(0))?;
         if conn.seen_data_version != Some(version) {
             // A connection new to us has no baseline: assume something changed.
             conn.seen_data_version = Some(version);
@@ -189,11 +175,7 @@ impl Store {
 /// Whether `sql` (a `SELECT 1 ...`) returns a row.
 pub(crate) fn exists(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<bool> {
     use rusqlite::OptionalExtension;
-    Ok(conn
-        .prepare_cached(sql)?
-        .query_row(params, |_| Ok(()))
-        .optional()?
-        .is_some())
+    Ok(conn.prepare_cached(sql)?.query_row(params, |_| Ok(())).optional()?.is_some())
 }
 
 /// Creates the file if missing, turns on WAL once, and migrates, on a single connection
@@ -211,10 +193,7 @@ fn bootstrap(path: &Path, busy: Duration, sync: Synchronous) -> Result<()> {
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(Error::new(
             ErrorKind::Storage,
-            format!(
-                "cannot enable WAL on {} (journal mode {mode})",
-                path.display()
-            ),
+            format!("cannot enable WAL on {} (journal mode {mode})", path.display()),
         ));
     }
     migrate::migrate(&mut conn)
@@ -253,14 +232,9 @@ impl FileIdentity {
         use std::os::unix::fs::MetadataExt;
         let handle = std::fs::File::open(path)
             .map_err(|e| Error::storage("cannot open the database file", e))?;
-        let meta = handle
-            .metadata()
-            .map_err(|e| Error::storage("cannot stat the database", e))?;
-        let identity = FileIdentity {
-            path: path.to_path_buf(),
-            handle,
-            id: (meta.dev(), meta.ino()),
-        };
+        let meta = handle.metadata().map_err(|e| Error::storage("cannot stat the database", e))?;
+        let identity =
+            FileIdentity { path: path.to_path_buf(), handle, id: (meta.dev(), meta.ino()) };
         identity.check_path()?;
         Ok(Some(identity))
     }
@@ -274,15 +248,9 @@ impl FileIdentity {
     #[cfg(unix)]
     fn check_linked(&self) -> Result<()> {
         use std::os::unix::fs::MetadataExt;
-        let meta = self
-            .handle
-            .metadata()
-            .map_err(|e| Error::storage("cannot stat the database", e))?;
-        if meta.nlink() == 0 {
-            Err(replaced())
-        } else {
-            Ok(())
-        }
+        let meta =
+            self.handle.metadata().map_err(|e| Error::storage("cannot stat the database", e))?;
+        if meta.nlink() == 0 { Err(replaced()) } else { Ok(()) }
     }
 
     /// Writes: the path still names this very file (also catches a file moved away with
@@ -292,11 +260,7 @@ impl FileIdentity {
         use std::os::unix::fs::MetadataExt;
         let meta = std::fs::metadata(&self.path)
             .map_err(|e| Error::storage("the database file is missing", e))?;
-        if (meta.dev(), meta.ino()) == self.id {
-            self.check_linked()
-        } else {
-            Err(replaced())
-        }
+        if (meta.dev(), meta.ino()) == self.id { self.check_linked() } else { Err(replaced()) }
     }
 
     #[cfg(not(unix))]
@@ -311,8 +275,5 @@ impl FileIdentity {
 }
 
 fn replaced() -> Error {
-    Error::new(
-        ErrorKind::Storage,
-        "the database file was deleted or replaced; reopen the engine",
-    )
+    Error::new(ErrorKind::Storage, "the database file was deleted or replaced; reopen the engine")
 }

@@ -21,11 +21,7 @@ impl Env {
     pub fn new() -> Env {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("auth.db");
-        Env {
-            dir,
-            path,
-            clock: ManualClock::new(),
-        }
+        Env { dir, path, clock: ManualClock::new() }
     }
 
     pub fn config(&self) -> Config {
@@ -38,27 +34,20 @@ impl Env {
 }
 
 pub fn config_for(path: &Path, clock: &ManualClock) -> Config {
-    Config {
-        pbkdf2_iterations: 1_000,
-        clock: Arc::new(clock.clone()),
-        ..Config::new(path)
-    }
+    Config { pbkdf2_iterations: 1_000, clock: Arc::new(clock.clone()), ..Config::new(path) }
 }
 
 pub fn user(auth: &Auth, name: &str) -> User {
-    auth.register(NewUser::new(name, PASSWORD))
-        .expect("register")
+    auth.register(NewUser::new(name, PASSWORD)).expect("register")
 }
 
 pub fn login(auth: &Auth, name: &str) -> Login {
-    auth.login(name, PASSWORD, &ClientInfo::default())
-        .expect("login")
+    auth.login(name, PASSWORD, &ClientInfo::default()).expect("login")
 }
 
 /// Opens the database file directly, behind the engine's back.
 pub fn raw(path: &Path) -> rusqlite::Connection {
     let conn = rusqlite::Connection::open(path).expect("raw open");
-    conn.busy_timeout(std::time::Duration::from_secs(5))
-        .expect("busy timeout");
+    conn.busy_timeout(std::time::Duration::from_secs(5)).expect("busy timeout");
     conn
 }
