@@ -1,7 +1,10 @@
 -- authlite database schema: the current version, and the one place DDL is written.
--- New databases are created from this file. Older ones are upgraded by the ordered
--- migrations in src/store/migrate.rs; tests/migrations.rs proves both paths agree.
+-- New databases are created from the whole file. A database at version N is upgraded by
+-- running the sections after "-- @version N" in order (src/store/migrate.rs), so a new
+-- version appends a section; tests/migrations.rs proves both paths give the same schema.
 -- Times are integer milliseconds since the Unix epoch (UTC).
+
+-- @version 1
 
 -- Engine-wide values, e.g. the master key that derived keys come from.
 CREATE TABLE meta (
@@ -70,3 +73,54 @@ CREATE TABLE revoked_tokens (
     jti        TEXT PRIMARY KEY NOT NULL,
     expires_at INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
+
+-- @version 2
+
+-- Login throttling: one row per account ("user:<id>"), per unknown login name
+-- ("name:<key>", so lockouts do not reveal which accounts exist) and per client address
+-- ("ip:<address or IPv6 /64>").
+CREATE TABLE login_throttle (
+    key          TEXT PRIMARY KEY NOT NULL,
+    failures     INTEGER NOT NULL DEFAULT 0, -- accounts: consecutive; addresses: in the window
+    window_start INTEGER NOT NULL,
+    locked_until INTEGER,
+    lockouts     INTEGER NOT NULL DEFAULT 0  -- lockouts since the last success (delay grows)
+) STRICT, WITHOUT ROWID;
+
+-- The audit trail. Each row's MAC covers its content and the previous row's MAC (a hash
+-- chain keyed with a key derived from the master key), so edits, deletions and insertions
+-- made behind the engine's back are detected by Auth::verify_audit_chain.
+CREATE TABLE audit_log (
+    id         INTEGER PRIMARY KEY,      -- consecutive; a gap is a deleted row
+    at         INTEGER NOT NULL,
+    kind       TEXT NOT NULL,
+    user_id    INTEGER,                  -- no foreign key: history outlives users
+    session_id INTEGER,
+    ip         TEXT,
+    user_agent TEXT,
+    detail     TEXT,
+    mac        BLOB NOT NULL
+) STRICT;
+CREATE INDEX audit_log_by_user ON audit_log (user_id);
+CREATE INDEX audit_log_by_time ON audit_log (at);
+
+CREATE TABLE roles (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    name       TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+) STRICT;
+
+-- Permissions are (resource, action) pairs; "*" in either place matches anything.
+CREATE TABLE role_permissions (
+    role_id  INTEGER NOT NULL REFERENCES roles (id) ON DELETE CASCADE,
+    resource TEXT NOT NULL,
+    action   TEXT NOT NULL,
+    PRIMARY KEY (role_id, resource, action)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE user_roles (
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    role_id INTEGER NOT NULL REFERENCES roles (id) ON DELETE CASCADE,
+    PRIMARY KEY (user_id, role_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX user_roles_by_role ON user_roles (role_id);
