@@ -5,6 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use zeroize::Zeroizing;
+
+use crate::audit::{self, Subscribers};
 use crate::cache::ValidateCache;
 use crate::clock::to_millis;
 use crate::config::Config;
@@ -25,6 +28,9 @@ pub(crate) struct Inner {
     pub(crate) store: Store,
     pub(crate) keys: Keys,
     pub(crate) cache: ValidateCache,
+    /// Keys the audit trail's MAC chain (derived from the master key).
+    pub(crate) audit_key: Zeroizing<[u8; 32]>,
+    pub(crate) subscribers: Subscribers,
 }
 
 impl Auth {
@@ -46,7 +52,10 @@ impl Auth {
         let store = Store::open(&config)?;
         let keys = Keys::open(&store, &config)?;
         let cache = ValidateCache::new(config.validate_cache_capacity);
-        let auth = Auth { inner: Arc::new(Inner { config, store, keys, cache }) };
+        let audit_key = keys.derive(audit::KEY_LABEL);
+        let subscribers = Subscribers::default();
+        let inner = Inner { config, store, keys, cache, audit_key, subscribers };
+        let auth = Auth { inner: Arc::new(inner) };
         auth.self_test()?;
         Ok(auth)
     }

@@ -62,12 +62,33 @@ pub struct Config {
     /// Maximum password length in characters. Default **128**; at least 64 is enforced so
     /// passphrases fit (NIST SP 800-63B), at most 1024 so hashing cost stays bounded.
     pub max_password_length: usize,
+    /// Consecutive failed logins that lock an account. Default **10** (OWASP suggests a
+    /// threshold with a growing lockout; Devise's default is 20, NIST allows at most 100).
+    /// 0 disables account lockout: **only behind another rate limiter**.
+    pub lockout_threshold: u32,
+    /// How long the first lockout lasts; each further lockout without a successful login
+    /// in between lasts twice as long. Default **1 minute**.
+    pub lockout_duration: Duration,
+    /// The longest a lockout lasts. Default **1 hour** (Devise's `unlock_in`).
+    pub lockout_max_duration: Duration,
+    /// Failed logins one client address (`ClientInfo::ip`; IPv6 by /64) may make per
+    /// `address_window` before it gets `RateLimited`. Default **100**. 0 disables.
+    pub address_max_failures: u32,
+    /// The window of `address_max_failures`. Default **15 minutes**.
+    pub address_window: Duration,
     /// Algorithm of newly generated signing keys. Default [`SigningAlgorithm::Hs256`].
     pub signing_algorithm: SigningAlgorithm,
     /// An HS256 secret supplied by the application (e.g. from a secrets manager) instead of
     /// the key the engine generates and stores in the database. At least 32 bytes. It is never
     /// written to the database; tokens it signed stop validating when it is removed.
     pub signing_secret: Option<SecretBytes>,
+    /// The root secret that purpose-specific keys (the audit trail's MAC) are derived from,
+    /// supplied by the application. At least 32 bytes. When absent, a random one is created
+    /// and stored in the database, which makes the audit chain evidence against accidents
+    /// and naive edits but not against someone who can read the file; supply it to close
+    /// that gap. Set it before the first audit row is written: changing it later makes the
+    /// older rows fail verification.
+    pub master_secret: Option<SecretBytes>,
     /// SQLite `synchronous` setting. Default [`Synchronous::Normal`] (WAL: durable across
     /// application crashes; a power loss may drop the last commits). `Full` syncs every commit.
     pub synchronous: Synchronous,
@@ -95,8 +116,14 @@ impl Config {
             leeway: Duration::ZERO,
             min_password_length: 8,
             max_password_length: 128,
+            lockout_threshold: 10,
+            lockout_duration: MINUTE,
+            lockout_max_duration: 60 * MINUTE,
+            address_max_failures: 100,
+            address_window: 15 * MINUTE,
             signing_algorithm: SigningAlgorithm::Hs256,
             signing_secret: None,
+            master_secret: None,
             synchronous: Synchronous::Normal,
             busy_timeout: Duration::from_secs(5),
             pool_size: 8,
@@ -148,6 +175,19 @@ impl Config {
             (1..=self.max_password_length).contains(&self.min_password_length),
             "min_password_length must be within 1..=max_password_length",
         )?;
+        check(self.lockout_threshold <= 1000, "lockout_threshold must be at most 1000")?;
+        check(
+            (Duration::from_secs(1)..=DAY).contains(&self.lockout_duration),
+            "lockout_duration must be within 1 s..=24 h",
+        )?;
+        check(
+            (self.lockout_duration..=30 * DAY).contains(&self.lockout_max_duration),
+            "lockout_max_duration must be within lockout_duration..=30 days",
+        )?;
+        check(
+            (Duration::from_secs(1)..=DAY).contains(&self.address_window),
+            "address_window must be within 1 s..=24 h",
+        )?;
         if let Some(secret) = &self.signing_secret {
             check(secret.0.len() >= 32, "signing_secret must be at least 32 bytes")?;
             check(
@@ -179,8 +219,14 @@ impl fmt::Debug for Config {
             .field("leeway", &self.leeway)
             .field("min_password_length", &self.min_password_length)
             .field("max_password_length", &self.max_password_length)
+            .field("lockout_threshold", &self.lockout_threshold)
+            .field("lockout_duration", &self.lockout_duration)
+            .field("lockout_max_duration", &self.lockout_max_duration)
+            .field("address_max_failures", &self.address_max_failures)
+            .field("address_window", &self.address_window)
             .field("signing_algorithm", &self.signing_algorithm)
             .field("signing_secret", &self.signing_secret)
+            .field("master_secret", &self.master_secret)
             .field("synchronous", &self.synchronous)
             .field("busy_timeout", &self.busy_timeout)
             .field("pool_size", &self.pool_size)

@@ -13,6 +13,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use crate::audit::{AuditKind, Record};
 use crate::clock::{from_millis, to_millis};
 use crate::config::{Config, SigningAlgorithm};
 use crate::error::{Error, ErrorKind, Result};
@@ -30,6 +31,8 @@ const KEY_EXISTS: &str = "SELECT retired_at IS NOT NULL FROM signing_keys WHERE 
 const NEWEST_LIVE: &str =
     "SELECT kid FROM signing_keys WHERE retired_at IS NULL AND alg = ?1 ORDER BY id DESC LIMIT 1";
 const HS256_KEY_BYTES: usize = 32;
+const READ_MASTER: &str = "SELECT value FROM meta WHERE key = 'master_key'";
+const CREATE_MASTER: &str = "INSERT OR IGNORE INTO meta (key, value) VALUES ('master_key', ?1)";
 
 /// One usable key.
 pub(crate) struct Key {
@@ -72,11 +75,12 @@ pub struct SigningKeyInfo {
     pub retired_at: Option<SystemTime>,
 }
 
-/// The ring plus what is needed to rebuild it.
+/// The ring plus what is needed to rebuild it, and the master key other keys derive from.
 pub(crate) struct Keys {
     ring: RwLock<Arc<KeyRing>>,
     configured: Option<Arc<Key>>,
     algorithm: SigningAlgorithm,
+    master: Zeroizing<Vec<u8>>,
 }
 
 impl fmt::Debug for Keys {
@@ -94,19 +98,32 @@ impl Keys {
             .as_ref()
             .map(|secret| Arc::new(hs256_key(config_kid(secret.expose()), secret.expose())));
         let algorithm = config.signing_algorithm;
-        if configured.is_none() {
-            let now = to_millis(config.clock.now());
-            store.write(|tx| {
-                if newest_live(tx, algorithm)?.is_none() {
-                    insert_new(tx, algorithm, now)?;
-                }
-                Ok(())
-            })?;
-        }
+        let now = to_millis(config.clock.now());
+        let stored_master = store.write(|tx| {
+            if configured.is_none() && newest_live(tx, algorithm)?.is_none() {
+                insert_new(tx, algorithm, now)?;
+            }
+            let fresh = Zeroizing::new(random::bytes::<32>()?);
+            tx.execute(CREATE_MASTER, [&fresh[..]])?;
+            Ok(Zeroizing::new(tx.query_row(READ_MASTER, [], |r| r.get::<_, Vec<u8>>(0))?))
+        })?;
+        let master = match &config.master_secret {
+            Some(secret) => Zeroizing::new(secret.expose().to_vec()),
+            None => stored_master,
+        };
         let epoch = store.epoch();
         let loaded = store.read(load)?;
         let ring = build(epoch, loaded, configured.as_ref(), algorithm)?;
-        Ok(Keys { ring: RwLock::new(ring), configured, algorithm })
+        Ok(Keys { ring: RwLock::new(ring), configured, algorithm, master })
+    }
+
+    /// A key for one purpose, derived from the master key: HMAC-SHA256(master, label).
+    /// Distinct labels give independent keys.
+    pub(crate) fn derive(&self, label: &str) -> Zeroizing<[u8; 32]> {
+        let mut mac = <hmac::Hmac<Sha256> as hmac::KeyInit>::new_from_slice(&self.master)
+            .expect("HMAC accepts keys of any length");
+        hmac::Mac::update(&mut mac, label.as_bytes());
+        Zeroizing::new(hmac::Mac::finalize(mac).into_bytes().into())
     }
 
     /// The current ring.
@@ -291,9 +308,13 @@ impl Auth {
                 "the signing key is supplied in Config; rotate it there",
             ));
         }
-        let now = self.now_ms();
         let algorithm = self.inner.keys.algorithm;
-        let kid = self.inner.store.write(|tx| insert_new(tx, algorithm, now))?;
+        let kid = self.write(|tx| {
+            let kid = insert_new(tx, algorithm, tx.now())?;
+            let detail = Some(format!("kid={kid}"));
+            tx.audit(AuditKind::KeyRotated, Record { detail, ..Record::default() })?;
+            Ok(kid)
+        })?;
         self.inner.keys.reload(&self.inner.store)?;
         Ok(kid)
     }
@@ -301,9 +322,8 @@ impl Auth {
     /// Retires a key: every token it signed stops validating on the next `validate`, here
     /// and in every other process. The newest live key cannot be retired (rotate first).
     pub fn retire_signing_key(&self, kid: &str) -> Result<()> {
-        let now = self.now_ms();
         let algorithm = self.inner.keys.algorithm;
-        self.inner.store.write(|tx| {
+        self.write(|tx| {
             let retired: Option<bool> = tx.query_row(KEY_EXISTS, [kid], |r| r.get(0)).optional()?;
             match retired {
                 None => return Err(Error::new(ErrorKind::NotFound, "no such signing key")),
@@ -317,8 +337,9 @@ impl Auth {
                     "cannot retire the current signing key; rotate first",
                 ));
             }
-            tx.execute(RETIRE_KEY, params![kid, now])?;
-            Ok(())
+            tx.execute(RETIRE_KEY, params![kid, tx.now()])?;
+            let detail = Some(format!("kid={kid}"));
+            tx.audit(AuditKind::KeyRetired, Record { detail, ..Record::default() })
         })?;
         self.inner.keys.reload(&self.inner.store)?;
         Ok(())
