@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
+use crate::audit::{AuditKind, Record};
 use crate::clock::millis;
 use crate::error::{Error, ErrorKind, Result};
 use crate::sessions::{TokenPair, revoke};
@@ -86,10 +87,10 @@ impl Auth {
     pub fn refresh(&self, refresh_token: &str) -> Result<TokenPair> {
         let presented = parse(refresh_token)?;
         let presented_hash = digest(&presented.secret);
-        let now = self.now_ms();
         let idle = millis(self.config().session_idle_timeout);
         // The inner result lets reuse detection commit the revocation and still fail.
-        self.inner.store.write(|tx| {
+        self.write(|tx| {
+            let now = tx.now();
             let row = tx
                 .prepare_cached(LOOKUP)?
                 .query_row([presented.selector], |r| {
@@ -110,8 +111,11 @@ impl Auth {
             if !bool::from(row.secret_hash.ct_eq(&presented_hash[..])) {
                 return Err(Error::new(ErrorKind::InvalidToken, "unknown refresh token"));
             }
+            let record =
+                || Record { user: Some(row.user), session: Some(row.session), ..Record::default() };
             if row.spent {
                 revoke(tx, row.session, now, "refresh token reuse")?;
+                tx.audit(AuditKind::RefreshReused, record())?;
                 return Ok(Err(Error::from_kind(ErrorKind::TokenReused)));
             }
             if row.revoked {
@@ -128,6 +132,7 @@ impl Auth {
             tx.prepare_cached(SLIDE)?.execute(params![row.session, now, idle_expires_at])?;
             let pair =
                 self.issue_pair(tx, row.user, row.session, row.token_version, now, row.expires_at)?;
+            tx.audit(AuditKind::TokenRefreshed, record())?;
             Ok(Ok(pair))
         })?
     }

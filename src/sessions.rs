@@ -1,14 +1,16 @@
 //! Sessions: login, logout, listing and revocation.
 
 use std::fmt;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::Auth;
+use crate::audit::{AuditKind, Record, Tx};
 use crate::clock::{from_millis, millis};
 use crate::error::{Error, ErrorKind, Result};
-use crate::names;
+use crate::limiter;
+use crate::names::{self, Lookup};
 use crate::password::{self, Verdict};
 use crate::refresh;
 use crate::store::exists;
@@ -44,7 +46,6 @@ const REVOKE_SESSION: &str = "UPDATE sessions SET revoked_at = ?2, revoke_reason
      WHERE id = ?1 AND revoked_at IS NULL";
 const REVOKE_USER_SESSIONS: &str = "UPDATE sessions SET revoked_at = ?2, revoke_reason = ?3 \
      WHERE user_id = ?1 AND revoked_at IS NULL";
-const SESSION_EXISTS: &str = "SELECT 1 FROM sessions WHERE id = ?1";
 const USER_EXISTS: &str = "SELECT 1 FROM users WHERE id = ?1";
 const REVOKE_JTI: &str = "INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?1, ?2)";
 const PURGE_SESSIONS: &str = "DELETE FROM sessions \
@@ -174,18 +175,43 @@ pub(crate) fn load(conn: &Connection, id: SessionId) -> Result<Session> {
         .ok_or_else(|| Error::new(ErrorKind::NotFound, "no such session"))
 }
 
+/// Why a login is refused before its password is looked at.
+#[derive(Debug, Clone, Copy)]
+enum Refusal {
+    Account(Duration),
+    Address(Duration),
+}
+
+fn throttled(
+    conn: &Connection,
+    account: &str,
+    address: Option<&str>,
+    now: i64,
+) -> Result<Option<Refusal>> {
+    if let Some(wait) = limiter::locked_for(conn, account, now)? {
+        return Ok(Some(Refusal::Account(wait)));
+    }
+    match address {
+        Some(address) => Ok(limiter::locked_for(conn, address, now)?.map(Refusal::Address)),
+        None => Ok(None),
+    }
+}
+
 fn clean(value: Option<&str>, max: usize) -> Option<String> {
     value.map(|v| v.chars().take(max).map(|c| if c.is_control() { '?' } else { c }).collect())
 }
 
 /// Sessions and the tokens that belong to them.
 impl Auth {
-    /// Checks the password and, in one transaction, re-checks the account, creates a session
-    /// and issues an access token and a refresh token.
+    /// Checks the password and, in one transaction, re-checks the account and its
+    /// throttling state, creates a session, issues an access token and a refresh token,
+    /// updates the failure counters and writes the audit row.
     ///
     /// Unknown users and wrong passwords both give `InvalidCredentials` and take the same
-    /// time. A deactivated user with the right password gets `InactiveUser`. A hash with
-    /// outdated parameters is replaced by a current one.
+    /// time. A locked account gives `AccountLocked` (even with the right password), a
+    /// throttled client address `RateLimited`; both carry `retry_after()`. A deactivated
+    /// user with the right password gets `InactiveUser`. A hash with outdated parameters
+    /// (or imported from another system) is replaced by a current one.
     pub fn login(
         &self,
         username_or_email: &str,
@@ -193,44 +219,105 @@ impl Auth {
         client: &ClientInfo,
     ) -> Result<Login> {
         let config = self.config();
-        let iterations = config.pbkdf2_iterations;
-        let invalid = || Error::from_kind(ErrorKind::InvalidCredentials);
-        let password =
-            password::normalize(password, config.max_password_length).ok_or_else(invalid)?;
-        let found = match names::lookup(username_or_email) {
-            Ok(who) => self.inner.store.read(|conn| users::credentials(conn, &who))?,
-            Err(_) => None,
+        let client = ClientInfo {
+            ip: clean(client.ip.as_deref(), MAX_IP_CHARS),
+            user_agent: clean(client.user_agent.as_deref(), MAX_USER_AGENT_CHARS),
         };
-        // PBKDF2 runs before the transaction so logins do not queue behind each other's
-        // hashing; the transaction then proves the hash it checked is still the stored one.
-        let (found, verdict) = match found {
-            Some(found) => {
-                let verdict = password::verify(&password, &found.hash, iterations)?;
-                (found, verdict)
-            }
-            None => {
-                password::burn(&password, iterations);
-                return Err(invalid());
-            }
+        let lookup = names::lookup(username_or_email).ok();
+        let found = match &lookup {
+            Some(who) => self.inner.store.read(|conn| users::credentials(conn, who))?,
+            None => None,
         };
-        let Verdict { matches, outdated } = verdict;
-        if !matches {
-            return Err(invalid());
-        }
-        let upgraded = outdated.then(|| password::hash(&password, iterations)).transpose()?;
+        let lookup_key = lookup.as_ref().map(|l| match l {
+            Lookup::Username(key) | Lookup::Email(key) => key.as_str(),
+        });
+        let account =
+            limiter::account_key(found.as_ref().map(|f| f.id), lookup_key, username_or_email);
+        let address = limiter::address_key(client.ip.as_deref());
+        let user = found.as_ref().map(|f| f.id);
+
+        // Refuse locked accounts and throttled addresses before spending any hashing.
         let now = self.now_ms();
-        let ip = clean(client.ip.as_deref(), MAX_IP_CHARS);
-        let user_agent = clean(client.user_agent.as_deref(), MAX_USER_AGENT_CHARS);
-        self.inner.store.write(|tx| {
-            let state = users::account_state(tx, found.id)?.ok_or_else(invalid)?;
-            if state.hash != found.hash {
-                return Err(invalid());
+        if let Some(refusal) =
+            self.inner.store.read(|conn| throttled(conn, &account, address.as_deref(), now))?
+        {
+            return self.refuse(refusal, user, &client);
+        }
+
+        // PBKDF2 runs before the transaction so logins do not queue behind each other's
+        // hashing; the transaction then proves the hash it checked is still the stored one,
+        // and re-reads the throttle state so parallel guesses cannot overshoot the limit.
+        let normalized = password::normalize(password, config.max_password_length);
+        let verdict = match (&found, &normalized) {
+            (Some(found), Some(normalized)) => {
+                password::verify(password, normalized, &found.hash, config.pbkdf2_iterations)?
             }
+            (None, Some(normalized)) => {
+                password::burn(normalized, config.pbkdf2_iterations);
+                Verdict { matches: false, outdated: false }
+            }
+            (_, None) => Verdict { matches: false, outdated: false },
+        };
+        let upgraded = match (&normalized, verdict.matches && verdict.outdated) {
+            (Some(normalized), true) => Some(password::hash(normalized, config.pbkdf2_iterations)?),
+            _ => None,
+        };
+        self.write(|tx| {
+            let now = tx.now();
+            if let Some(refusal) = throttled(tx, &account, address.as_deref(), now)? {
+                return Ok(Err(self.record_refusal(tx, refusal, user, &client)?));
+            }
+            let (found, state) = match (&found, verdict.matches) {
+                (Some(found), true) => match users::account_state(tx, found.id)? {
+                    Some(state) if state.hash == found.hash => (found, state),
+                    _ => return Ok(Err(Error::from_kind(ErrorKind::InvalidCredentials))),
+                },
+                _ => {
+                    let locked = limiter::account_failed(tx, &account, now, config)?;
+                    if let Some(address) = &address {
+                        limiter::address_failed(tx, address, now, config)?;
+                    }
+                    let detail = if user.is_some() { "wrong password" } else { "unknown user" };
+                    tx.audit(
+                        AuditKind::LoginFailed,
+                        Record {
+                            user,
+                            client: Some(&client),
+                            detail: Some(detail.into()),
+                            ..Record::default()
+                        },
+                    )?;
+                    if let Some(duration) = locked {
+                        let detail = format!("locked for {}s", duration.as_secs());
+                        tx.audit(
+                            AuditKind::AccountLocked,
+                            Record {
+                                user,
+                                client: Some(&client),
+                                detail: Some(detail),
+                                ..Record::default()
+                            },
+                        )?;
+                    }
+                    return Ok(Err(Error::from_kind(ErrorKind::InvalidCredentials)));
+                }
+            };
             if !state.active {
-                return Err(Error::from_kind(ErrorKind::InactiveUser));
+                tx.audit(
+                    AuditKind::LoginFailed,
+                    Record {
+                        user,
+                        client: Some(&client),
+                        detail: Some("user deactivated".into()),
+                        ..Record::default()
+                    },
+                )?;
+                return Ok(Err(Error::from_kind(ErrorKind::InactiveUser)));
             }
+            limiter::clear(tx, &account)?;
             if let Some(new_hash) = &upgraded {
                 users::upgrade_hash(tx, found.id, &found.hash, new_hash)?;
+                tx.audit(AuditKind::PasswordRehashed, Record { user, ..Record::default() })?;
             }
             tx.prepare_cached(TOUCH_LOGIN)?.execute(params![found.id, now])?;
             let expires_at = now.saturating_add(millis(config.session_lifetime));
@@ -241,20 +328,49 @@ impl Auth {
                 now,
                 idle_expires_at,
                 expires_at,
-                ip,
-                user_agent
+                client.ip,
+                client.user_agent
             ])?;
             let session_id = tx.last_insert_rowid();
             let tokens =
                 self.issue_pair(tx, found.id, session_id, state.token_version, now, expires_at)?;
-            Ok(Login {
+            tx.audit(
+                AuditKind::LoginSucceeded,
+                Record {
+                    user,
+                    session: Some(session_id),
+                    client: Some(&client),
+                    ..Record::default()
+                },
+            )?;
+            Ok(Ok(Login {
                 user: users::load(tx, found.id)?,
                 session: load(tx, session_id)?,
                 access_token: tokens.access_token,
                 refresh_token: tokens.refresh_token,
                 access_expires_at: tokens.access_expires_at,
-            })
-        })
+            }))
+        })?
+    }
+
+    /// Records and returns the refusal of a login that was throttled before hashing.
+    fn refuse(&self, refusal: Refusal, user: Option<UserId>, client: &ClientInfo) -> Result<Login> {
+        Err(self.write(|tx| self.record_refusal(tx, refusal, user, client))?)
+    }
+
+    fn record_refusal(
+        &self,
+        tx: &Tx<'_>,
+        refusal: Refusal,
+        user: Option<UserId>,
+        client: &ClientInfo,
+    ) -> Result<Error> {
+        let (kind, audit_kind, wait) = match refusal {
+            Refusal::Account(wait) => (ErrorKind::AccountLocked, AuditKind::LoginLocked, wait),
+            Refusal::Address(wait) => (ErrorKind::RateLimited, AuditKind::LoginRateLimited, wait),
+        };
+        tx.audit(audit_kind, Record { user, client: Some(client), ..Record::default() })?;
+        Ok(Error::from_kind(kind).with_retry_after(wait))
     }
 
     /// Issues a refresh token and an access token for a session, inside its transaction.
@@ -291,9 +407,15 @@ impl Auth {
     /// audience) but may have expired. Logging out an ended session is not an error.
     pub fn logout(&self, access_token: &str) -> Result<()> {
         let claims = self.verify_signature(access_token)?;
-        let now = self.now_ms();
-        self.inner.store.write(|tx| {
-            revoke(tx, claims.sid, now, "logout")?;
+        self.write(|tx| {
+            if revoke(tx, claims.sid, tx.now(), "logout")? {
+                let record = Record {
+                    user: Some(claims.sub),
+                    session: Some(claims.sid),
+                    ..Record::default()
+                };
+                tx.audit(AuditKind::Logout, record)?;
+            }
             Ok(())
         })
     }
@@ -302,8 +424,15 @@ impl Auth {
     pub fn revoke_token(&self, access_token: &str) -> Result<()> {
         let claims = self.verify_signature(access_token)?;
         let expires = claims.exp.saturating_mul(1000);
-        self.inner.store.write(|tx| {
-            tx.prepare_cached(REVOKE_JTI)?.execute(params![claims.jti, expires])?;
+        self.write(|tx| {
+            if tx.prepare_cached(REVOKE_JTI)?.execute(params![claims.jti, expires])? > 0 {
+                let record = Record {
+                    user: Some(claims.sub),
+                    session: Some(claims.sid),
+                    ..Record::default()
+                };
+                tx.audit(AuditKind::TokenRevoked, record)?;
+            }
             Ok(())
         })
     }
@@ -327,25 +456,31 @@ impl Auth {
     /// Ends one session (`NotFound` if there is no such session; ending an ended session is
     /// not an error). Takes effect on the very next `validate` and `refresh`, in every process.
     pub fn revoke_session(&self, id: SessionId) -> Result<()> {
-        let now = self.now_ms();
-        self.inner.store.write(|tx| {
-            if revoke(tx, id, now, "revoked")? || exists(tx, SESSION_EXISTS, [id])? {
-                Ok(())
-            } else {
-                Err(Error::new(ErrorKind::NotFound, "no such session"))
+        self.write(|tx| {
+            let session = load(tx, id)?;
+            if revoke(tx, id, tx.now(), "revoked")? {
+                let record =
+                    Record { user: Some(session.user_id), session: Some(id), ..Record::default() };
+                tx.audit(AuditKind::SessionRevoked, record)?;
             }
+            Ok(())
         })
     }
 
     /// Ends every live session of a user; returns how many were live. `NotFound` for an
     /// unknown user.
     pub fn revoke_all_sessions(&self, user: UserId) -> Result<usize> {
-        let now = self.now_ms();
-        self.inner.store.write(|tx| {
+        self.write(|tx| {
             if !exists(tx, USER_EXISTS, [user])? {
                 return Err(users::not_found());
             }
-            revoke_user_sessions(tx, user, now, "all sessions revoked")
+            let ended = revoke_user_sessions(tx, user, tx.now(), "all sessions revoked")?;
+            let detail = Some(format!("sessions ended={ended}"));
+            tx.audit(
+                AuditKind::SessionsRevoked,
+                Record { user: Some(user), detail, ..Record::default() },
+            )?;
+            Ok(ended)
         })
     }
 
@@ -353,10 +488,10 @@ impl Auth {
     /// entries of the revoked-token list. Returns how many sessions were deleted. Tokens of
     /// deleted sessions keep failing validation (as revoked).
     pub fn purge_expired(&self) -> Result<usize> {
-        let now = self.now_ms();
-        self.inner.store.write(|tx| {
-            let sessions = tx.prepare_cached(PURGE_SESSIONS)?.execute([now])?;
-            tx.prepare_cached(PURGE_JTIS)?.execute([now])?;
+        self.write(|tx| {
+            let sessions = tx.prepare_cached(PURGE_SESSIONS)?.execute([tx.now()])?;
+            tx.prepare_cached(PURGE_JTIS)?.execute([tx.now()])?;
+            limiter::purge(tx, tx.now())?;
             Ok(sessions)
         })
     }

@@ -1,0 +1,195 @@
+//! Login throttling, persisted in SQLite and changed inside the login transaction:
+//! accounts lock after consecutive failures for a delay that doubles with each lockout;
+//! client addresses are capped at a number of failures per window.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use sha2::{Digest, Sha256};
+
+use crate::clock::millis;
+use crate::config::Config;
+use crate::error::Result;
+use crate::random;
+use crate::users::UserId;
+
+const READ: &str = "SELECT failures, window_start, locked_until, lockouts FROM login_throttle \
+                    WHERE key = ?1";
+const WRITE: &str = "INSERT OR REPLACE INTO login_throttle \
+                     (key, failures, window_start, locked_until, lockouts) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)";
+const CLEAR: &str = "DELETE FROM login_throttle WHERE key = ?1";
+/// Rows with nothing left to enforce: not locked, and no failure for a day.
+const PURGE: &str = "DELETE FROM login_throttle \
+                     WHERE coalesce(locked_until, 0) <= ?1 AND window_start <= ?1 - 86400000";
+
+/// What a throttle row holds.
+#[derive(Debug, Clone, Copy, Default)]
+struct State {
+    failures: u32,
+    window_start: i64,
+    locked_until: Option<i64>,
+    lockouts: u32,
+}
+
+fn read(conn: &Connection, key: &str) -> Result<State> {
+    Ok(conn
+        .prepare_cached(READ)?
+        .query_row([key], |r| {
+            Ok(State {
+                failures: r.get(0)?,
+                window_start: r.get(1)?,
+                locked_until: r.get(2)?,
+                lockouts: r.get(3)?,
+            })
+        })
+        .optional()?
+        .unwrap_or_default())
+}
+
+fn write(conn: &Connection, key: &str, s: State) -> Result<()> {
+    conn.prepare_cached(WRITE)?.execute(params![
+        key,
+        s.failures,
+        s.window_start,
+        s.locked_until,
+        s.lockouts
+    ])?;
+    Ok(())
+}
+
+/// The throttle key of the account a login names. Known users are keyed by id (so the
+/// username and the email share one counter); unknown names by their normalised form, so
+/// unknown names lock exactly like real ones and lockouts reveal nothing.
+pub(crate) fn account_key(user: Option<UserId>, lookup_key: Option<&str>, raw: &str) -> String {
+    match (user, lookup_key) {
+        (Some(id), _) => format!("user:{id}"),
+        (None, Some(key)) => format!("name:{key}"),
+        (None, None) => format!("name:#{}", random::b64(&Sha256::digest(raw.as_bytes())[..16])),
+    }
+}
+
+/// The throttle key of a client address: IPv4 as is, IPv6 by its /64 (one subscriber's
+/// allocation), anything else (an application-defined id) as given. `None`: no throttling.
+pub(crate) fn address_key(ip: Option<&str>) -> Option<String> {
+    let ip = ip?.trim();
+    if ip.is_empty() {
+        return None;
+    }
+    let key = match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Err(_) => ip.chars().take(64).collect(),
+    };
+    Some(format!("ip:{key}"))
+}
+
+/// How long `key` is still locked at `now`, if it is.
+pub(crate) fn locked_for(conn: &Connection, key: &str, now: i64) -> Result<Option<Duration>> {
+    Ok(read(conn, key)?
+        .locked_until
+        .filter(|&until| until > now)
+        .map(|until| remaining(until, now)))
+}
+
+fn remaining(until: i64, now: i64) -> Duration {
+    Duration::from_millis(u64::try_from(until - now).unwrap_or(0))
+}
+
+/// Counts a failed attempt against an account. Returns the lock duration when this failure
+/// reached the threshold (the counter restarts, the next lock lasts twice as long).
+pub(crate) fn account_failed(
+    conn: &Connection,
+    key: &str,
+    now: i64,
+    config: &Config,
+) -> Result<Option<Duration>> {
+    if config.lockout_threshold == 0 {
+        return Ok(None);
+    }
+    let mut s = read(conn, key)?;
+    if s.failures == 0 {
+        s.window_start = now;
+    }
+    s.failures += 1;
+    let mut locked = None;
+    if s.failures >= config.lockout_threshold {
+        let base = millis(config.lockout_duration);
+        let delay = base
+            .saturating_mul(1i64 << s.lockouts.min(30))
+            .min(millis(config.lockout_max_duration));
+        s.locked_until = Some(now.saturating_add(delay));
+        s.lockouts = s.lockouts.saturating_add(1);
+        s.failures = 0;
+        locked = Some(remaining(now + delay, now));
+    }
+    write(conn, key, s)?;
+    Ok(locked)
+}
+
+/// Counts a failed attempt from a client address within its window; at the cap the
+/// address is refused until the window ends.
+pub(crate) fn address_failed(
+    conn: &Connection,
+    key: &str,
+    now: i64,
+    config: &Config,
+) -> Result<()> {
+    if config.address_max_failures == 0 {
+        return Ok(());
+    }
+    let window = millis(config.address_window);
+    let mut s = read(conn, key)?;
+    if s.failures == 0 || now >= s.window_start.saturating_add(window) {
+        s = State { window_start: now, ..State::default() };
+    }
+    s.failures += 1;
+    if s.failures >= config.address_max_failures {
+        s.locked_until = Some(s.window_start.saturating_add(window));
+    }
+    write(conn, key, s)
+}
+
+/// A success (or an administrator) clears the account's counter and lockout history.
+pub(crate) fn clear(conn: &Connection, key: &str) -> Result<()> {
+    conn.prepare_cached(CLEAR)?.execute([key])?;
+    Ok(())
+}
+
+/// Deletes rows with nothing left to enforce.
+pub(crate) fn purge(conn: &Connection, now: i64) -> Result<usize> {
+    Ok(conn.prepare_cached(PURGE)?.execute([now])?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_grouped_sensibly() {
+        assert_eq!(address_key(Some("203.0.113.7")).unwrap(), "ip:203.0.113.7");
+        assert_eq!(address_key(Some("::ffff:203.0.113.7")).unwrap(), "ip:203.0.113.7");
+        assert_eq!(
+            address_key(Some("2001:db8:1:2:aaaa::1")),
+            address_key(Some("2001:db8:1:2:bbbb::9"))
+        );
+        assert_ne!(address_key(Some("2001:db8:1:2::1")), address_key(Some("2001:db8:1:3::1")));
+        assert_eq!(address_key(Some("  ")), None);
+        assert_eq!(address_key(None), None);
+        assert_eq!(address_key(Some("kiosk-7")).unwrap(), "ip:kiosk-7");
+    }
+
+    #[test]
+    fn unknown_names_get_their_own_keys() {
+        assert_eq!(account_key(Some(4), Some("bob"), "Bob"), "user:4");
+        assert_eq!(account_key(None, Some("bob"), "Bob"), "name:bob");
+        assert_ne!(account_key(None, None, "x\0"), account_key(None, None, "y\0"));
+    }
+}
