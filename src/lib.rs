@@ -33,6 +33,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod audit;
 mod auth;
 mod cache;
 mod clock;
@@ -40,9 +41,11 @@ mod config;
 mod error;
 mod global;
 mod keys;
+mod limiter;
 mod names;
 mod password;
 mod random;
+mod rbac;
 mod refresh;
 mod sessions;
 mod store;
@@ -50,6 +53,7 @@ mod tokens;
 mod users;
 mod validate;
 
+pub use audit::{AuditEvent, AuditKind, AuditQuery, SubscriptionId};
 pub use auth::Auth;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, SecretBytes, SigningAlgorithm, Synchronous};

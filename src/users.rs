@@ -6,10 +6,13 @@ use std::time::SystemTime;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::Auth;
+use crate::audit::{AuditKind, Record};
 use crate::clock::from_millis;
 use crate::error::{Error, ErrorKind, Result};
+use crate::limiter;
 use crate::names::{self, Lookup};
 use crate::password;
+use crate::rbac;
 use crate::sessions::revoke_user_sessions;
 use crate::store::exists;
 
@@ -32,6 +35,8 @@ const USER_BY_USERNAME: &str = select_user!("WHERE username_key = ?1");
 const USER_BY_EMAIL: &str = select_user!("WHERE email_key = ?1");
 const USERNAME_TAKEN: &str = "SELECT 1 FROM users WHERE username_key = ?1";
 const EMAIL_TAKEN: &str = "SELECT 1 FROM users WHERE email_key = ?1";
+const EMAIL_TAKEN_BY_OTHER: &str = "SELECT 1 FROM users WHERE email_key = ?1 AND id <> ?2";
+const USER_EXISTS: &str = "SELECT 1 FROM users WHERE id = ?1";
 const INSERT_USER: &str = "INSERT INTO users \
      (username, username_key, email, email_key, password_hash, created_at, updated_at) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)";
@@ -46,9 +51,13 @@ const UPGRADE_HASH: &str =
 const SET_ACTIVE: &str = "UPDATE users SET active = ?2, updated_at = ?3, \
      token_version = token_version + 1 WHERE id = ?1";
 const DELETE_USER: &str = "DELETE FROM users WHERE id = ?1";
+const SET_EMAIL: &str =
+    "UPDATE users SET email = ?2, email_key = ?3, updated_at = ?4 WHERE id = ?1";
 const LIST_USERS: &str = select_user!(
     "WHERE (?1 IS NULL OR username_key LIKE ?1 ESCAPE '\\' OR email_key LIKE ?1 ESCAPE '\\') \
      AND (?2 IS NULL OR active = ?2) \
+     AND (?5 IS NULL OR EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
+          WHERE ur.user_id = users.id AND r.name = ?5)) \
      ORDER BY id LIMIT ?3 OFFSET ?4"
 );
 const DEFAULT_PAGE: u32 = 100;
@@ -106,6 +115,8 @@ pub struct UserQuery {
     pub search: Option<String>,
     /// Only active (`Some(true)`) or only deactivated (`Some(false)`) users.
     pub active: Option<bool>,
+    /// Only users holding this role.
+    pub role: Option<String>,
     /// Page size; default 100, at most 1000.
     pub limit: Option<u32>,
     /// Users to skip (ordering is by id, so pages are stable).
@@ -118,6 +129,7 @@ pub struct NewUser {
     pub(crate) username: String,
     pub(crate) password: zeroize::Zeroizing<String>,
     pub(crate) email: Option<String>,
+    pub(crate) roles: Vec<String>,
 }
 
 impl NewUser {
@@ -127,12 +139,23 @@ impl NewUser {
             username: username.into(),
             password: zeroize::Zeroizing::new(password.into()),
             email: None,
+            roles: Vec::new(),
         }
     }
 
     /// Sets the email address (unique, case-insensitive; usable to log in).
     pub fn email(mut self, email: impl Into<String>) -> Self {
         self.email = Some(email.into());
+        self
+    }
+
+    /// Roles to give the user, in the same transaction (each must exist: `NotFound`).
+    pub fn roles<I, S>(mut self, roles: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.roles = roles.into_iter().map(Into::into).collect();
         self
     }
 }
@@ -143,6 +166,7 @@ impl fmt::Debug for NewUser {
             .field("username", &self.username)
             .field("password", &"[redacted]")
             .field("email", &self.email)
+            .field("roles", &self.roles)
             .finish()
     }
 }
@@ -211,19 +235,53 @@ impl Auth {
     /// ignoring case and width (`Conflict` otherwise); the password must meet the policy
     /// (`WeakPassword`). The password is hashed with PBKDF2 before the transaction.
     pub fn register(&self, new: NewUser) -> Result<User> {
-        let username = names::username(&new.username)?;
-        let email = new.email.as_deref().map(names::email).transpose()?;
-        let context = [new.username.as_str(), new.email.as_deref().unwrap_or("")];
         let config = self.config();
+        let context = [new.username.as_str(), new.email.as_deref().unwrap_or("")];
         let normalized = password::check_new(
             &new.password,
             config.min_password_length,
             config.max_password_length,
             &context,
         )?;
-        let hash = password::hash(&normalized, config.pbkdf2_iterations)?;
-        let now = self.now_ms();
-        let id = self.inner.store.write(|tx| {
+        self.create_user(
+            &new.username,
+            new.email.as_deref(),
+            &new.roles,
+            || password::hash(&normalized, config.pbkdf2_iterations),
+            AuditKind::UserRegistered,
+        )
+    }
+
+    /// Creates an account with a password hash from another system, so users move over
+    /// without resetting passwords: Django `pbkdf2_sha256$…`, Werkzeug `pbkdf2:sha256:…`,
+    /// passlib and PHC `$pbkdf2-sha256$…` (also SHA-512 variants). The first successful
+    /// login re-hashes the password with the current parameters. `InvalidInput` for any
+    /// other format or iterations outside 1,000..=10,000,000.
+    pub fn import_user(&self, username: &str, password_hash: &str) -> Result<User> {
+        if !password::importable(password_hash) {
+            return Err(Error::invalid_input("unsupported or malformed password hash"));
+        }
+        self.create_user(
+            username,
+            None,
+            &[],
+            || Ok(password_hash.to_owned()),
+            AuditKind::UserImported,
+        )
+    }
+
+    fn create_user(
+        &self,
+        username: &str,
+        email: Option<&str>,
+        roles: &[String],
+        hash: impl FnOnce() -> Result<String>,
+        event: AuditKind,
+    ) -> Result<User> {
+        let username = names::username(username)?;
+        let email = email.map(names::email).transpose()?;
+        let hash = hash()?;
+        self.write(|tx| {
             if exists(tx, USERNAME_TAKEN, [&username.key])? {
                 return Err(Error::new(ErrorKind::Conflict, "username is already taken"));
             }
@@ -238,11 +296,37 @@ impl Auth {
                 email.as_ref().map(|e| &e.display),
                 email.as_ref().map(|e| &e.key),
                 hash,
-                now
+                tx.now()
             ])?;
-            Ok(tx.last_insert_rowid())
-        })?;
-        self.user(id)
+            let id = tx.last_insert_rowid();
+            tx.audit(event, Record { user: Some(id), ..Record::default() })?;
+            for role in roles {
+                rbac::assign(tx, id, role)?;
+            }
+            load(tx, id)
+        })
+    }
+
+    /// Sets or clears a user's email (unique ignoring case: `Conflict`).
+    pub fn set_email(&self, id: UserId, email: Option<&str>) -> Result<()> {
+        let email = email.map(names::email).transpose()?;
+        self.write(|tx| {
+            if !exists(tx, USER_EXISTS, [id])? {
+                return Err(not_found());
+            }
+            if let Some(email) = &email {
+                if exists(tx, EMAIL_TAKEN_BY_OTHER, params![email.key, id])? {
+                    return Err(Error::new(ErrorKind::Conflict, "email is already registered"));
+                }
+            }
+            tx.prepare_cached(SET_EMAIL)?.execute(params![
+                id,
+                email.as_ref().map(|e| &e.display),
+                email.as_ref().map(|e| &e.key),
+                tx.now()
+            ])?;
+            tx.audit(AuditKind::EmailChanged, Record { user: Some(id), ..Record::default() })
+        })
     }
 
     /// The user with this id, or `NotFound`.
@@ -278,34 +362,73 @@ impl Auth {
         let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
         self.inner.store.read(|conn| {
             let mut stmt = conn.prepare_cached(LIST_USERS)?;
-            let rows =
-                stmt.query_map(params![pattern, query.active, limit, offset], User::from_row)?;
+            let rows = stmt.query_map(
+                params![pattern, query.active, limit, offset, query.role],
+                User::from_row,
+            )?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
 
-    /// Changes a password after checking the old one (`InvalidCredentials` if wrong).
-    /// The new one must meet the policy. Ends all of the user's sessions and invalidates
-    /// every access token issued to them.
+    /// Changes a password after checking the old one (`InvalidCredentials` if wrong; wrong
+    /// guesses count toward the account's lockout, and a locked account gets
+    /// `AccountLocked`). The new one must meet the policy. Ends all of the user's sessions
+    /// and invalidates every access token issued to them.
     pub fn change_password(&self, id: UserId, old: &str, new: &str) -> Result<()> {
-        let iterations = self.config().pbkdf2_iterations;
-        let found = self.inner.store.read(|conn| query_credentials(conn, CREDENTIALS_BY_ID, id))?;
-        let found = found.ok_or_else(not_found)?;
-        let old = password::normalize(old, self.config().max_password_length)
-            .ok_or_else(|| Error::from_kind(ErrorKind::InvalidCredentials))?;
-        if !password::verify(&old, &found.hash, iterations)?.matches {
+        let config = self.config();
+        let account = limiter::account_key(Some(id), None, "");
+        let now = self.now_ms();
+        let (found, locked) = self.inner.store.read(|conn| {
+            let found = query_credentials(conn, CREDENTIALS_BY_ID, id)?.ok_or_else(not_found)?;
+            Ok((found, limiter::locked_for(conn, &account, now)?))
+        })?;
+        if let Some(wait) = locked {
+            return Err(Error::from_kind(ErrorKind::AccountLocked).with_retry_after(wait));
+        }
+        let matches = match password::normalize(old, config.max_password_length) {
+            Some(normalized) => {
+                password::verify(old, &normalized, &found.hash, config.pbkdf2_iterations)?.matches
+            }
+            None => false,
+        };
+        if !matches {
+            self.write(|tx| {
+                let locked = limiter::account_failed(tx, &account, tx.now(), config)?;
+                let record = |detail: String| Record {
+                    user: Some(id),
+                    detail: Some(detail),
+                    ..Record::default()
+                };
+                tx.audit(
+                    AuditKind::LoginFailed,
+                    record("change_password: wrong old password".into()),
+                )?;
+                if let Some(duration) = locked {
+                    tx.audit(
+                        AuditKind::AccountLocked,
+                        record(format!("locked for {}s", duration.as_secs())),
+                    )?;
+                }
+                Ok(())
+            })?;
             return Err(Error::from_kind(ErrorKind::InvalidCredentials));
         }
-        self.replace_password(id, new, Some(&found.hash))
+        self.replace_password(id, new, Some(&found.hash), AuditKind::PasswordChanged)
     }
 
     /// Sets a password without the old one (administrators, password reset). The new one
     /// must meet the policy. Ends all of the user's sessions.
     pub fn set_password(&self, id: UserId, new: &str) -> Result<()> {
-        self.replace_password(id, new, None)
+        self.replace_password(id, new, None, AuditKind::PasswordSet)
     }
 
-    fn replace_password(&self, id: UserId, new: &str, expected: Option<&str>) -> Result<()> {
+    fn replace_password(
+        &self,
+        id: UserId,
+        new: &str,
+        expected: Option<&str>,
+        event: AuditKind,
+    ) -> Result<()> {
         let user = self.user(id)?;
         let config = self.config();
         let context = [user.username.as_str(), user.email.as_deref().unwrap_or("")];
@@ -316,8 +439,7 @@ impl Auth {
             &context,
         )?;
         let hash = password::hash(&normalized, config.pbkdf2_iterations)?;
-        let now = self.now_ms();
-        self.inner.store.write(|tx| {
+        self.write(|tx| {
             let state = account_state(tx, id)?.ok_or_else(not_found)?;
             if expected.is_some_and(|old| old != state.hash) {
                 return Err(Error::new(
@@ -325,9 +447,22 @@ impl Auth {
                     "the password changed meanwhile; try again",
                 ));
             }
-            tx.prepare_cached(SET_PASSWORD)?.execute(params![id, hash, now])?;
-            revoke_user_sessions(tx, id, now, "password changed")?;
-            Ok(())
+            tx.prepare_cached(SET_PASSWORD)?.execute(params![id, hash, tx.now()])?;
+            limiter::clear(tx, &limiter::account_key(Some(id), None, ""))?;
+            let ended = revoke_user_sessions(tx, id, tx.now(), "password changed")?;
+            let detail = format!("sessions ended={ended}");
+            tx.audit(event, Record { user: Some(id), detail: Some(detail), ..Record::default() })
+        })
+    }
+
+    /// Clears a lockout and the failure counter of an account. `NotFound` for an unknown user.
+    pub fn unlock_user(&self, id: UserId) -> Result<()> {
+        self.write(|tx| {
+            if !exists(tx, USER_EXISTS, [id])? {
+                return Err(not_found());
+            }
+            limiter::clear(tx, &limiter::account_key(Some(id), None, ""))?;
+            tx.audit(AuditKind::AccountUnlocked, Record { user: Some(id), ..Record::default() })
         })
     }
 
@@ -343,26 +478,32 @@ impl Auth {
     }
 
     fn set_active(&self, id: UserId, active: bool) -> Result<()> {
-        let now = self.now_ms();
-        self.inner.store.write(|tx| {
+        self.write(|tx| {
             let state = account_state(tx, id)?.ok_or_else(not_found)?;
             if state.active == active {
                 return Ok(());
             }
-            tx.prepare_cached(SET_ACTIVE)?.execute(params![id, active, now])?;
-            if !active {
-                revoke_user_sessions(tx, id, now, "user deactivated")?;
-            }
-            Ok(())
+            tx.prepare_cached(SET_ACTIVE)?.execute(params![id, active, tx.now()])?;
+            let event = if active {
+                AuditKind::UserActivated
+            } else {
+                revoke_user_sessions(tx, id, tx.now(), "user deactivated")?;
+                AuditKind::UserDeactivated
+            };
+            tx.audit(event, Record { user: Some(id), ..Record::default() })
         })
     }
 
-    /// Deletes a user and, with them, every session and refresh token. Their id is never
-    /// reused, so tokens issued to them can never match another account.
+    /// Deletes a user and, with them, every session, refresh token and role assignment.
+    /// Their id is never reused, so tokens issued to them can never match another account.
+    /// The audit trail keeps their history.
     pub fn delete_user(&self, id: UserId) -> Result<()> {
-        self.inner.store.write(|tx| match tx.prepare_cached(DELETE_USER)?.execute([id])? {
-            0 => Err(not_found()),
-            _ => Ok(()),
+        self.write(|tx| {
+            if tx.prepare_cached(DELETE_USER)?.execute([id])? == 0 {
+                return Err(not_found());
+            }
+            limiter::clear(tx, &limiter::account_key(Some(id), None, ""))?;
+            tx.audit(AuditKind::UserDeleted, Record { user: Some(id), ..Record::default() })
         })
     }
 }

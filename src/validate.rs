@@ -16,7 +16,9 @@ use crate::users::UserId;
 const TOKEN_STATE: &str = "SELECT s.user_id, u.username, u.active, u.token_version, \
      s.revoked_at IS NOT NULL, s.idle_expires_at, s.expires_at, \
      EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?2), \
-     EXISTS (SELECT 1 FROM signing_keys WHERE kid = ?3 AND retired_at IS NOT NULL) \
+     EXISTS (SELECT 1 FROM signing_keys WHERE kid = ?3 AND retired_at IS NOT NULL), \
+     (SELECT group_concat(r.name, char(31)) FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
+      WHERE ur.user_id = s.user_id) \
      FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?1";
 
 /// Who is calling, established by [`Auth::validate`].
@@ -163,7 +165,7 @@ fn token_state(conn: &Connection, claims: &Claims, kid: &str) -> Result<Option<T
                 session: claims.sid,
                 user: r.get(0)?,
                 username: r.get(1)?,
-                roles: Vec::new(),
+                roles: split_roles(r.get(9)?),
                 active: r.get(2)?,
                 token_version: r.get(3)?,
                 session_revoked: r.get(4)?,
@@ -174,4 +176,12 @@ fn token_state(conn: &Connection, claims: &Claims, kid: &str) -> Result<Option<T
             })
         })
         .optional()?)
+}
+
+/// Role names come back joined by U+001F, which names cannot contain.
+fn split_roles(joined: Option<String>) -> Vec<String> {
+    let mut roles: Vec<String> =
+        joined.iter().flat_map(|j| j.split('\u{1f}')).map(str::to_owned).collect();
+    roles.sort();
+    roles
 }
