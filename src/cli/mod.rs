@@ -14,7 +14,9 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use authlite::{Auth, ClientInfo, Error, ErrorKind, NewUser, Result, User, UserQuery};
+use authlite::{
+    AuditKind, AuditQuery, Auth, ClientInfo, Error, ErrorKind, NewUser, Result, User, UserQuery,
+};
 use clap::{Parser, Subcommand};
 
 /// Administer an authlite database.
@@ -53,6 +55,12 @@ enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Manage roles and permissions.
+    #[command(subcommand)]
+    Role(RoleCommand),
+    /// Read and check the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Delete ended sessions and expired revocation entries.
     Purge,
 }
@@ -67,9 +75,23 @@ enum UserCommand {
         #[arg(long)]
         email: Option<String>,
     },
+    /// Import a user with a password hash from Django, Werkzeug, passlib or authlite.
+    Import {
+        /// The username.
+        name: String,
+        /// The hash, e.g. `pbkdf2_sha256$600000$salt$hash`.
+        hash: String,
+    },
     /// List users.
-    List,
-    /// Show one user (by username or email).
+    List {
+        /// Only usernames or emails containing this text.
+        #[arg(long)]
+        search: Option<String>,
+        /// Only holders of this role.
+        #[arg(long)]
+        role: Option<String>,
+    },
+    /// Show one user (by username or email) with their roles.
     Show { name: String },
     /// Set a user's password (read from stdin); ends their sessions.
     Passwd { name: String },
@@ -79,6 +101,44 @@ enum UserCommand {
     Activate { name: String },
     /// Delete a user and their sessions.
     Delete { name: String },
+    /// Clear a login lockout.
+    Unlock { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum RoleCommand {
+    /// List roles and their permissions.
+    List,
+    /// Create a role.
+    Create { role: String },
+    /// Delete a role with its grants and assignments.
+    Delete { role: String },
+    /// Allow a role an action on a resource ("*" matches any).
+    Grant { role: String, resource: String, action: String },
+    /// Take a permission from a role.
+    Revoke { role: String, resource: String, action: String },
+    /// Give a user a role.
+    Assign { name: String, role: String },
+    /// Take a role from a user.
+    Unassign { name: String, role: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Show recent events, newest first.
+    List {
+        /// Only events about this user (username or email).
+        #[arg(long)]
+        user: Option<String>,
+        /// Only events of this kind, e.g. login.failed.
+        #[arg(long)]
+        kind: Option<String>,
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Check the audit trail's MAC chain.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -155,6 +215,8 @@ pub(crate) fn run(args: Args) -> Result<()> {
             Ok(())
         }
         Command::Key(cmd) => key_command(&auth, cmd),
+        Command::Role(cmd) => role_command(&auth, cmd),
+        Command::Audit(cmd) => audit_command(&auth, cmd),
         Command::Purge => {
             say!("{} ended sessions deleted", auth.purge_expired()?);
             Ok(())
@@ -173,12 +235,25 @@ fn user_command(auth: &Auth, cmd: UserCommand) -> Result<()> {
             let user = auth.register(new)?;
             say!("created user {} (id {})", user.username, user.id);
         }
-        UserCommand::List => {
-            for user in auth.list_users(&UserQuery { limit: Some(1000), ..UserQuery::default() })? {
+        UserCommand::Import { name, hash } => {
+            let user = auth.import_user(&name, &hash)?;
+            say!(
+                "imported user {} (id {}); the first login upgrades the hash",
+                user.username,
+                user.id
+            );
+        }
+        UserCommand::List { search, role } => {
+            let query = UserQuery { search, role, limit: Some(1000), ..UserQuery::default() };
+            for user in auth.list_users(&query)? {
                 print_user(&user);
             }
         }
-        UserCommand::Show { name } => print_user(&auth.find_user(&name)?),
+        UserCommand::Show { name } => {
+            let user = auth.find_user(&name)?;
+            print_user(&user);
+            say!("        roles: {}", auth.user_roles(user.id)?.join(", "));
+        }
         UserCommand::Passwd { name } => {
             let user = auth.find_user(&name)?;
             auth.set_password(user.id, &read_password("New password: ")?)?;
@@ -195,6 +270,68 @@ fn user_command(auth: &Auth, cmd: UserCommand) -> Result<()> {
         UserCommand::Delete { name } => {
             auth.delete_user(auth.find_user(&name)?.id)?;
             say!("{name} deleted");
+        }
+        UserCommand::Unlock { name } => {
+            auth.unlock_user(auth.find_user(&name)?.id)?;
+            say!("{name} unlocked");
+        }
+    }
+    Ok(())
+}
+
+fn role_command(auth: &Auth, cmd: RoleCommand) -> Result<()> {
+    match cmd {
+        RoleCommand::List => {
+            for role in auth.roles()? {
+                let grants: Vec<String> = auth
+                    .role_permissions(&role)?
+                    .into_iter()
+                    .map(|(resource, action)| format!("{resource}:{action}"))
+                    .collect();
+                say!("{role:<24} {}", grants.join(" "));
+            }
+        }
+        RoleCommand::Create { role } => auth.create_role(&role)?,
+        RoleCommand::Delete { role } => auth.delete_role(&role)?,
+        RoleCommand::Grant { role, resource, action } => auth.grant(&role, &resource, &action)?,
+        RoleCommand::Revoke { role, resource, action } => {
+            auth.revoke_grant(&role, &resource, &action)?
+        }
+        RoleCommand::Assign { name, role } => auth.assign_role(auth.find_user(&name)?.id, &role)?,
+        RoleCommand::Unassign { name, role } => {
+            auth.unassign_role(auth.find_user(&name)?.id, &role)?
+        }
+    }
+    Ok(())
+}
+
+fn audit_command(auth: &Auth, cmd: AuditCommand) -> Result<()> {
+    match cmd {
+        AuditCommand::List { user, kind, limit } => {
+            let user_id = user.map(|name| auth.find_user(&name).map(|u| u.id)).transpose()?;
+            let kind = kind
+                .map(|k| {
+                    AuditKind::from_name(&k).ok_or_else(|| {
+                        Error::new(ErrorKind::InvalidInput, format!("unknown event kind {k}"))
+                    })
+                })
+                .transpose()?;
+            let query = AuditQuery { user_id, kind, limit: Some(limit), ..AuditQuery::default() };
+            for e in auth.audit(&query)? {
+                say!(
+                    "{:>7}  {}  {:<20} user {:<6} session {:<6} ip {:<15} {}",
+                    e.id,
+                    timestamp(e.at),
+                    e.kind.as_str(),
+                    e.user_id.map_or("-".into(), |u| u.to_string()),
+                    e.session_id.map_or("-".into(), |s| s.to_string()),
+                    e.ip.as_deref().unwrap_or("-"),
+                    e.detail.as_deref().unwrap_or("")
+                );
+            }
+        }
+        AuditCommand::Verify => {
+            say!("audit trail intact: {} rows verified", auth.verify_audit_chain()?)
         }
     }
     Ok(())
