@@ -39,6 +39,9 @@ mod cache;
 mod clock;
 mod config;
 mod error;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 mod global;
 mod keys;
 mod limiter;

@@ -44,12 +44,12 @@ fn digest(secret: &[u8]) -> [u8; 32] {
 }
 
 /// A presented token split into its lookup part and its secret.
-struct Presented<'t> {
+pub(crate) struct Presented<'t> {
     selector: &'t str,
     secret: Zeroizing<Vec<u8>>,
 }
 
-fn parse(token: &str) -> Result<Presented<'_>> {
+pub(crate) fn parse(token: &str) -> Result<Presented<'_>> {
     let invalid = || Error::new(ErrorKind::InvalidToken, "malformed refresh token");
     if token.len() != TOKEN_CHARS {
         return Err(invalid());
