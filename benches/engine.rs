@@ -2,146 +2,231 @@
 //! work any stateful validator must do — jsonwebtoken HS256 decode plus one prepared,
 //! indexed SQLite read joining session and user state — so engine/floor is a real ratio.
 //!
-//! `cargo bench --bench engine` (add `-- validate` to filter). Sizes via
-//! `AUTHLITE_BENCH_SESSIONS` (default 1000).
+//! `cargo bench --bench engine` runs everything; filter with e.g. `-- validate/1000000`.
+//! Session counts come from `AUTHLITE_BENCH_SIZES` (default `1000,1000000`). Each database
+//! is built once under `target/bench-data/` and reused by later runs.
 
 use std::hint::black_box;
-use std::path::Path;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use authlite::{Auth, ClientInfo, Config, NewUser};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 const PASSWORD: &str = "correct horse battery staple";
+/// Distinct tokens each validate benchmark cycles through, spread over all sessions.
+const TOKENS: usize = 1000;
+const USERS_PER_SESSION: usize = 10;
 
-struct Fixture {
-    _dir: tempfile::TempDir,
-    path: std::path::PathBuf,
-    auth: Auth,
-    tokens: Vec<String>,
-}
-
-fn sessions() -> usize {
-    std::env::var("AUTHLITE_BENCH_SESSIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000)
+fn sizes() -> Vec<usize> {
+    std::env::var("AUTHLITE_BENCH_SIZES")
+        .unwrap_or_else(|_| "1000,1000000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect()
 }
 
 fn config(path: &Path) -> Config {
     Config { pbkdf2_iterations: 1_000, ..Config::new(path) }
 }
 
-/// `n` sessions over `n / 10 + 1` users; keeps the access tokens.
-fn fixture(n: usize) -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bench.db");
-    let auth = Auth::open_with(config(&path)).unwrap();
-    let users = n / 10 + 1;
-    for u in 0..users {
-        auth.register(NewUser::new(format!("user{u}"), PASSWORD)).unwrap();
-    }
-    let tokens = (0..n)
-        .map(|i| {
-            auth.login(&format!("user{}", i % users), PASSWORD, &ClientInfo::default())
-                .unwrap()
-                .access_token
-        })
-        .collect();
-    Fixture { _dir: dir, path, auth, tokens }
+fn now_secs() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct FloorClaims {
+/// A tiny deterministic generator, so every run samples the same sessions.
+struct XorShift(u64);
+
+impl XorShift {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+/// A database with `n` live sessions over `n / 10` users, built with bulk SQL once and
+/// kept under target/bench-data for later runs.
+fn database(n: usize) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("sessions-{n}.db"));
+    let complete = || -> Option<i64> {
+        let conn = rusqlite::Connection::open(&path).ok()?;
+        conn.query_row("SELECT count(*) FROM sessions", [], |r| r.get(0)).ok()
+    };
+    if path.exists() && complete() == Some(n as i64) {
+        return path;
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    // The engine creates the schema, the signing key and one user whose hash is reused.
+    Auth::open_with(config(&path)).unwrap().register(NewUser::new("template", PASSWORD)).unwrap();
+    let mut conn = rusqlite::Connection::open(&path).unwrap();
+    let tx = conn.transaction().unwrap();
+    let now = now_secs() * 1000;
+    let far = now + 3650 * 86_400_000;
+    {
+        let hash: String =
+            tx.query_row("SELECT password_hash FROM users WHERE id = 1", [], |r| r.get(0)).unwrap();
+        let mut user = tx
+            .prepare(
+                "INSERT INTO users (username, username_key, password_hash, created_at, updated_at) \
+                 VALUES (?1, ?1, ?2, ?3, ?3)",
+            )
+            .unwrap();
+        for u in 0..(n / USERS_PER_SESSION).max(1) {
+            user.execute(rusqlite::params![format!("user{u}"), hash, now]).unwrap();
+        }
+        let mut session = tx
+            .prepare(
+                "INSERT INTO sessions (user_id, created_at, last_refreshed_at, idle_expires_at, \
+                 expires_at) VALUES (?1, ?2, ?2, ?3, ?3)",
+            )
+            .unwrap();
+        let users = (n / USERS_PER_SESSION).max(1) as i64;
+        for s in 0..n as i64 {
+            session.execute(rusqlite::params![2 + s % users, now, far]).unwrap();
+        }
+    }
+    tx.commit().unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;").unwrap();
+    path
+}
+
+#[derive(Serialize, Deserialize)]
+struct Claims {
+    iss: String,
+    aud: String,
     sub: String,
     sid: String,
     jti: String,
+    iat: i64,
     exp: i64,
     ver: i64,
+}
+
+/// Access tokens for `TOKENS` sessions sampled across the whole table, signed with the
+/// database's key exactly as the engine signs them.
+fn tokens(path: &Path, n: usize) -> Vec<String> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let (kid, secret): (String, Vec<u8>) = conn
+        .query_row("SELECT kid, secret FROM signing_keys WHERE retired_at IS NULL", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    let key = jsonwebtoken::EncodingKey::from_secret(&secret);
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.typ = Some("at+jwt".into());
+    header.kid = Some(kid);
+    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+    let max_session: i64 =
+        conn.query_row("SELECT max(id) FROM sessions", [], |r| r.get(0)).unwrap();
+    (0..TOKENS)
+        .map(|i| {
+            let sid = 1 + rng.below(n.min(max_session as usize)) as i64;
+            let sub: i64 = conn
+                .query_row("SELECT user_id FROM sessions WHERE id = ?1", [sid], |r| r.get(0))
+                .unwrap();
+            let claims = Claims {
+                iss: "authlite".into(),
+                aud: "authlite".into(),
+                sub: sub.to_string(),
+                sid: sid.to_string(),
+                jti: format!("bench-{i:06}-{sid}"),
+                iat: now_secs(),
+                exp: now_secs() + 3600,
+                ver: 0,
+            };
+            jsonwebtoken::encode(&header, &claims, &key).unwrap()
+        })
+        .collect()
 }
 
 const FLOOR_QUERY: &str = "SELECT s.user_id, s.revoked_at, s.idle_expires_at, s.expires_at, \
      u.active, u.token_version FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?1";
 
 fn validate(c: &mut Criterion) {
-    let n = sessions();
-    let f = fixture(n);
-    let mut group = c.benchmark_group(format!("validate/{n}"));
-    let mut i = 0;
-    group.bench_function("engine", |b| {
-        b.iter(|| {
-            i = (i + 1) % f.tokens.len();
-            black_box(f.auth.validate(&f.tokens[i]).unwrap());
-        })
-    });
+    for n in sizes() {
+        let path = database(n);
+        let tokens = tokens(&path, n);
+        let auth = Auth::open_with(config(&path)).unwrap();
+        for t in &tokens {
+            auth.validate(t).expect("bench tokens are genuine");
+        }
+        let mut group = c.benchmark_group(format!("validate/{n}"));
+        let mut i = 0;
+        let mut next = || {
+            i = (i + 1) % tokens.len();
+            &tokens[i]
+        };
+        group.bench_function("engine", |b| b.iter(|| black_box(auth.validate(next()).unwrap())));
 
-    let uncached =
-        Auth::open_with(Config { validate_cache_capacity: 0, ..config(&f.path) }).unwrap();
-    group.bench_function("engine_uncached", |b| {
-        b.iter(|| {
-            i = (i + 1) % f.tokens.len();
-            black_box(uncached.validate(&f.tokens[i]).unwrap());
-        })
-    });
+        let uncached =
+            Auth::open_with(Config { validate_cache_capacity: 0, ..config(&path) }).unwrap();
+        group.bench_function("engine_uncached", |b| {
+            b.iter(|| black_box(uncached.validate(next()).unwrap()))
+        });
+        group.bench_function("stateless", |b| {
+            b.iter(|| black_box(auth.validate_stateless(next()).unwrap()))
+        });
 
-    group.bench_function("stateless", |b| {
-        b.iter(|| {
-            i = (i + 1) % f.tokens.len();
-            black_box(f.auth.validate_stateless(&f.tokens[i]).unwrap());
-        })
-    });
-
-    // The floor: a raw connection with the same pragmas and a prepared statement.
-    let conn = rusqlite::Connection::open(&f.path).unwrap();
-    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).unwrap();
-    let secret: Vec<u8> = conn
-        .query_row("SELECT secret FROM signing_keys WHERE retired_at IS NULL", [], |r| r.get(0))
-        .unwrap();
-    let key = jsonwebtoken::DecodingKey::from_secret(&secret);
-    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
-    validation.set_audience(&["authlite"]);
-    validation.set_issuer(&["authlite"]);
-    let mut stmt = conn.prepare(FLOOR_QUERY).unwrap();
-    group.bench_function("floor", |b| {
-        b.iter(|| {
-            i = (i + 1) % f.tokens.len();
-            let data =
-                jsonwebtoken::decode::<FloorClaims>(&f.tokens[i], &key, &validation).unwrap();
-            let sid: i64 = data.claims.sid.parse().unwrap();
-            let row = stmt
-                .query_row([sid], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, Option<i64>>(1)?,
-                        r.get::<_, i64>(2)?,
-                        r.get::<_, i64>(3)?,
-                        r.get::<_, bool>(4)?,
-                        r.get::<_, i64>(5)?,
-                    ))
-                })
-                .unwrap();
-            black_box(row);
-        })
-    });
-    group.finish();
+        // The floor: a raw connection, a prepared statement, jsonwebtoken's own checks.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).unwrap();
+        let secret: Vec<u8> = conn
+            .query_row("SELECT secret FROM signing_keys WHERE retired_at IS NULL", [], |r| r.get(0))
+            .unwrap();
+        let key = jsonwebtoken::DecodingKey::from_secret(&secret);
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+        validation.set_audience(&["authlite"]);
+        validation.set_issuer(&["authlite"]);
+        let mut stmt = conn.prepare(FLOOR_QUERY).unwrap();
+        group.bench_function("floor", |b| {
+            b.iter(|| {
+                let data = jsonwebtoken::decode::<Claims>(next(), &key, &validation).unwrap();
+                let sid: i64 = data.claims.sid.parse().unwrap();
+                let row = stmt
+                    .query_row([sid], |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, Option<i64>>(1)?,
+                            r.get::<_, i64>(2)?,
+                            r.get::<_, i64>(3)?,
+                            r.get::<_, bool>(4)?,
+                            r.get::<_, i64>(5)?,
+                        ))
+                    })
+                    .unwrap();
+                black_box(row);
+            })
+        });
+        group.finish();
+    }
 }
 
 fn writes(c: &mut Criterion) {
-    let f = fixture(100);
+    let dir = tempfile::tempdir().unwrap();
+    let auth = Auth::open_with(config(&dir.path().join("writes.db"))).unwrap();
+    for u in 0..3 {
+        auth.register(NewUser::new(format!("user{u}"), PASSWORD)).unwrap();
+    }
     let mut group = c.benchmark_group("write");
     let mut refresh_token =
-        f.auth.login("user0", PASSWORD, &ClientInfo::default()).unwrap().refresh_token;
+        auth.login("user0", PASSWORD, &ClientInfo::default()).unwrap().refresh_token;
     group.bench_function("refresh", |b| {
-        b.iter(|| {
-            refresh_token = f.auth.refresh(&refresh_token).unwrap().refresh_token;
-        })
+        b.iter(|| refresh_token = auth.refresh(&refresh_token).unwrap().refresh_token)
     });
     group.bench_function("login_1k_iterations", |b| {
-        b.iter(|| black_box(f.auth.login("user1", PASSWORD, &ClientInfo::default()).unwrap()))
+        b.iter(|| black_box(auth.login("user1", PASSWORD, &ClientInfo::default()).unwrap()))
     });
     group.bench_function("logout", |b| {
         b.iter_batched(
-            || f.auth.login("user2", PASSWORD, &ClientInfo::default()).unwrap().access_token,
-            |token| f.auth.logout(&token).unwrap(),
+            || auth.login("user2", PASSWORD, &ClientInfo::default()).unwrap().access_token,
+            |token| auth.logout(&token).unwrap(),
             BatchSize::SmallInput,
         )
     });
@@ -149,25 +234,23 @@ fn writes(c: &mut Criterion) {
     group.bench_function("register_1k_iterations", |b| {
         b.iter(|| {
             n += 1;
-            black_box(f.auth.register(NewUser::new(format!("new{n}"), PASSWORD)).unwrap());
+            black_box(auth.register(NewUser::new(format!("new{n}"), PASSWORD)).unwrap());
         })
     });
     group.finish();
 }
 
-/// Login at the default 600,000 iterations next to PBKDF2 alone: the difference is the
-/// engine's own work (the budget is < 2%).
+/// Login at the default 600,000 iterations next to the same PBKDF2 call alone: the
+/// difference is the engine's own work (the budget is < 2% of the total).
 fn login_default(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bench.db");
-    let auth = Auth::open(&path).unwrap();
+    let auth = Auth::open(dir.path().join("login.db")).unwrap();
     auth.register(NewUser::new("alice", PASSWORD)).unwrap();
     let mut group = c.benchmark_group("login_600k");
     group.sample_size(20).measurement_time(Duration::from_secs(15));
     group.bench_function("login", |b| {
         b.iter(|| black_box(auth.login("alice", PASSWORD, &ClientInfo::default()).unwrap()))
     });
-    // The same PBKDF2 call login's verification makes, alone.
     let pbkdf2 =
         pbkdf2::Pbkdf2::new(pbkdf2::Algorithm::Pbkdf2Sha256, pbkdf2::Params::new(600_000).unwrap());
     group.bench_function("pbkdf2_alone", |b| {
