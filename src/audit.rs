@@ -258,6 +258,33 @@ pub(crate) struct Record<'a> {
     pub(crate) detail: Option<String>,
 }
 
+impl<'a> Record<'a> {
+    /// About a user (or about nobody in particular).
+    pub(crate) fn about(user: Option<UserId>) -> Self {
+        Record { user, ..Record::default() }
+    }
+
+    /// About a user.
+    pub(crate) fn user(user: UserId) -> Self {
+        Record::about(Some(user))
+    }
+
+    /// About one session of a user.
+    pub(crate) fn session(user: UserId, session: SessionId) -> Self {
+        Record { session: Some(session), ..Record::user(user) }
+    }
+
+    /// With a short description.
+    pub(crate) fn detail(self, detail: impl Into<String>) -> Self {
+        Record { detail: Some(detail.into()), ..self }
+    }
+
+    /// With the client's address and user agent.
+    pub(crate) fn client(self, client: &'a ClientInfo) -> Self {
+        Record { client: Some(client), ..self }
+    }
+}
+
 impl Tx<'_> {
     /// The time of this operation, in milliseconds.
     pub(crate) fn now(&self) -> i64 {
@@ -414,7 +441,7 @@ impl Auth {
             tx.execute(WRITE_ANCHOR, [anchor])?;
             tx.audit(
                 AuditKind::AuditPurged,
-                Record { detail: Some(format!("through={through}")), ..Record::default() },
+                Record::default().detail(format!("through={through}")),
             )?;
             Ok(deleted)
         })

@@ -311,8 +311,7 @@ impl Auth {
         let algorithm = self.inner.keys.algorithm;
         let kid = self.write(|tx| {
             let kid = insert_new(tx, algorithm, tx.now())?;
-            let detail = Some(format!("kid={kid}"));
-            tx.audit(AuditKind::KeyRotated, Record { detail, ..Record::default() })?;
+            tx.audit(AuditKind::KeyRotated, Record::default().detail(format!("kid={kid}")))?;
             Ok(kid)
         })?;
         self.inner.keys.reload(&self.inner.store)?;
@@ -338,8 +337,7 @@ impl Auth {
                 ));
             }
             tx.execute(RETIRE_KEY, params![kid, tx.now()])?;
-            let detail = Some(format!("kid={kid}"));
-            tx.audit(AuditKind::KeyRetired, Record { detail, ..Record::default() })
+            tx.audit(AuditKind::KeyRetired, Record::default().detail(format!("kid={kid}")))
         })?;
         self.inner.keys.reload(&self.inner.store)?;
         Ok(())

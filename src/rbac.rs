@@ -71,7 +71,7 @@ pub(crate) fn assign(tx: &Tx<'_>, user: UserId, role: &str) -> Result<()> {
 }
 
 fn detail(user: Option<UserId>, text: String) -> Record<'static> {
-    Record { user, detail: Some(text), ..Record::default() }
+    Record::about(user).detail(text)
 }
 
 fn names(conn: &Connection, sql: &str, param: i64) -> Result<Vec<String>> {
@@ -209,13 +209,10 @@ impl Auth {
 
     fn deny(&self, who: &Principal, what: String) -> Result<()> {
         self.write(|tx| {
-            let record = Record {
-                user: Some(who.user_id),
-                session: Some(who.session_id),
-                detail: Some(what),
-                ..Record::default()
-            };
-            tx.audit(AuditKind::AccessDenied, record)
+            tx.audit(
+                AuditKind::AccessDenied,
+                Record::session(who.user_id, who.session_id).detail(what),
+            )
         })?;
         Err(Error::from_kind(ErrorKind::Forbidden))
     }

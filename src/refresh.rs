@@ -111,8 +111,7 @@ impl Auth {
             if !bool::from(row.secret_hash.ct_eq(&presented_hash[..])) {
                 return Err(Error::new(ErrorKind::InvalidToken, "unknown refresh token"));
             }
-            let record =
-                || Record { user: Some(row.user), session: Some(row.session), ..Record::default() };
+            let record = || Record::session(row.user, row.session);
             if row.spent {
                 revoke(tx, row.session, now, "refresh token reuse")?;
                 tx.audit(AuditKind::RefreshReused, record())?;

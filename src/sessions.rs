@@ -278,46 +278,24 @@ impl Auth {
                         limiter::address_failed(tx, address, now, config)?;
                     }
                     let detail = if user.is_some() { "wrong password" } else { "unknown user" };
-                    tx.audit(
-                        AuditKind::LoginFailed,
-                        Record {
-                            user,
-                            client: Some(&client),
-                            detail: Some(detail.into()),
-                            ..Record::default()
-                        },
-                    )?;
+                    let record = || Record::about(user).client(&client);
+                    tx.audit(AuditKind::LoginFailed, record().detail(detail))?;
                     if let Some(duration) = locked {
                         let detail = format!("locked for {}s", duration.as_secs());
-                        tx.audit(
-                            AuditKind::AccountLocked,
-                            Record {
-                                user,
-                                client: Some(&client),
-                                detail: Some(detail),
-                                ..Record::default()
-                            },
-                        )?;
+                        tx.audit(AuditKind::AccountLocked, record().detail(detail))?;
                     }
                     return Ok(Err(Error::from_kind(ErrorKind::InvalidCredentials)));
                 }
             };
             if !state.active {
-                tx.audit(
-                    AuditKind::LoginFailed,
-                    Record {
-                        user,
-                        client: Some(&client),
-                        detail: Some("user deactivated".into()),
-                        ..Record::default()
-                    },
-                )?;
+                let record = Record::about(user).client(&client).detail("user deactivated");
+                tx.audit(AuditKind::LoginFailed, record)?;
                 return Ok(Err(Error::from_kind(ErrorKind::InactiveUser)));
             }
             limiter::clear(tx, &account)?;
             if let Some(new_hash) = &upgraded {
                 users::upgrade_hash(tx, found.id, &found.hash, new_hash)?;
-                tx.audit(AuditKind::PasswordRehashed, Record { user, ..Record::default() })?;
+                tx.audit(AuditKind::PasswordRehashed, Record::about(user))?;
             }
             tx.prepare_cached(TOUCH_LOGIN)?.execute(params![found.id, now])?;
             let expires_at = now.saturating_add(millis(config.session_lifetime));
@@ -334,15 +312,8 @@ impl Auth {
             let session_id = tx.last_insert_rowid();
             let tokens =
                 self.issue_pair(tx, found.id, session_id, state.token_version, now, expires_at)?;
-            tx.audit(
-                AuditKind::LoginSucceeded,
-                Record {
-                    user,
-                    session: Some(session_id),
-                    client: Some(&client),
-                    ..Record::default()
-                },
-            )?;
+            let record = Record::session(found.id, session_id).client(&client);
+            tx.audit(AuditKind::LoginSucceeded, record)?;
             Ok(Ok(Login {
                 user: users::load(tx, found.id)?,
                 session: load(tx, session_id)?,
@@ -369,7 +340,7 @@ impl Auth {
             Refusal::Account(wait) => (ErrorKind::AccountLocked, AuditKind::LoginLocked, wait),
             Refusal::Address(wait) => (ErrorKind::RateLimited, AuditKind::LoginRateLimited, wait),
         };
-        tx.audit(audit_kind, Record { user, client: Some(client), ..Record::default() })?;
+        tx.audit(audit_kind, Record::about(user).client(client))?;
         Ok(Error::from_kind(kind).with_retry_after(wait))
     }
 
@@ -409,12 +380,7 @@ impl Auth {
         let claims = self.verify_signature(access_token)?;
         self.write(|tx| {
             if revoke(tx, claims.sid, tx.now(), "logout")? {
-                let record = Record {
-                    user: Some(claims.sub),
-                    session: Some(claims.sid),
-                    ..Record::default()
-                };
-                tx.audit(AuditKind::Logout, record)?;
+                tx.audit(AuditKind::Logout, Record::session(claims.sub, claims.sid))?;
             }
             Ok(())
         })
@@ -426,12 +392,7 @@ impl Auth {
         let expires = claims.exp.saturating_mul(1000);
         self.write(|tx| {
             if tx.prepare_cached(REVOKE_JTI)?.execute(params![claims.jti, expires])? > 0 {
-                let record = Record {
-                    user: Some(claims.sub),
-                    session: Some(claims.sid),
-                    ..Record::default()
-                };
-                tx.audit(AuditKind::TokenRevoked, record)?;
+                tx.audit(AuditKind::TokenRevoked, Record::session(claims.sub, claims.sid))?;
             }
             Ok(())
         })
@@ -459,9 +420,7 @@ impl Auth {
         self.write(|tx| {
             let session = load(tx, id)?;
             if revoke(tx, id, tx.now(), "revoked")? {
-                let record =
-                    Record { user: Some(session.user_id), session: Some(id), ..Record::default() };
-                tx.audit(AuditKind::SessionRevoked, record)?;
+                tx.audit(AuditKind::SessionRevoked, Record::session(session.user_id, id))?;
             }
             Ok(())
         })
@@ -475,11 +434,8 @@ impl Auth {
                 return Err(users::not_found());
             }
             let ended = revoke_user_sessions(tx, user, tx.now(), "all sessions revoked")?;
-            let detail = Some(format!("sessions ended={ended}"));
-            tx.audit(
-                AuditKind::SessionsRevoked,
-                Record { user: Some(user), detail, ..Record::default() },
-            )?;
+            let record = Record::user(user).detail(format!("sessions ended={ended}"));
+            tx.audit(AuditKind::SessionsRevoked, record)?;
             Ok(ended)
         })
     }

@@ -299,7 +299,7 @@ impl Auth {
                 tx.now()
             ])?;
             let id = tx.last_insert_rowid();
-            tx.audit(event, Record { user: Some(id), ..Record::default() })?;
+            tx.audit(event, Record::user(id))?;
             for role in roles {
                 rbac::assign(tx, id, role)?;
             }
@@ -325,7 +325,7 @@ impl Auth {
                 email.as_ref().map(|e| &e.key),
                 tx.now()
             ])?;
-            tx.audit(AuditKind::EmailChanged, Record { user: Some(id), ..Record::default() })
+            tx.audit(AuditKind::EmailChanged, Record::user(id))
         })
     }
 
@@ -394,11 +394,7 @@ impl Auth {
         if !matches {
             self.write(|tx| {
                 let locked = limiter::account_failed(tx, &account, tx.now(), config)?;
-                let record = |detail: String| Record {
-                    user: Some(id),
-                    detail: Some(detail),
-                    ..Record::default()
-                };
+                let record = |detail: String| Record::user(id).detail(detail);
                 tx.audit(
                     AuditKind::LoginFailed,
                     record("change_password: wrong old password".into()),
@@ -450,8 +446,7 @@ impl Auth {
             tx.prepare_cached(SET_PASSWORD)?.execute(params![id, hash, tx.now()])?;
             limiter::clear(tx, &limiter::account_key(Some(id), None, ""))?;
             let ended = revoke_user_sessions(tx, id, tx.now(), "password changed")?;
-            let detail = format!("sessions ended={ended}");
-            tx.audit(event, Record { user: Some(id), detail: Some(detail), ..Record::default() })
+            tx.audit(event, Record::user(id).detail(format!("sessions ended={ended}")))
         })
     }
 
@@ -462,7 +457,7 @@ impl Auth {
                 return Err(not_found());
             }
             limiter::clear(tx, &limiter::account_key(Some(id), None, ""))?;
-            tx.audit(AuditKind::AccountUnlocked, Record { user: Some(id), ..Record::default() })
+            tx.audit(AuditKind::AccountUnlocked, Record::user(id))
         })
     }
 
@@ -490,7 +485,7 @@ impl Auth {
                 revoke_user_sessions(tx, id, tx.now(), "user deactivated")?;
                 AuditKind::UserDeactivated
             };
-            tx.audit(event, Record { user: Some(id), ..Record::default() })
+            tx.audit(event, Record::user(id))
         })
     }
 
@@ -503,7 +498,7 @@ impl Auth {
                 return Err(not_found());
             }
             limiter::clear(tx, &limiter::account_key(Some(id), None, ""))?;
-            tx.audit(AuditKind::UserDeleted, Record { user: Some(id), ..Record::default() })
+            tx.audit(AuditKind::UserDeleted, Record::user(id))
         })
     }
 }
