@@ -224,23 +224,25 @@ impl Auth {
             user_agent: clean(client.user_agent.as_deref(), MAX_USER_AGENT_CHARS),
         };
         let lookup = names::lookup(username_or_email).ok();
-        let found = match &lookup {
-            Some(who) => self.inner.store.read(|conn| users::credentials(conn, who))?,
-            None => None,
-        };
         let lookup_key = lookup.as_ref().map(|l| match l {
             Lookup::Username(key) | Lookup::Email(key) => key.as_str(),
         });
-        let account =
-            limiter::account_key(found.as_ref().map(|f| f.id), lookup_key, username_or_email);
         let address = limiter::address_key(client.ip.as_deref());
-        let user = found.as_ref().map(|f| f.id);
-
-        // Refuse locked accounts and throttled addresses before spending any hashing.
+        // One read: who this is, and whether they (or the address) may try at all. Locked
+        // accounts and throttled addresses are refused before any hashing is spent.
         let now = self.now_ms();
-        if let Some(refusal) =
-            self.inner.store.read(|conn| throttled(conn, &account, address.as_deref(), now))?
-        {
+        let (found, account, refusal) = self.inner.store.read(|conn| {
+            let found = match &lookup {
+                Some(who) => users::credentials(conn, who)?,
+                None => None,
+            };
+            let id = found.as_ref().map(|f| f.id);
+            let account = limiter::account_key(id, lookup_key, username_or_email);
+            let refusal = throttled(conn, &account, address.as_deref(), now)?;
+            Ok((found, account, refusal))
+        })?;
+        let user = found.as_ref().map(|f| f.id);
+        if let Some(refusal) = refusal {
             return self.refuse(refusal, user, &client);
         }
 
