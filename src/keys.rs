@@ -132,13 +132,15 @@ impl Keys {
     }
 
     /// The ring, reloaded through `conn` first if anything was committed since it was
-    /// loaded (`epoch` is the store's current epoch). Used when a token names a kid this
-    /// process does not know: another process may have rotated keys.
-    pub(crate) fn ring_at(&self, conn: &Connection, epoch: u64) -> Result<Arc<KeyRing>> {
+    /// loaded (`epoch` is the store's current epoch; `None`: unknown, so reload). Used when
+    /// a token names a kid this process does not know: another process may have rotated.
+    pub(crate) fn ring_at(&self, conn: &Connection, epoch: Option<u64>) -> Result<Arc<KeyRing>> {
         let ring = self.ring();
-        if ring.epoch == epoch {
+        if Some(ring.epoch) == epoch {
             return Ok(ring);
         }
+        // Unknown epoch: tag the ring so that it never counts as current.
+        let epoch = epoch.unwrap_or(u64::MAX);
         Ok(self.install(build(epoch, load(conn)?, self.configured.as_ref(), self.algorithm)?))
     }
 

@@ -62,23 +62,25 @@ impl Auth {
             Some(_) => Some(self.verify_with(&parsed, &ring)?),
             None => None,
         };
-        inner.store.read_conn(|conn| {
+        // A cached answer is used only if nobody has committed since it was read.
+        if let Some(claims) = &verified {
+            let epoch = inner.store.epoch();
+            if let Some(entry) = inner.cache.get(&claims.jti, epoch) {
+                if inner.store.observe()? == Some(epoch) {
+                    return self.check_state(claims.clone(), &entry);
+                }
+            }
+        }
+        inner.store.read(|conn| {
             let claims = match verified {
                 Some(claims) => claims,
                 None => {
-                    let epoch = inner.store.observe(conn)?;
+                    let epoch = inner.store.observe()?;
                     self.verify_with(&parsed, &*inner.keys.ring_at(conn, epoch)?)?
                 }
             };
-            // A hit is only used if `data_version` proves nothing was committed since.
-            let epoch = inner.store.epoch();
-            if let Some(entry) = inner.cache.get(&claims.jti, epoch) {
-                if inner.store.observe(conn)? == epoch {
-                    return self.check_state(claims, &entry);
-                }
-            }
-            // A miss reads the database directly. The epoch is taken before the read, so a
-            // commit racing with it leaves the entry already stale.
+            // The epoch is taken before the read, so a commit racing with it leaves the
+            // entry already stale.
             let epoch = inner.store.epoch();
             let entry: Entry = Arc::new(token_state(conn, &claims, parsed.kid())?);
             inner.cache.put(&claims.jti, epoch, entry.clone());
@@ -102,8 +104,8 @@ impl Auth {
         if ring.find(parsed.kid()).is_some() {
             return self.verify_claims(&parsed, &ring);
         }
-        self.inner.store.read_conn(|conn| {
-            let epoch = self.inner.store.observe(conn)?;
+        self.inner.store.read(|conn| {
+            let epoch = self.inner.store.observe()?;
             self.verify_claims(&parsed, &*self.inner.keys.ring_at(conn, epoch)?)
         })
     }
