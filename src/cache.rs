@@ -27,7 +27,8 @@ pub(crate) struct TokenState {
     pub(crate) idle_expires_at: i64,
     pub(crate) expires_at: i64,
     pub(crate) token_revoked: bool,
-    pub(crate) key_retired: bool,
+    /// The token's signing key has a live (not retired) row in the database.
+    pub(crate) key_live: bool,
 }
 
 /// `None`: the session no longer exists.

@@ -126,6 +126,11 @@ impl Keys {
         Zeroizing::new(hmac::Mac::finalize(mac).into_bytes().into())
     }
 
+    /// Whether `kid` names the key supplied in the config (never stored in the database).
+    pub(crate) fn is_configured(&self, kid: &str) -> bool {
+        self.configured.as_ref().is_some_and(|k| k.kid == kid)
+    }
+
     /// The current ring.
     pub(crate) fn ring(&self) -> Arc<KeyRing> {
         self.ring.read().clone()

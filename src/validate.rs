@@ -16,7 +16,7 @@ use crate::users::UserId;
 const TOKEN_STATE: &str = "SELECT s.user_id, u.username, u.active, u.token_version, \
      s.revoked_at IS NOT NULL, s.idle_expires_at, s.expires_at, \
      EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?2), \
-     EXISTS (SELECT 1 FROM signing_keys WHERE kid = ?3 AND retired_at IS NOT NULL), \
+     EXISTS (SELECT 1 FROM signing_keys WHERE kid = ?3 AND retired_at IS NULL), \
      (SELECT group_concat(r.name, char(31)) FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
       WHERE ur.user_id = s.user_id) \
      FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?1";
@@ -82,7 +82,9 @@ impl Auth {
             // The epoch is taken before the read, so a commit racing with it leaves the
             // entry already stale.
             let epoch = inner.store.epoch();
-            let entry: Entry = Arc::new(token_state(conn, &claims, parsed.kid())?);
+            let kid = parsed.kid();
+            let configured = inner.keys.is_configured(kid);
+            let entry: Entry = Arc::new(token_state(conn, &claims, kid, configured)?);
             inner.cache.put(&claims.jti, epoch, entry.clone());
             self.check_state(claims, &entry)
         })
@@ -132,8 +134,9 @@ impl Auth {
         if state.token_revoked {
             return revoked("token revoked");
         }
-        if state.key_retired {
-            // Same answer as from a process that already dropped the key from its ring.
+        // Retired, or gone from the database: the same answer as from a process that has
+        // already dropped the key from its ring.
+        if !state.key_live {
             return Err(Error::new(ErrorKind::InvalidToken, "signing key retired"));
         }
         if !state.active {
@@ -159,7 +162,13 @@ impl Auth {
     }
 }
 
-fn token_state(conn: &Connection, claims: &Claims, kid: &str) -> Result<Option<TokenState>> {
+/// `configured`: the token's key is the one supplied in the config, which is never stored.
+fn token_state(
+    conn: &Connection,
+    claims: &Claims,
+    kid: &str,
+    configured: bool,
+) -> Result<Option<TokenState>> {
     Ok(conn
         .prepare_cached(TOKEN_STATE)?
         .query_row(params![claims.sid, claims.jti, kid], |r| {
@@ -174,7 +183,7 @@ fn token_state(conn: &Connection, claims: &Claims, kid: &str) -> Result<Option<T
                 idle_expires_at: r.get(5)?,
                 expires_at: r.get(6)?,
                 token_revoked: r.get(7)?,
-                key_retired: r.get(8)?,
+                key_live: configured || r.get::<_, bool>(8)?,
             })
         })
         .optional()?)

@@ -8,11 +8,45 @@
 //! one `pread` and takes no SQLite lock, where `PRAGMA data_version` costs a read
 //! transaction with two `fcntl` locks and the VFS mutexes every thread shares.
 
+#[cfg(unix)]
+use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+#[cfg(unix)]
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+#[cfg(unix)]
+use parking_lot::Mutex;
+
 use crate::error::{Error, ErrorKind, Result};
+
+/// Opens `path` read-only and never closes it. On POSIX, closing *any* descriptor of a file
+/// drops every fcntl lock the process holds on it — SQLite's included (howtocorrupt.html
+/// §2.2) — so the descriptors the watch reads through must outlive every connection of the
+/// process. They are kept here, one per file (device, inode) for the life of the process;
+/// a file already held is never opened a second time.
+#[cfg(unix)]
+fn hold(path: &Path) -> std::io::Result<Arc<File>> {
+    type Held = Mutex<HashMap<(u64, u64), Arc<File>>>;
+    static HELD: OnceLock<Held> = OnceLock::new();
+    let mut held = HELD.get_or_init(Default::default).lock();
+    if let Some(file) = held.get(&inode(&std::fs::metadata(path)?)) {
+        return Ok(file.clone());
+    }
+    let file = Arc::new(File::open(path)?);
+    // Keyed by what was actually opened, even if the path changed in between: it must
+    // never be closed either way.
+    let id = inode(&file.metadata()?);
+    Ok(held.entry(id).or_insert(file).clone())
+}
+
+/// Elsewhere closing one handle does not release another's locks.
+#[cfg(not(unix))]
+fn hold(path: &Path) -> std::io::Result<Arc<File>> {
+    File::open(path).map(Arc::new)
+}
 
 /// How the store notices faults and foreign commits.
 pub(crate) enum Watch {
@@ -54,16 +88,15 @@ impl Watch {
 /// replaced file while other processes use a new one at the path.
 pub(crate) struct FileIdentity {
     path: PathBuf,
-    /// Kept open to ask cheaply (fstat) whether the file still has a name.
-    handle: File,
+    /// Held open (see [`hold`]) to ask cheaply (fstat) whether the file still has a name.
+    handle: Arc<File>,
     #[cfg_attr(not(unix), allow(dead_code))]
     id: (u64, u64),
 }
 
 impl FileIdentity {
     pub(crate) fn of(path: &Path) -> Result<FileIdentity> {
-        let handle =
-            File::open(path).map_err(|e| Error::storage("cannot open the database file", e))?;
+        let handle = hold(path).map_err(|e| Error::storage("cannot open the database file", e))?;
         let id =
             inode(&handle.metadata().map_err(|e| Error::storage("cannot stat the database", e))?);
         let identity = FileIdentity { path: path.to_path_buf(), handle, id };
@@ -115,7 +148,7 @@ fn replaced() -> Error {
 /// always increments `iChange`, so the three words never repeat between two looks unless
 /// 2^32 transactions happen in between.
 pub(crate) struct WalIndex {
-    shm: File,
+    shm: Arc<File>,
     seen: [AtomicU64; 3],
 }
 
@@ -128,8 +161,8 @@ impl WalIndex {
     pub(crate) fn open(db: &Path) -> Result<WalIndex> {
         let mut name = db.as_os_str().to_owned();
         name.push("-shm");
-        let shm = File::open(PathBuf::from(name))
-            .map_err(|e| Error::storage("cannot open the WAL index", e))?;
+        let shm =
+            hold(Path::new(&name)).map_err(|e| Error::storage("cannot open the WAL index", e))?;
         let index = WalIndex { shm, seen: Default::default() };
         index.observe(&AtomicU64::new(0))?;
         Ok(index)
