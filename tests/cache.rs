@@ -32,8 +32,11 @@ fn raw_commits_between_validations_are_always_seen_across_checkpoints() {
         }
         revoked = !revoked;
         let value = if revoked { Some(1_i64) } else { None };
-        conn.execute("UPDATE sessions SET revoked_at = ?1 WHERE id = ?2", (value, login.session.id))
-            .unwrap();
+        conn.execute(
+            "UPDATE sessions SET revoked_at = ?1 WHERE id = ?2",
+            (value, login.session.id),
+        )
+        .unwrap();
         match step % 7 {
             // WAL checkpoints and restarts rewrite the WAL-index header in other ways.
             0 => conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap(),
