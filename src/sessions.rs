@@ -44,8 +44,9 @@ const INSERT_SESSION: &str = "INSERT INTO sessions \
 const TOUCH_LOGIN: &str = "UPDATE users SET last_login_at = ?2 WHERE id = ?1";
 const REVOKE_SESSION: &str = "UPDATE sessions SET revoked_at = ?2, revoke_reason = ?3 \
      WHERE id = ?1 AND revoked_at IS NULL";
+/// Only live sessions: an expired one is already over and is not counted as ended.
 const REVOKE_USER_SESSIONS: &str = "UPDATE sessions SET revoked_at = ?2, revoke_reason = ?3 \
-     WHERE user_id = ?1 AND revoked_at IS NULL";
+     WHERE user_id = ?1 AND revoked_at IS NULL AND idle_expires_at > ?2 AND expires_at > ?2";
 const USER_EXISTS: &str = "SELECT 1 FROM users WHERE id = ?1";
 const REVOKE_JTI: &str = "INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?1, ?2)";
 const PURGE_SESSIONS: &str = "DELETE FROM sessions \

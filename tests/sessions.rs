@@ -391,3 +391,16 @@ fn the_cache_never_outlives_expiry() {
     env.clock.advance(Duration::from_secs(60));
     assert_eq!(err(auth.validate(&login.access_token)), ErrorKind::ExpiredToken);
 }
+
+#[test]
+fn revoke_all_counts_only_sessions_that_were_live() {
+    let env = Env::new();
+    let config = Config { session_idle_timeout: Duration::from_secs(600), ..env.config() };
+    let auth = Auth::open_with(config).unwrap();
+    let alice = user(&auth, "alice");
+    login(&auth, "alice");
+    env.clock.advance(Duration::from_secs(600)); // that one is now idle-expired
+    login(&auth, "alice");
+    assert_eq!(auth.sessions(alice.id).unwrap().len(), 1);
+    assert_eq!(auth.revoke_all_sessions(alice.id).unwrap(), 1);
+}

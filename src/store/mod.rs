@@ -6,12 +6,14 @@ mod watch;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use parking_lot::Mutex;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use scheduled_thread_pool::ScheduledThreadPool;
 
 use crate::config::{Config, Synchronous};
 use crate::error::{Error, ErrorKind, Result};
@@ -74,6 +76,7 @@ impl Store {
             .with_flags(flags)
             .with_init(move |c| configure(c, busy, sync));
         let pool = r2d2::Pool::builder()
+            .thread_pool(pool_threads())
             .max_size(config.pool_size)
             .min_idle(Some(0))
             .idle_timeout(None)
@@ -133,6 +136,17 @@ impl Store {
 pub(crate) fn exists(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<bool> {
     use rusqlite::OptionalExtension;
     Ok(conn.prepare_cached(sql)?.query_row(params, |_| Ok(())).optional()?.is_some())
+}
+
+/// The helper threads r2d2 opens connections on: two for the whole process, however many
+/// engines it opens (r2d2 would start three per pool).
+fn pool_threads() -> Arc<ScheduledThreadPool> {
+    static THREADS: OnceLock<Arc<ScheduledThreadPool>> = OnceLock::new();
+    let build = || {
+        let threads = ScheduledThreadPool::builder().num_threads(2);
+        Arc::new(threads.thread_name_pattern("authlite-pool-{}").build())
+    };
+    THREADS.get_or_init(build).clone()
 }
 
 /// Creates the file if missing, turns on WAL once, and migrates, on a single connection
