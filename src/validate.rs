@@ -1,11 +1,13 @@
 //! Stateful validation: a genuine token AND a live session, an active user, no revocation.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::Auth;
 use crate::cache::{Entry, TokenState};
+use crate::clock::to_millis;
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::KeyRing;
 use crate::sessions::SessionId;
@@ -56,10 +58,11 @@ impl Auth {
     pub fn validate(&self, access_token: &str) -> Result<Principal> {
         let parsed = tokens::parse(access_token)?;
         let inner = &*self.inner;
+        let now = self.now();
         let ring = inner.keys.ring();
         // Verify before touching the database when the key is known (it nearly always is).
         let verified = match ring.find(parsed.kid()) {
-            Some(_) => Some(self.verify_with(&parsed, &ring)?),
+            Some(_) => Some(self.verify_with(&parsed, &ring, now)?),
             None => None,
         };
         // A cached answer is used only if nobody has committed since it was read.
@@ -67,7 +70,7 @@ impl Auth {
             let epoch = inner.store.epoch();
             if let Some(entry) = inner.cache.get(&claims.jti, epoch) {
                 if inner.store.observe()? == Some(epoch) {
-                    return self.check_state(claims.clone(), &entry);
+                    return self.check_state(claims.clone(), &entry, now);
                 }
             }
         }
@@ -76,7 +79,7 @@ impl Auth {
                 Some(claims) => claims,
                 None => {
                     let epoch = inner.store.observe()?;
-                    self.verify_with(&parsed, &*inner.keys.ring_at(conn, epoch)?)?
+                    self.verify_with(&parsed, &*inner.keys.ring_at(conn, epoch)?, now)?
                 }
             };
             // The epoch is taken before the read, so a commit racing with it leaves the
@@ -86,7 +89,7 @@ impl Auth {
             let configured = inner.keys.is_configured(kid);
             let entry: Entry = Arc::new(token_state(conn, &claims, kid, configured)?);
             inner.cache.put(&claims.jti, epoch, entry.clone());
-            self.check_state(claims, &entry)
+            self.check_state(claims, &entry, now)
         })
     }
 
@@ -117,13 +120,18 @@ impl Auth {
         tokens::verify(parsed, ring, &config.issuer, &config.audience)
     }
 
-    fn verify_with(&self, parsed: &Parsed<'_>, ring: &KeyRing) -> Result<Claims> {
+    fn verify_with(&self, parsed: &Parsed<'_>, ring: &KeyRing, now: SystemTime) -> Result<Claims> {
         let claims = self.verify_claims(parsed, ring)?;
-        tokens::check_time(&claims, self.now(), self.config().leeway)?;
+        tokens::check_time(&claims, now, self.config().leeway)?;
         Ok(claims)
     }
 
-    fn check_state(&self, claims: Claims, state: &Option<TokenState>) -> Result<Principal> {
+    fn check_state(
+        &self,
+        claims: Claims,
+        state: &Option<TokenState>,
+        now: SystemTime,
+    ) -> Result<Principal> {
         let revoked = |why: &'static str| Err(Error::new(ErrorKind::RevokedToken, why));
         let Some(state) = state else {
             return revoked("session no longer exists");
@@ -148,7 +156,7 @@ impl Auth {
         if state.token_version != claims.ver {
             return revoked("token superseded");
         }
-        let now = self.now_ms();
+        let now = to_millis(now);
         if now >= state.expires_at || now >= state.idle_expires_at {
             return Err(Error::new(ErrorKind::ExpiredToken, "session expired"));
         }

@@ -105,9 +105,7 @@ impl FileIdentity {
     }
 
     fn check_linked(&self) -> Result<()> {
-        let meta =
-            self.handle.metadata().map_err(|e| Error::storage("cannot stat the database", e))?;
-        if links(&meta) == 0 { Err(replaced()) } else { Ok(()) }
+        if linked(&self.handle)? { Ok(()) } else { Err(replaced()) }
     }
 
     fn check_path(&self) -> Result<()> {
@@ -123,10 +121,12 @@ fn inode(meta: &std::fs::Metadata) -> (u64, u64) {
     (meta.dev(), meta.ino())
 }
 
+/// Whether the open file still has a name (not deleted or renamed over). One `fstat`.
 #[cfg(unix)]
-fn links(meta: &std::fs::Metadata) -> u64 {
-    use std::os::unix::fs::MetadataExt;
-    meta.nlink()
+fn linked(file: &File) -> Result<bool> {
+    let stat = rustix::fs::fstat(file)
+        .map_err(|e| Error::storage("cannot stat the database", std::io::Error::from(e)))?;
+    Ok(stat.st_nlink > 0)
 }
 
 #[cfg(not(unix))]
@@ -135,8 +135,8 @@ fn inode(_meta: &std::fs::Metadata) -> (u64, u64) {
 }
 
 #[cfg(not(unix))]
-fn links(_meta: &std::fs::Metadata) -> u64 {
-    1
+fn linked(_file: &File) -> Result<bool> {
+    Ok(true)
 }
 
 fn replaced() -> Error {
