@@ -198,38 +198,47 @@ impl Subscribers {
         if events.is_empty() || self.list.read().is_empty() {
             return;
         }
-        if let Some(queue) = self.queue.lock().as_ref() {
-            if let Err(TrySendError::Full(batch) | TrySendError::Disconnected(batch)) =
-                queue.try_send(events)
-            {
-                self.dropped.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        match self.queue.lock().as_ref() {
+            Some(queue) => {
+                if let Err(TrySendError::Full(batch) | TrySendError::Disconnected(batch)) =
+                    queue.try_send(events)
+                {
+                    self.dropped.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                }
             }
+            None => deliver(&self.list, &events),
         }
     }
 
-    fn add(&self, callback: Callback) -> Result<SubscriptionId> {
+    fn add(&self, callback: Callback) -> SubscriptionId {
         let mut queue = self.queue.lock();
         if queue.is_none() {
             let (tx, rx) = sync_channel::<Vec<AuditEvent>>(SUBSCRIBER_QUEUE);
             let list = self.list.clone();
-            std::thread::Builder::new()
-                .name("authlite-audit".into())
-                .spawn(move || {
+            let spawned =
+                std::thread::Builder::new().name("authlite-audit".into()).spawn(move || {
                     for batch in rx {
-                        let subscribers = list.read().clone();
-                        for event in &batch {
-                            for (_, callback) in &subscribers {
-                                let _ = catch_unwind(AssertUnwindSafe(|| callback(event)));
-                            }
-                        }
+                        deliver(&list, &batch);
                     }
-                })
-                .map_err(|_| Error::new(ErrorKind::Internal, "cannot start the audit thread"))?;
-            *queue = Some(tx);
+                });
+            // Without a thread (the OS refused one) events are delivered inline instead.
+            if spawned.is_ok() {
+                *queue = Some(tx);
+            }
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.list.write().push((id, callback));
-        Ok(SubscriptionId(id))
+        SubscriptionId(id)
+    }
+}
+
+/// Calls every subscriber with every event, containing panics.
+fn deliver(list: &RwLock<Vec<(u64, Callback)>>, events: &[AuditEvent]) {
+    let subscribers = list.read().clone();
+    for event in events {
+        for (_, callback) in &subscribers {
+            let _ = catch_unwind(AssertUnwindSafe(|| callback(event)));
+        }
     }
 }
 
@@ -405,8 +414,10 @@ impl Auth {
     /// Calls `callback` with every audit event after its transaction commits, on a
     /// background thread, in commit order. A callback that panics is contained; a slow one
     /// delays only other subscribers, and if it falls more than 1,024 transactions behind,
-    /// newer events are not queued for subscribers (they are still in the trail).
-    pub fn subscribe<F>(&self, callback: F) -> Result<SubscriptionId>
+    /// newer events are not queued for subscribers (they are still in the trail; see
+    /// [`Auth::audit_events_dropped`]). Should the OS refuse the thread, events are delivered
+    /// on the committing thread instead.
+    pub fn subscribe<F>(&self, callback: F) -> SubscriptionId
     where
         F: Fn(&AuditEvent) + Send + Sync + 'static,
     {

@@ -257,7 +257,12 @@ impl Auth {
     /// passlib and PHC `$pbkdf2-sha256$…` (also SHA-512 variants). The first successful
     /// login re-hashes the password with the current parameters. `InvalidInput` for any
     /// other format or iterations outside 1,000..=10,000,000.
-    pub fn import_user(&self, username: &str, password_hash: &str) -> Result<User> {
+    pub fn import_user(
+        &self,
+        username: impl AsRef<str>,
+        password_hash: impl AsRef<str>,
+    ) -> Result<User> {
+        let (username, password_hash) = (username.as_ref(), password_hash.as_ref());
         if !password::importable(password_hash) {
             return Err(Error::invalid_input("unsupported or malformed password hash"));
         }
@@ -374,7 +379,13 @@ impl Auth {
     /// guesses count toward the account's lockout, and a locked account gets
     /// `AccountLocked`). The new one must meet the policy. Ends all of the user's sessions
     /// and invalidates every access token issued to them.
-    pub fn change_password(&self, id: UserId, old: &str, new: &str) -> Result<()> {
+    pub fn change_password(
+        &self,
+        id: UserId,
+        old: impl AsRef<str>,
+        new: impl AsRef<str>,
+    ) -> Result<()> {
+        let (old, new) = (old.as_ref(), new.as_ref());
         let config = self.config();
         let account = limiter::account_key(Some(id), None, "");
         let now = self.now_ms();
@@ -414,8 +425,8 @@ impl Auth {
 
     /// Sets a password without the old one (administrators, password reset). The new one
     /// must meet the policy. Ends all of the user's sessions.
-    pub fn set_password(&self, id: UserId, new: &str) -> Result<()> {
-        self.replace_password(id, new, None, AuditKind::PasswordSet)
+    pub fn set_password(&self, id: UserId, new: impl AsRef<str>) -> Result<()> {
+        self.replace_password(id, new.as_ref(), None, AuditKind::PasswordSet)
     }
 
     fn replace_password(
