@@ -140,7 +140,6 @@ impl Error {
         Error { source: Some(Box::new(source)), ..Error::new(ErrorKind::Storage, message) }
     }
 
-    #[allow(dead_code)] // used by the throttling module
     pub(crate) fn with_retry_after(mut self, after: Duration) -> Self {
         self.retry_after = Some(after);
         self

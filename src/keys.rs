@@ -20,8 +20,8 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::store::Store;
 use crate::{Auth, random};
 
-const LIVE_KEYS: &str = "SELECT kid, alg, secret, public_key, created_at FROM signing_keys \
-                         WHERE retired_at IS NULL ORDER BY id";
+const LIVE_KEYS: &str =
+    "SELECT kid, alg, secret, public_key FROM signing_keys WHERE retired_at IS NULL ORDER BY id";
 const ALL_KEYS: &str = "SELECT kid, alg, created_at, retired_at FROM signing_keys ORDER BY id";
 const INSERT_KEY: &str = "INSERT INTO signing_keys (kid, alg, secret, public_key, created_at) \
                           VALUES (?1, ?2, ?3, ?4, ?5)";
