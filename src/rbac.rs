@@ -115,27 +115,30 @@ impl Auth {
     /// Allows holders of `role` to do `action` on `resource` (idempotent). Either may be
     /// `"*"` to mean any.
     pub fn grant(&self, role: &str, resource: &str, action: &str) -> Result<()> {
-        check_name("resource", resource, true)?;
-        check_name("action", action, true)?;
-        self.write(|tx| {
-            let id = role_id(tx, role)?;
-            if tx.prepare_cached(GRANT)?.execute(params![id, resource, action])? > 0 {
-                let text = format!("role={role} resource={resource} action={action}");
-                tx.audit(AuditKind::PermissionGranted, detail(None, text))?;
-            }
-            Ok(())
-        })
+        self.change_grant(GRANT, AuditKind::PermissionGranted, role, resource, action)
     }
 
     /// Takes a permission from a role (idempotent). Denied on the very next check.
     pub fn revoke_grant(&self, role: &str, resource: &str, action: &str) -> Result<()> {
+        self.change_grant(REVOKE_GRANT, AuditKind::PermissionRevoked, role, resource, action)
+    }
+
+    /// Runs `sql` (`GRANT` or `REVOKE_GRANT`) and audits it if it changed anything.
+    fn change_grant(
+        &self,
+        sql: &str,
+        event: AuditKind,
+        role: &str,
+        resource: &str,
+        action: &str,
+    ) -> Result<()> {
         check_name("resource", resource, true)?;
         check_name("action", action, true)?;
         self.write(|tx| {
             let id = role_id(tx, role)?;
-            if tx.prepare_cached(REVOKE_GRANT)?.execute(params![id, resource, action])? > 0 {
+            if tx.prepare_cached(sql)?.execute(params![id, resource, action])? > 0 {
                 let text = format!("role={role} resource={resource} action={action}");
-                tx.audit(AuditKind::PermissionRevoked, detail(None, text))?;
+                tx.audit(event, detail(None, text))?;
             }
             Ok(())
         })
