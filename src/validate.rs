@@ -61,17 +61,18 @@ impl Auth {
         let now = self.now();
         let ring = inner.keys.ring();
         // Verify before touching the database when the key is known (it nearly always is).
-        let verified = match ring.find(parsed.kid()) {
+        let mut verified = match ring.find(parsed.kid()) {
             Some(_) => Some(self.verify_with(&parsed, &ring, now)?),
             None => None,
         };
         // A cached answer is used only if nobody has committed since it was read.
-        if let Some(claims) = &verified {
+        if let Some(claims) = verified.take() {
             let epoch = inner.store.epoch();
-            if let Some(entry) = inner.cache.get(&claims.jti, epoch) {
-                if inner.store.observe()? == Some(epoch) {
-                    return self.check_state(claims.clone(), &entry, now);
+            match inner.cache.get(&claims.jti, epoch) {
+                Some(entry) if inner.store.observe()? == Some(epoch) => {
+                    return self.check_state(claims, &entry, now);
                 }
+                _ => verified = Some(claims),
             }
         }
         inner.store.read(|conn| {
@@ -136,7 +137,7 @@ impl Auth {
         let Some(state) = state else {
             return revoked("session no longer exists");
         };
-        if state.user != claims.sub {
+        if state.session != claims.sid || state.user != claims.sub {
             return Err(Error::new(ErrorKind::InvalidToken, "token does not match its session"));
         }
         if state.token_revoked {
