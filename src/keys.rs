@@ -112,8 +112,7 @@ impl Keys {
             None => stored_master,
         };
         let epoch = store.epoch();
-        let loaded = store.read(load)?;
-        let ring = build(epoch, loaded, configured.as_ref(), algorithm)?;
+        let ring = store.read(|conn| build(conn, epoch, configured.as_ref(), algorithm))?;
         Ok(Keys { ring: RwLock::new(ring), configured, algorithm, master })
     }
 
@@ -145,19 +144,19 @@ impl Keys {
             return Ok(ring);
         }
         // Unknown epoch: tag the ring so that it never counts as current.
-        let epoch = epoch.unwrap_or(u64::MAX);
-        Ok(self.install(build(epoch, load(conn)?, self.configured.as_ref(), self.algorithm)?))
+        self.rebuild(conn, epoch.unwrap_or(u64::MAX))
     }
 
     fn reload(&self, store: &Store) -> Result<Arc<KeyRing>> {
-        let epoch = store.epoch();
-        let loaded = store.read(load)?;
-        Ok(self.install(build(epoch, loaded, self.configured.as_ref(), self.algorithm)?))
+        let epoch = store.epoch(); // before the read: a racing change leaves the ring stale
+        store.read(|conn| self.rebuild(conn, epoch))
     }
 
-    fn install(&self, ring: Arc<KeyRing>) -> Arc<KeyRing> {
+    /// Loads the ring through `conn`, tags it with `epoch` and makes it current.
+    fn rebuild(&self, conn: &Connection, epoch: u64) -> Result<Arc<KeyRing>> {
+        let ring = build(conn, epoch, self.configured.as_ref(), self.algorithm)?;
         *self.ring.write() = ring.clone();
-        ring
+        Ok(ring)
     }
 
     /// The key to sign with now. Call inside the write transaction that issues the token:
@@ -169,10 +168,7 @@ impl Keys {
         }
         match newest_live(conn, self.algorithm)? {
             Some(kid) if kid == ring.signer.kid => Ok(ring.signer.clone()),
-            Some(_) => {
-                let ring = build(store.epoch(), load(conn)?, None, self.algorithm)?;
-                Ok(self.install(ring).signer.clone())
-            }
+            Some(_) => Ok(self.rebuild(conn, store.epoch())?.signer.clone()),
             None => Err(Error::new(ErrorKind::Storage, "no live signing key")),
         }
     }
@@ -181,11 +177,12 @@ impl Keys {
 /// A ring from the live database keys plus the configured one, which signs when present;
 /// otherwise the newest live key of the configured algorithm signs.
 fn build(
+    conn: &Connection,
     epoch: u64,
-    mut keys: Vec<Arc<Key>>,
     configured: Option<&Arc<Key>>,
     algorithm: SigningAlgorithm,
 ) -> Result<Arc<KeyRing>> {
+    let mut keys = load(conn)?;
     let signer = match configured {
         Some(key) => {
             keys.push(key.clone());

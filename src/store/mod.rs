@@ -122,8 +122,8 @@ impl Store {
     /// commits if `f` returns `Ok`. Any error rolls everything back.
     pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let _writer = self.writer.lock();
-        self.watch.check_path()?;
-        let mut conn = self.checkout()?;
+        self.watch.check_path()?; // includes the link check of `checkout`
+        let mut conn = self.pool.get()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
