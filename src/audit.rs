@@ -259,7 +259,7 @@ impl Deref for Tx<'_> {
 }
 
 /// What to record; `Default` for the fields an event does not have.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Record<'a> {
     pub(crate) user: Option<UserId>,
     pub(crate) session: Option<SessionId>,

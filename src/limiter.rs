@@ -8,6 +8,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
+use crate::audit::{AuditKind, Record, Tx};
 use crate::clock::millis;
 use crate::config::Config;
 use crate::error::Result;
@@ -64,10 +65,15 @@ fn write(conn: &Connection, key: &str, s: State) -> Result<()> {
 /// unknown names lock exactly like real ones and lockouts reveal nothing.
 pub(crate) fn account_key(user: Option<UserId>, lookup_key: Option<&str>, raw: &str) -> String {
     match (user, lookup_key) {
-        (Some(id), _) => format!("user:{id}"),
+        (Some(id), _) => user_key(id),
         (None, Some(key)) => format!("name:{key}"),
         (None, None) => format!("name:#{}", random::b64(&Sha256::digest(raw.as_bytes())[..16])),
     }
+}
+
+/// The throttle key of a known account.
+pub(crate) fn user_key(id: UserId) -> String {
+    format!("user:{id}")
 }
 
 /// The throttle key of a client address: IPv4 as is, IPv6 by its /64 (one subscriber's
@@ -105,7 +111,7 @@ fn remaining(until: i64, now: i64) -> Duration {
 
 /// Counts a failed attempt against an account. Returns the lock duration when this failure
 /// reached the threshold (the counter restarts, the next lock lasts twice as long).
-pub(crate) fn account_failed(
+fn account_failed(
     conn: &Connection,
     key: &str,
     now: i64,
@@ -136,12 +142,7 @@ pub(crate) fn account_failed(
 
 /// Counts a failed attempt from a client address within its window; at the cap the
 /// address is refused until the window ends.
-pub(crate) fn address_failed(
-    conn: &Connection,
-    key: &str,
-    now: i64,
-    config: &Config,
-) -> Result<()> {
+fn address_failed(conn: &Connection, key: &str, now: i64, config: &Config) -> Result<()> {
     if config.address_max_failures == 0 {
         return Ok(());
     }
@@ -155,6 +156,28 @@ pub(crate) fn address_failed(
         s.locked_until = Some(s.window_start.saturating_add(window));
     }
     write(conn, key, s)
+}
+
+/// Counts a failed password check against the account (and the client address, if any)
+/// and audits it, together with the lockout it caused, inside the caller's transaction.
+pub(crate) fn count_failure(
+    tx: &Tx<'_>,
+    config: &Config,
+    account: &str,
+    address: Option<&str>,
+    record: Record<'_>,
+    detail: &str,
+) -> Result<()> {
+    let locked = account_failed(tx, account, tx.now(), config)?;
+    if let Some(address) = address {
+        address_failed(tx, address, tx.now(), config)?;
+    }
+    tx.audit(AuditKind::LoginFailed, record.clone().detail(detail))?;
+    if let Some(duration) = locked {
+        let detail = format!("locked for {}s", duration.as_secs());
+        tx.audit(AuditKind::AccountLocked, record.detail(detail))?;
+    }
+    Ok(())
 }
 
 /// A success (or an administrator) clears the account's counter and lockout history.

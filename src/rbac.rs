@@ -22,7 +22,6 @@ const PERMISSIONS_OF: &str =
     "SELECT resource, action FROM role_permissions WHERE role_id = ?1 ORDER BY resource, action";
 const ASSIGN: &str = "INSERT OR IGNORE INTO user_roles (user_id, role_id) VALUES (?1, ?2)";
 const UNASSIGN: &str = "DELETE FROM user_roles WHERE user_id = ?1 AND role_id = ?2";
-const USER_EXISTS: &str = "SELECT 1 FROM users WHERE id = ?1";
 const ROLES_OF: &str = "SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
                         WHERE ur.user_id = ?1 ORDER BY r.name";
 const ALLOWED: &str = "SELECT 1 FROM users u \
@@ -157,9 +156,7 @@ impl Auth {
     /// Gives a user a role (idempotent). `NotFound` for an unknown user or role.
     pub fn assign_role(&self, user: UserId, role: &str) -> Result<()> {
         self.write(|tx| {
-            if !exists(tx, USER_EXISTS, [user])? {
-                return Err(users::not_found());
-            }
+            users::require(tx, user)?;
             assign(tx, user, role)
         })
     }
@@ -167,9 +164,7 @@ impl Auth {
     /// Takes a role from a user (idempotent). Effective on the very next check.
     pub fn unassign_role(&self, user: UserId, role: &str) -> Result<()> {
         self.write(|tx| {
-            if !exists(tx, USER_EXISTS, [user])? {
-                return Err(users::not_found());
-            }
+            users::require(tx, user)?;
             let id = role_id(tx, role)?;
             if tx.prepare_cached(UNASSIGN)?.execute(params![user, id])? > 0 {
                 tx.audit(AuditKind::RoleUnassigned, detail(Some(user), format!("role={role}")))?;

@@ -13,7 +13,6 @@ use crate::limiter;
 use crate::names::{self, Lookup};
 use crate::password::{self, Verdict};
 use crate::refresh;
-use crate::store::exists;
 use crate::tokens::{self, Claims};
 use crate::users::{self, User, UserId};
 
@@ -47,7 +46,6 @@ const REVOKE_SESSION: &str = "UPDATE sessions SET revoked_at = ?2, revoke_reason
 /// Only live sessions: an expired one is already over and is not counted as ended.
 const REVOKE_USER_SESSIONS: &str = "UPDATE sessions SET revoked_at = ?2, revoke_reason = ?3 \
      WHERE user_id = ?1 AND revoked_at IS NULL AND idle_expires_at > ?2 AND expires_at > ?2";
-const USER_EXISTS: &str = "SELECT 1 FROM users WHERE id = ?1";
 const REVOKE_JTI: &str = "INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?1, ?2)";
 const PURGE_SESSIONS: &str = "DELETE FROM sessions \
      WHERE expires_at <= ?1 OR idle_expires_at <= ?1 OR revoked_at IS NOT NULL";
@@ -276,17 +274,10 @@ impl Auth {
                     _ => return Ok(Err(Error::from_kind(ErrorKind::InvalidCredentials))),
                 },
                 _ => {
-                    let locked = limiter::account_failed(tx, &account, now, config)?;
-                    if let Some(address) = &address {
-                        limiter::address_failed(tx, address, now, config)?;
-                    }
                     let detail = if user.is_some() { "wrong password" } else { "unknown user" };
-                    let record = || Record::about(user).client(&client);
-                    tx.audit(AuditKind::LoginFailed, record().detail(detail))?;
-                    if let Some(duration) = locked {
-                        let detail = format!("locked for {}s", duration.as_secs());
-                        tx.audit(AuditKind::AccountLocked, record().detail(detail))?;
-                    }
+                    let record = Record::about(user).client(&client);
+                    let address = address.as_deref();
+                    limiter::count_failure(tx, config, &account, address, record, detail)?;
                     return Ok(Err(Error::from_kind(ErrorKind::InvalidCredentials)));
                 }
             };
@@ -433,9 +424,7 @@ impl Auth {
     /// unknown user.
     pub fn revoke_all_sessions(&self, user: UserId) -> Result<usize> {
         self.write(|tx| {
-            if !exists(tx, USER_EXISTS, [user])? {
-                return Err(users::not_found());
-            }
+            users::require(tx, user)?;
             let ended = revoke_user_sessions(tx, user, tx.now(), "all sessions revoked")?;
             let record = Record::user(user).detail(format!("sessions ended={ended}"));
             tx.audit(AuditKind::SessionsRevoked, record)?;

@@ -225,7 +225,12 @@ pub(crate) fn upgrade_hash(conn: &Connection, id: UserId, old: &str, new: &str) 
     Ok(())
 }
 
-pub(crate) fn not_found() -> Error {
+/// `NotFound` unless a user with this id exists.
+pub(crate) fn require(conn: &Connection, id: UserId) -> Result<()> {
+    if exists(conn, USER_EXISTS, [id])? { Ok(()) } else { Err(not_found()) }
+}
+
+fn not_found() -> Error {
     Error::new(ErrorKind::NotFound, "no such user")
 }
 
@@ -316,9 +321,7 @@ impl Auth {
     pub fn set_email(&self, id: UserId, email: Option<&str>) -> Result<()> {
         let email = email.map(names::email).transpose()?;
         self.write(|tx| {
-            if !exists(tx, USER_EXISTS, [id])? {
-                return Err(not_found());
-            }
+            require(tx, id)?;
             if let Some(email) = &email {
                 if exists(tx, EMAIL_TAKEN_BY_OTHER, params![email.key, id])? {
                     return Err(Error::new(ErrorKind::Conflict, "email is already registered"));
@@ -387,7 +390,7 @@ impl Auth {
     ) -> Result<()> {
         let (old, new) = (old.as_ref(), new.as_ref());
         let config = self.config();
-        let account = limiter::account_key(Some(id), None, "");
+        let account = limiter::user_key(id);
         let now = self.now_ms();
         let (found, locked) = self.inner.store.read(|conn| {
             let found = query_credentials(conn, CREDENTIALS_BY_ID, id)?.ok_or_else(not_found)?;
@@ -404,19 +407,8 @@ impl Auth {
         };
         if !matches {
             self.write(|tx| {
-                let locked = limiter::account_failed(tx, &account, tx.now(), config)?;
-                let record = |detail: String| Record::user(id).detail(detail);
-                tx.audit(
-                    AuditKind::LoginFailed,
-                    record("change_password: wrong old password".into()),
-                )?;
-                if let Some(duration) = locked {
-                    tx.audit(
-                        AuditKind::AccountLocked,
-                        record(format!("locked for {}s", duration.as_secs())),
-                    )?;
-                }
-                Ok(())
+                let detail = "change_password: wrong old password";
+                limiter::count_failure(tx, config, &account, None, Record::user(id), detail)
             })?;
             return Err(Error::from_kind(ErrorKind::InvalidCredentials));
         }
@@ -455,7 +447,7 @@ impl Auth {
                 ));
             }
             tx.prepare_cached(SET_PASSWORD)?.execute(params![id, hash, tx.now()])?;
-            limiter::clear(tx, &limiter::account_key(Some(id), None, ""))?;
+            limiter::clear(tx, &limiter::user_key(id))?;
             let ended = revoke_user_sessions(tx, id, tx.now(), "password changed")?;
             tx.audit(event, Record::user(id).detail(format!("sessions ended={ended}")))
         })
@@ -464,10 +456,8 @@ impl Auth {
     /// Clears a lockout and the failure counter of an account. `NotFound` for an unknown user.
     pub fn unlock_user(&self, id: UserId) -> Result<()> {
         self.write(|tx| {
-            if !exists(tx, USER_EXISTS, [id])? {
-                return Err(not_found());
-            }
-            limiter::clear(tx, &limiter::account_key(Some(id), None, ""))?;
+            require(tx, id)?;
+            limiter::clear(tx, &limiter::user_key(id))?;
             tx.audit(AuditKind::AccountUnlocked, Record::user(id))
         })
     }
@@ -508,7 +498,7 @@ impl Auth {
             if tx.prepare_cached(DELETE_USER)?.execute([id])? == 0 {
                 return Err(not_found());
             }
-            limiter::clear(tx, &limiter::account_key(Some(id), None, ""))?;
+            limiter::clear(tx, &limiter::user_key(id))?;
             tx.audit(AuditKind::UserDeleted, Record::user(id))
         })
     }
