@@ -9,7 +9,6 @@ use crate::Auth;
 use crate::cache::{Entry, TokenState};
 use crate::clock::to_millis;
 use crate::error::{Error, ErrorKind, Result};
-use crate::keys::KeyRing;
 use crate::sessions::SessionId;
 use crate::tokens::{self, Claims, Parsed};
 use crate::users::UserId;
@@ -59,30 +58,17 @@ impl Auth {
         let parsed = tokens::parse(access_token)?;
         let inner = &*self.inner;
         let now = self.now();
-        let ring = inner.keys.ring();
-        // Verify before touching the database when the key is known (it nearly always is).
-        let mut verified = match ring.find(parsed.kid()) {
-            Some(_) => Some(self.verify_with(&parsed, &ring, now)?),
-            None => None,
-        };
+        // Verified without the database when the key is known (it nearly always is).
+        let claims = self.verify_parsed(&parsed)?;
+        tokens::check_time(&claims, now, self.config().leeway)?;
         // A cached answer is used only if nobody has committed since it was read.
-        if let Some(claims) = verified.take() {
-            let epoch = inner.store.epoch();
-            match inner.cache.get(&claims.jti, epoch) {
-                Some(entry) if inner.store.observe()? == Some(epoch) => {
-                    return self.check_state(claims, &entry, now);
-                }
-                _ => verified = Some(claims),
+        let epoch = inner.store.epoch();
+        if let Some(entry) = inner.cache.get(&claims.jti, epoch) {
+            if inner.store.observe()? == Some(epoch) {
+                return self.check_state(claims, &entry, now);
             }
         }
         inner.store.read(|conn| {
-            let claims = match verified {
-                Some(claims) => claims,
-                None => {
-                    let epoch = inner.store.observe()?;
-                    self.verify_with(&parsed, &*inner.keys.ring_at(conn, epoch)?, now)?
-                }
-            };
             // The epoch is taken before the read, so a commit racing with it leaves the
             // entry already stale.
             let epoch = inner.store.epoch();
@@ -102,29 +88,24 @@ impl Auth {
         Ok(claims)
     }
 
-    /// Signature, issuer and audience, ignoring time. Reloads the keys once if the token
-    /// names a key this process does not know and the database changed since they were read.
+    /// Signature, issuer and audience, ignoring time.
     pub(crate) fn verify_signature(&self, access_token: &str) -> Result<Claims> {
-        let parsed = tokens::parse(access_token)?;
-        let ring = self.inner.keys.ring();
-        if ring.find(parsed.kid()).is_some() {
-            return self.verify_claims(&parsed, &ring);
-        }
-        self.inner.store.read(|conn| {
-            let epoch = self.inner.store.observe()?;
-            self.verify_claims(&parsed, &*self.inner.keys.ring_at(conn, epoch)?)
-        })
+        self.verify_parsed(&tokens::parse(access_token)?)
     }
 
-    fn verify_claims(&self, parsed: &Parsed<'_>, ring: &KeyRing) -> Result<Claims> {
-        let config = self.config();
-        tokens::verify(parsed, ring, &config.issuer, &config.audience)
-    }
-
-    fn verify_with(&self, parsed: &Parsed<'_>, ring: &KeyRing, now: SystemTime) -> Result<Claims> {
-        let claims = self.verify_claims(parsed, ring)?;
-        tokens::check_time(&claims, now, self.config().leeway)?;
-        Ok(claims)
+    /// Signature, issuer and audience with the key the token names. A key this process
+    /// does not know costs one read: the keys are reloaded if the database changed since
+    /// they were read (another process may have rotated).
+    fn verify_parsed(&self, parsed: &Parsed<'_>) -> Result<Claims> {
+        let (config, keys) = (self.config(), &self.inner.keys);
+        let ring = keys.ring();
+        let ring = match ring.find(parsed.kid()) {
+            Some(_) => ring,
+            None => {
+                self.inner.store.read(|conn| keys.ring_at(conn, self.inner.store.observe()?))?
+            }
+        };
+        tokens::verify(parsed, &ring, &config.issuer, &config.audience)
     }
 
     fn check_state(
