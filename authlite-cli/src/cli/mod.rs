@@ -1,0 +1,394 @@
+//! Command-line parsing and the administrative commands.
+
+/// `println!` that never panics: output to a closed pipe (`authlite ... | head`) is dropped.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+mod demo;
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use authlite::{
+    AuditKind, AuditQuery, Auth, ClientInfo, Error, ErrorKind, NewUser, Result, SessionId, User,
+    UserQuery,
+};
+use clap::{Parser, Subcommand};
+
+/// Administer an authlite database.
+#[derive(Debug, Parser)]
+#[command(name = "authlite", version, about)]
+pub(crate) struct Args {
+    /// The database file (created if missing). Also read from AUTHLITE_DB.
+    #[arg(long, global = true, env = "AUTHLITE_DB", value_name = "PATH")]
+    db: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Walk through register, login, validate, refresh, reuse detection and logout on a
+    /// temporary database, printing each step.
+    Demo,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Log a user in (password from stdin) and print the new session's tokens.
+    Login {
+        /// Username or email.
+        name: String,
+        /// Client address to record with the session.
+        #[arg(long)]
+        ip: Option<String>,
+    },
+    /// Check access tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Manage sessions.
+    #[command(subcommand)]
+    Session(SessionCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Manage roles and permissions.
+    #[command(subcommand)]
+    Role(RoleCommand),
+    /// Read and check the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Delete ended sessions and expired revocation entries.
+    Purge,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Register a user; the password is read from stdin.
+    Add {
+        /// The username.
+        name: String,
+        /// An email address for the user.
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Import a user with a password hash from Django, Werkzeug, passlib or authlite.
+    Import {
+        /// The username.
+        name: String,
+        /// The hash, e.g. `pbkdf2_sha256$600000$salt$hash`.
+        hash: String,
+    },
+    /// List users.
+    List {
+        /// Only usernames or emails containing this text.
+        #[arg(long)]
+        search: Option<String>,
+        /// Only holders of this role.
+        #[arg(long)]
+        role: Option<String>,
+    },
+    /// Show one user (by username or email) with their roles.
+    Show { name: String },
+    /// Set a user's password (read from stdin); ends their sessions.
+    Passwd { name: String },
+    /// Deactivate a user; ends their sessions.
+    Deactivate { name: String },
+    /// Re-activate a user.
+    Activate { name: String },
+    /// Delete a user and their sessions.
+    Delete { name: String },
+    /// Clear a login lockout.
+    Unlock { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum RoleCommand {
+    /// List roles and their permissions.
+    List,
+    /// Create a role.
+    Create { role: String },
+    /// Delete a role with its grants and assignments.
+    Delete { role: String },
+    /// Allow a role an action on a resource ("*" matches any).
+    Grant { role: String, resource: String, action: String },
+    /// Take a permission from a role.
+    Revoke { role: String, resource: String, action: String },
+    /// Give a user a role.
+    Assign { name: String, role: String },
+    /// Take a role from a user.
+    Unassign { name: String, role: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Show recent events, newest first.
+    List {
+        /// Only events about this user (username or email).
+        #[arg(long)]
+        user: Option<String>,
+        /// Only events of this kind, e.g. login.failed.
+        #[arg(long)]
+        kind: Option<String>,
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Check the audit trail's MAC chain.
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Validate an access token statefully and print who it belongs to.
+    Verify { token: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum SessionCommand {
+    /// List a user's live sessions.
+    List { name: String },
+    /// Revoke one session by id.
+    Revoke { id: SessionId },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeyCommand {
+    /// List signing keys.
+    List,
+    /// Create a new signing key and sign with it from now on.
+    Rotate,
+    /// Retire a key: tokens it signed stop validating.
+    Retire { kid: String },
+    /// Print the public keys (EdDSA only) as JWKS.
+    Jwks,
+}
+
+pub(crate) fn run(args: Args) -> Result<()> {
+    if let Command::Demo = args.command {
+        return demo::run();
+    }
+    let path = args.db.ok_or_else(|| {
+        Error::new(ErrorKind::Config, "no database: pass --db PATH or set AUTHLITE_DB")
+    })?;
+    let auth = Auth::open(&path)?;
+    match args.command {
+        Command::Demo => unreachable!("handled above"),
+        Command::User(cmd) => user_command(&auth, cmd),
+        Command::Login { name, ip } => {
+            let password = read_password("Password: ")?;
+            let login = auth.login(&name, &password, &ClientInfo { ip, user_agent: None })?;
+            say!("user:          {} (id {})", login.user.username, login.user.id);
+            say!("session:       {}", login.session.id);
+            say!("expires:       {}", timestamp(login.access_expires_at));
+            say!("access_token:  {}", login.access_token);
+            say!("refresh_token: {}", login.refresh_token);
+            Ok(())
+        }
+        Command::Token(TokenCommand::Verify { token }) => {
+            let who = auth.validate(token.trim())?;
+            say!("valid: user {} (id {})", who.username, who.user_id);
+            if let Some(session) = who.session_id {
+                say!("session: {session}");
+            }
+            say!("roles:   {}", who.roles.join(", "));
+            if let Some(claims) = &who.claims {
+                say!("expires: {}", timestamp(claims.expires_at()));
+            }
+            Ok(())
+        }
+        Command::Session(SessionCommand::List { name }) => {
+            let user = auth.find_user(&name)?;
+            for s in auth.sessions(user.id)? {
+                say!(
+                    "{:>6}  created {}  idle until {}  ip {}",
+                    s.id,
+                    timestamp(s.created_at),
+                    timestamp(s.idle_expires_at),
+                    s.ip.as_deref().unwrap_or("-")
+                );
+            }
+            Ok(())
+        }
+        Command::Session(SessionCommand::Revoke { id }) => {
+            auth.revoke_session(id)?;
+            say!("session {id} revoked");
+            Ok(())
+        }
+        Command::Key(cmd) => key_command(&auth, cmd),
+        Command::Role(cmd) => role_command(&auth, cmd),
+        Command::Audit(cmd) => audit_command(&auth, cmd),
+        Command::Purge => {
+            say!("{} ended sessions deleted", auth.purge_expired()?);
+            Ok(())
+        }
+    }
+}
+
+fn user_command(auth: &Auth, cmd: UserCommand) -> Result<()> {
+    match cmd {
+        UserCommand::Add { name, email } => {
+            let password = read_password("Password: ")?;
+            let mut new = NewUser::new(name, password);
+            if let Some(email) = email {
+                new = new.email(email);
+            }
+            let user = auth.register(new)?;
+            say!("created user {} (id {})", user.username, user.id);
+        }
+        UserCommand::Import { name, hash } => {
+            let user = auth.import_user(&name, &hash)?;
+            say!(
+                "imported user {} (id {}); the first login upgrades the hash",
+                user.username,
+                user.id
+            );
+        }
+        UserCommand::List { search, role } => {
+            let query = UserQuery { search, role, limit: Some(1000), ..UserQuery::default() };
+            for user in auth.list_users(&query)? {
+                print_user(&user);
+            }
+        }
+        UserCommand::Show { name } => {
+            let user = auth.find_user(&name)?;
+            print_user(&user);
+            say!("        roles: {}", auth.user_roles(user.id)?.join(", "));
+        }
+        UserCommand::Passwd { name } => {
+            let user = auth.find_user(&name)?;
+            auth.set_password(user.id, &read_password("New password: ")?)?;
+            say!("password set; sessions of {} ended", user.username);
+        }
+        UserCommand::Deactivate { name } => {
+            auth.deactivate_user(auth.find_user(&name)?.id)?;
+            say!("{name} deactivated");
+        }
+        UserCommand::Activate { name } => {
+            auth.activate_user(auth.find_user(&name)?.id)?;
+            say!("{name} activated");
+        }
+        UserCommand::Delete { name } => {
+            auth.delete_user(auth.find_user(&name)?.id)?;
+            say!("{name} deleted");
+        }
+        UserCommand::Unlock { name } => {
+            auth.unlock_user(auth.find_user(&name)?.id)?;
+            say!("{name} unlocked");
+        }
+    }
+    Ok(())
+}
+
+fn role_command(auth: &Auth, cmd: RoleCommand) -> Result<()> {
+    match cmd {
+        RoleCommand::List => {
+            for role in auth.roles()? {
+                let grants: Vec<String> = auth
+                    .role_permissions(&role)?
+                    .into_iter()
+                    .map(|(resource, action)| format!("{resource}:{action}"))
+                    .collect();
+                say!("{role:<24} {}", grants.join(" "));
+            }
+        }
+        RoleCommand::Create { role } => auth.create_role(&role)?,
+        RoleCommand::Delete { role } => auth.delete_role(&role)?,
+        RoleCommand::Grant { role, resource, action } => auth.grant(&role, &resource, &action)?,
+        RoleCommand::Revoke { role, resource, action } => {
+            auth.revoke_grant(&role, &resource, &action)?
+        }
+        RoleCommand::Assign { name, role } => auth.assign_role(auth.find_user(&name)?.id, &role)?,
+        RoleCommand::Unassign { name, role } => {
+            auth.unassign_role(auth.find_user(&name)?.id, &role)?
+        }
+    }
+    Ok(())
+}
+
+fn audit_command(auth: &Auth, cmd: AuditCommand) -> Result<()> {
+    match cmd {
+        AuditCommand::List { user, kind, limit } => {
+            let user_id = user.map(|name| auth.find_user(&name).map(|u| u.id)).transpose()?;
+            let kind = kind
+                .map(|k| {
+                    AuditKind::from_name(&k).ok_or_else(|| {
+                        Error::new(ErrorKind::InvalidInput, format!("unknown event kind {k}"))
+                    })
+                })
+                .transpose()?;
+            let query = AuditQuery { user_id, kind, limit: Some(limit), ..AuditQuery::default() };
+            for e in auth.audit(&query)? {
+                say!(
+                    "{:>7}  {}  {:<20} user {:<6} session {:<6} ip {:<15} {}",
+                    e.id,
+                    timestamp(e.at),
+                    e.kind.as_str(),
+                    e.user_id.map_or("-".into(), |u| u.to_string()),
+                    e.session_id.map_or("-".into(), |s| s.to_string()),
+                    e.ip.as_deref().unwrap_or("-"),
+                    e.detail.as_deref().unwrap_or("")
+                );
+            }
+        }
+        AuditCommand::Verify => {
+            say!("audit trail intact: {} rows verified", auth.verify_audit_chain()?)
+        }
+    }
+    Ok(())
+}
+
+fn key_command(auth: &Auth, cmd: KeyCommand) -> Result<()> {
+    match cmd {
+        KeyCommand::List => {
+            for k in auth.signing_keys()? {
+                let state = match k.retired_at {
+                    Some(t) => format!("retired {}", timestamp(t)),
+                    None => "live".to_owned(),
+                };
+                say!("{}  {:<5}  created {}  {state}", k.kid, k.alg, timestamp(k.created_at));
+            }
+        }
+        KeyCommand::Rotate => say!("new signing key {}", auth.rotate_signing_key()?),
+        KeyCommand::Retire { kid } => {
+            auth.retire_signing_key(&kid)?;
+            say!("key {kid} retired");
+        }
+        KeyCommand::Jwks => say!("{}", auth.jwks()?),
+    }
+    Ok(())
+}
+
+fn print_user(user: &User) {
+    say!(
+        "{:>6}  {:<24} {:<32} {}  created {}",
+        user.id,
+        user.username,
+        user.email.as_deref().unwrap_or("-"),
+        if user.active { "active  " } else { "inactive" },
+        timestamp(user.created_at)
+    );
+}
+
+/// Reads a password: without echo from a terminal, else one line of stdin.
+fn read_password(prompt: &str) -> Result<String> {
+    let io_error = |e: std::io::Error| {
+        Error::new(ErrorKind::InvalidInput, format!("cannot read password: {e}"))
+    };
+    if std::io::stdin().is_terminal() {
+        return rpassword::prompt_password(prompt).map_err(io_error);
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(io_error)?;
+    std::io::stderr().flush().ok();
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+/// A time as RFC 3339 UTC, to the second.
+pub(crate) fn timestamp(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}

@@ -1,0 +1,8 @@
+//! Pure primitives over the values layer, with no storage: randomness, the opaque-secret
+//! format, HMAC and key derivation, JWTs, password hashing and policy.
+
+pub(crate) mod jwt;
+pub(crate) mod mac;
+pub(crate) mod password;
+pub(crate) mod random;
+pub(crate) mod secret;

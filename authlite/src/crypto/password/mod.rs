@@ -1,0 +1,149 @@
+//! Passwords: normalisation, hashing (PBKDF2-HMAC-SHA256 in PHC strings), verification of
+//! every supported stored format, and the policy for new ones.
+
+mod formats;
+mod policy;
+
+use pbkdf2::password_hash::{CustomizedPasswordHasher, PasswordVerifier};
+use pbkdf2::{Algorithm, Params, Pbkdf2};
+use unicode_normalization::UnicodeNormalization;
+use zeroize::Zeroizing;
+
+use crate::values::error::{Error, ErrorKind, Result};
+use formats::Stored;
+pub(crate) use policy::check_new;
+
+const SALT_BYTES: usize = 16;
+
+/// A password in NFKC, wiped from memory when dropped.
+pub(crate) type Normalized = Zeroizing<String>;
+
+/// NFKC of `password`, or `None` when it is longer than `max` characters. Over-long input is
+/// refused by its byte length before any normalisation or hashing work.
+pub(crate) fn normalize(password: &str, max: usize) -> Option<Normalized> {
+    if password.len() > max.saturating_mul(4) {
+        return None;
+    }
+    let normalized = Zeroizing::new(password.nfkc().collect::<String>());
+    (normalized.chars().count() <= max).then_some(normalized)
+}
+
+/// Hashes with a fresh random salt: `$pbkdf2-sha256$i=<iterations>,l=32$<salt>$<hash>`.
+pub(crate) fn hash(password: &Normalized, iterations: u32) -> Result<String> {
+    let salt = crate::crypto::random::bytes::<SALT_BYTES>()?;
+    let params = Params::new(iterations)
+        .map_err(|_| Error::new(ErrorKind::Config, "invalid PBKDF2 iteration count"))?;
+    let hash = Pbkdf2::new(Algorithm::Pbkdf2Sha256, params)
+        .hash_password_customized(password.as_bytes(), &salt, None, None, params)
+        .map_err(|_| Error::new(ErrorKind::Internal, "password hashing failed"))?;
+    Ok(hash.to_string())
+}
+
+/// The outcome of checking a password against a stored hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Verdict {
+    pub(crate) matches: bool,
+    /// The hash uses other parameters than the current ones: re-hash after a success.
+    pub(crate) outdated: bool,
+}
+
+/// Checks a password against a stored hash of any supported format, in constant time.
+/// `raw` is the password as typed (other systems hashed that), `normalized` its NFKC form
+/// (this crate hashes that). A stored value that cannot be parsed, or asks for absurd work,
+/// is an error (fail closed), never a match. `outdated`: re-hash after a success, because
+/// the format is foreign or weaker than `iterations`.
+pub(crate) fn verify(
+    raw: &str,
+    normalized: &Normalized,
+    stored: &str,
+    iterations: u32,
+) -> Result<Verdict> {
+    match formats::parse(stored).ok_or_else(corrupt)? {
+        Stored::Phc(parsed) => {
+            let parsed = &*parsed;
+            let params = Params::try_from(parsed).map_err(|_| corrupt())?;
+            let algorithm =
+                Algorithm::try_from(parsed.algorithm.as_str()).map_err(|_| corrupt())?;
+            let matches = Pbkdf2::new(algorithm, params)
+                .verify_password(normalized.as_bytes(), parsed)
+                .is_ok();
+            let outdated = algorithm != Algorithm::Pbkdf2Sha256
+                || params.rounds() < iterations
+                || params.output_len() != Params::RECOMMENDED_OUTPUT_LENGTH;
+            Ok(Verdict { matches, outdated })
+        }
+        Stored::Foreign { algorithm, params, salt, hash } => {
+            let mut computed = Zeroizing::new(vec![0u8; hash.len()]);
+            pbkdf2::pbkdf2_hmac_with_params(
+                raw.as_bytes(),
+                &salt,
+                algorithm,
+                params,
+                &mut computed,
+            );
+            let matches = bool::from(subtle::ConstantTimeEq::ct_eq(&computed[..], &hash[..]));
+            Ok(Verdict { matches, outdated: true })
+        }
+    }
+}
+
+/// Whether `stored` is a hash `import_user` can accept.
+pub(crate) fn importable(stored: &str) -> bool {
+    formats::parse(stored).is_some()
+}
+
+fn corrupt() -> Error {
+    Error::new(ErrorKind::Storage, "stored password hash is not usable")
+}
+
+/// Spends the same time as one verification at `iterations`, for unknown users, so that
+/// "no such user" and "wrong password" cannot be told apart by timing. Runs the very code
+/// path `verify` runs.
+pub(crate) fn burn(password: &Normalized, iterations: u32) {
+    let salt = [0u8; SALT_BYTES];
+    if let Ok(params) = Params::new(iterations) {
+        let hashed = Pbkdf2::new(Algorithm::Pbkdf2Sha256, params).hash_password_customized(
+            password.as_bytes(),
+            &salt,
+            None,
+            None,
+            params,
+        );
+        std::hint::black_box(hashed.is_ok());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> Normalized {
+        normalize(s, 128).unwrap()
+    }
+
+    #[test]
+    fn hash_and_verify_round_trip() {
+        let h = hash(&n("correct horse battery staple"), 1_000).unwrap();
+        assert!(h.starts_with("$pbkdf2-sha256$i=1000,l=32$"), "{h}");
+        let check = |pw: &str, iterations| verify(pw, &n(pw), &h, iterations).unwrap();
+        assert_eq!(
+            check("correct horse battery staple", 1_000),
+            Verdict { matches: true, outdated: false }
+        );
+        assert!(!check("correct horse battery stapler", 1_000).matches);
+        assert!(check("correct horse battery staple", 2_000).outdated, "raised iterations");
+        assert!(!check("correct horse battery staple", 500).outdated, "never downgraded");
+        assert_ne!(h, hash(&n("correct horse battery staple"), 1_000).unwrap(), "salted");
+    }
+
+    #[test]
+    fn garbage_hashes_fail_closed() {
+        for bad in ["", "x", "$pbkdf2-sha256$i=99999999999,l=32$c2FsdA$aGFzaA", "$argon2id$v=19$x"]
+        {
+            assert_eq!(
+                verify("whatever1", &n("whatever1"), bad, 1_000).unwrap_err().kind(),
+                ErrorKind::Storage
+            );
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! The password policy for new passwords (NIST SP 800-63B §5.1.1.2): length, a breached
+//! password blocklist, no composition rules.
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use zeroize::Zeroizing;
+
+use super::{Normalized, normalize};
+use crate::values::error::{Error, ErrorKind, Result};
+
+/// The common-password blocklist: 20,000 passwords most seen in breaches (the list Django
+/// ships, compiled by Royce Williams), lower case, one per line.
+const COMMON_PASSWORDS: &str = include_str!("../../../data/common-passwords.txt");
+
+/// Applies the policy to a new password: length in characters after NFKC within
+/// `min..=max`, not on the common-password list, not the user's own name or email, not one
+/// repeated character. No composition rules. Returns the NFKC form that gets hashed.
+pub(crate) fn check_new(
+    password: &str,
+    min: usize,
+    max: usize,
+    context: &[&str],
+) -> Result<Normalized> {
+    let Some(normalized) = normalize(password, max) else {
+        return Err(weak(format!("password must be at most {max} characters")));
+    };
+    let chars = normalized.chars().count();
+    if chars < min {
+        return Err(weak(format!("password must be at least {min} characters")));
+    }
+    let folded = Zeroizing::new(crate::values::names::fold(&normalized));
+    if is_common(&folded) {
+        return Err(weak("password is too common".into()));
+    }
+    if context.iter().any(|c| !c.is_empty() && crate::values::names::fold(c) == *folded) {
+        return Err(weak("password must not be the username or email".into()));
+    }
+    let mut it = folded.chars();
+    if let Some(first) = it.next() {
+        if it.all(|c| c == first) {
+            return Err(weak("password must not be one repeated character".into()));
+        }
+    }
+    Ok(normalized)
+}
+
+fn weak(message: String) -> Error {
+    Error::new(ErrorKind::WeakPassword, message)
+}
+
+fn is_common(folded: &str) -> bool {
+    static LIST: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    LIST.get_or_init(|| COMMON_PASSWORDS.lines().map(str::trim).collect()).contains(folded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy() {
+        let ok = |p: &str| check_new(p, 8, 64, &["alice", "a@x.io"]);
+        assert!(ok("correct horse battery staple").is_ok());
+        assert!(ok("tr0ub4dor&3x").is_ok());
+        for weak_pw in
+            ["short", "password", "PASSWORD1", "iloveyou", "aaaaaaaaaa", "ALICE", "a@x.io"]
+        {
+            assert_eq!(ok(weak_pw).unwrap_err().kind(), ErrorKind::WeakPassword, "{weak_pw}");
+        }
+        assert!(ok(&"x1".repeat(32)).is_ok(), "64 characters allowed");
+        assert!(ok(&"x1".repeat(33)).is_err(), "65 over the max of 64");
+        assert!(ok(&"é".repeat(1000)).is_err());
+        // NFKC: a fullwidth password equals its ASCII form.
+        assert_eq!(*ok("ｃｏｒｒｅｃｔ ｈｏｒｓｅ").unwrap(), "correct horse");
+    }
+
+    #[test]
+    fn blocklist_is_large() {
+        assert!(COMMON_PASSWORDS.lines().count() >= 1_000);
+    }
+}

@@ -1,0 +1,257 @@
+//! Accounts: registration, lookup, passwords, activation and deletion.
+
+use super::throttle;
+use super::{Engine, Record, rbac};
+use crate::crypto::password;
+use crate::store::{Conn, NewUserRow, UserFilter, UserKey};
+use crate::values::audit::AuditKind;
+use crate::values::error::{Error, ErrorKind, Result};
+use crate::values::ids::UserId;
+use crate::values::names::{self, Lookup};
+use crate::values::user::{NewUser, User, UserQuery};
+
+const DEFAULT_PAGE: u32 = 100;
+const MAX_PAGE: u32 = 1000;
+const MAX_SEARCH_BYTES: usize = 1024;
+
+/// `NotFound` unless a user with this id exists.
+pub(super) fn require(conn: &Conn<'_>, id: UserId) -> Result<()> {
+    if conn.user_exists(id)? { Ok(()) } else { Err(not_found()) }
+}
+
+pub(super) fn load(conn: &Conn<'_>, id: UserId) -> Result<User> {
+    conn.user(UserKey::Id(id))?.ok_or_else(not_found)
+}
+
+pub(super) fn not_found() -> Error {
+    Error::new(ErrorKind::NotFound, "no such user")
+}
+
+/// The store's key for a parsed login name.
+pub(super) fn user_key(lookup: &Lookup) -> UserKey<'_> {
+    match lookup {
+        Lookup::Username(key) => UserKey::Username(key),
+        Lookup::Email(key) => UserKey::Email(key),
+    }
+}
+
+/// Accounts.
+impl Engine {
+    pub(crate) fn register(&self, new: NewUser) -> Result<User> {
+        let config = &self.config;
+        let context = [new.username.as_str(), new.email.as_deref().unwrap_or("")];
+        let normalized = password::check_new(
+            &new.password,
+            config.min_password_length,
+            config.max_password_length,
+            &context,
+        )?;
+        self.create_user(
+            &new.username,
+            new.email.as_deref(),
+            &new.roles,
+            || password::hash(&normalized, config.pbkdf2_iterations),
+            AuditKind::UserRegistered,
+        )
+    }
+
+    pub(crate) fn import_user(&self, username: &str, password_hash: &str) -> Result<User> {
+        if !password::importable(password_hash) {
+            return Err(Error::invalid_input("unsupported or malformed password hash"));
+        }
+        self.create_user(
+            username,
+            None,
+            &[],
+            || Ok(password_hash.to_owned()),
+            AuditKind::UserImported,
+        )
+    }
+
+    fn create_user(
+        &self,
+        username: &str,
+        email: Option<&str>,
+        roles: &[String],
+        hash: impl FnOnce() -> Result<String>,
+        event: AuditKind,
+    ) -> Result<User> {
+        let username = names::username(username)?;
+        let email = email.map(names::email).transpose()?;
+        let hash = hash()?;
+        self.write(|tx| {
+            if tx.username_taken(&username.key)? {
+                return Err(Error::new(ErrorKind::Conflict, "username is already taken"));
+            }
+            if let Some(email) = &email {
+                if tx.email_taken(&email.key, None)? {
+                    return Err(Error::new(ErrorKind::Conflict, "email is already registered"));
+                }
+            }
+            let row = NewUserRow {
+                username: &username.display,
+                username_key: &username.key,
+                email: email.as_ref().map(|e| (e.display.as_str(), e.key.as_str())),
+                hash: &hash,
+            };
+            let id = tx.insert_user(&row, tx.now())?;
+            tx.audit(event, Record::user(id))?;
+            for role in roles {
+                rbac::assign(tx, id, role)?;
+            }
+            load(tx, id)
+        })
+    }
+
+    pub(crate) fn set_email(&self, id: UserId, email: Option<&str>) -> Result<()> {
+        let email = email.map(names::email).transpose()?;
+        self.write(|tx| {
+            require(tx, id)?;
+            if let Some(email) = &email {
+                if tx.email_taken(&email.key, Some(id))? {
+                    return Err(Error::new(ErrorKind::Conflict, "email is already registered"));
+                }
+            }
+            let pair = email.as_ref().map(|e| (e.display.as_str(), e.key.as_str()));
+            tx.set_email(id, pair, tx.now())?;
+            tx.audit(AuditKind::EmailChanged, Record::user(id))
+        })
+    }
+
+    pub(crate) fn user(&self, id: UserId) -> Result<User> {
+        self.store.read(|conn| load(conn, id))
+    }
+
+    pub(crate) fn find_user(&self, username_or_email: &str) -> Result<User> {
+        let lookup = names::lookup(username_or_email)?;
+        self.store.read(|conn| conn.user(user_key(&lookup))?.ok_or_else(not_found))
+    }
+
+    pub(crate) fn list_users(&self, query: &UserQuery) -> Result<Vec<User>> {
+        let pattern = match &query.search {
+            Some(text) if text.len() > MAX_SEARCH_BYTES => {
+                return Err(Error::invalid_input("search text is too long"));
+            }
+            Some(text) => Some(format!("%{}%", like_escape(&names::fold(text)))),
+            None => None,
+        };
+        let filter = UserFilter {
+            pattern: pattern.as_deref(),
+            active: query.active,
+            role: query.role.as_deref(),
+            limit: query.limit.unwrap_or(DEFAULT_PAGE).min(MAX_PAGE),
+            offset: i64::try_from(query.offset).unwrap_or(i64::MAX),
+        };
+        self.store.read(|conn| conn.list_users(&filter))
+    }
+
+    pub(crate) fn change_password(&self, id: UserId, old: &str, new: &str) -> Result<()> {
+        let config = &self.config;
+        let account = throttle::user_key(id);
+        let now = self.now_ms();
+        let (found, locked) = self.store.snapshot(|conn| {
+            let found = conn.credentials(UserKey::Id(id))?.ok_or_else(not_found)?;
+            Ok((found, throttle::locked_for(conn, &account, now)?))
+        })?;
+        if let Some(wait) = locked {
+            return Err(Error::from_kind(ErrorKind::AccountLocked).with_retry_after(wait));
+        }
+        let matches = match password::normalize(old, config.max_password_length) {
+            Some(normalized) => {
+                password::verify(old, &normalized, &found.hash, config.pbkdf2_iterations)?.matches
+            }
+            None => false,
+        };
+        if !matches {
+            self.write(|tx| {
+                let detail = "change_password: wrong old password";
+                throttle::count_failure(tx, config, &account, None, Record::user(id), detail)
+            })?;
+            return Err(Error::from_kind(ErrorKind::InvalidCredentials));
+        }
+        self.replace_password(id, new, Some(&found.hash), AuditKind::PasswordChanged)
+    }
+
+    pub(crate) fn set_password(&self, id: UserId, new: &str) -> Result<()> {
+        self.replace_password(id, new, None, AuditKind::PasswordSet)
+    }
+
+    fn replace_password(
+        &self,
+        id: UserId,
+        new: &str,
+        expected: Option<&str>,
+        event: AuditKind,
+    ) -> Result<()> {
+        let user = self.user(id)?;
+        let config = &self.config;
+        let context = [user.username.as_str(), user.email.as_deref().unwrap_or("")];
+        let normalized = password::check_new(
+            new,
+            config.min_password_length,
+            config.max_password_length,
+            &context,
+        )?;
+        let hash = password::hash(&normalized, config.pbkdf2_iterations)?;
+        self.write(|tx| {
+            let state = tx.account_state(id)?.ok_or_else(not_found)?;
+            if expected.is_some_and(|old| old != state.hash) {
+                return Err(Error::new(
+                    ErrorKind::Conflict,
+                    "the password changed meanwhile; try again",
+                ));
+            }
+            tx.set_password(id, &hash, tx.now())?;
+            tx.clear_throttle(&throttle::user_key(id))?;
+            let ended = tx.revoke_user_sessions(id, tx.now(), "password changed")?;
+            tx.audit(event, Record::user(id).detail(format!("sessions ended={ended}")))
+        })
+    }
+
+    pub(crate) fn unlock_user(&self, id: UserId) -> Result<()> {
+        self.write(|tx| {
+            require(tx, id)?;
+            tx.clear_throttle(&throttle::user_key(id))?;
+            tx.audit(AuditKind::AccountUnlocked, Record::user(id))
+        })
+    }
+
+    pub(crate) fn set_active(&self, id: UserId, active: bool) -> Result<()> {
+        self.write(|tx| {
+            let state = tx.account_state(id)?.ok_or_else(not_found)?;
+            if state.active == active {
+                return Ok(());
+            }
+            tx.set_active(id, active, tx.now())?;
+            let event = if active {
+                AuditKind::UserActivated
+            } else {
+                tx.revoke_user_sessions(id, tx.now(), "user deactivated")?;
+                AuditKind::UserDeactivated
+            };
+            tx.audit(event, Record::user(id))
+        })
+    }
+
+    pub(crate) fn delete_user(&self, id: UserId) -> Result<()> {
+        self.write(|tx| {
+            if !tx.delete_user(id)? {
+                return Err(not_found());
+            }
+            tx.clear_throttle(&throttle::user_key(id))?;
+            tx.audit(AuditKind::UserDeleted, Record::user(id))
+        })
+    }
+}
+
+/// Escapes `LIKE` wildcards so they match literally (with `ESCAPE '\'`).
+fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,163 @@
+//! Role-based access control: roles, permissions as (resource, action) pairs, user↔role.
+//! Every decision reads the database, so a change is in force on the very next call. A
+//! scoped credential (`Principal::scopes`) can only narrow what its account's roles grant.
+
+use super::{Engine, Record, Tx};
+use crate::store::{Conn, RoleId};
+use crate::values::audit::AuditKind;
+use crate::values::error::{Error, ErrorKind, Result};
+use crate::values::ids::UserId;
+use crate::values::principal::Principal;
+
+const MAX_NAME: usize = 64;
+/// Matches any resource or any action in a grant.
+const WILDCARD: &str = "*";
+
+/// Role, resource and action names: 1 to 64 of `A-Z a-z 0-9 _ - . :` (so they are safe to
+/// show, log and join). Grants may also use `"*"` for a resource or an action.
+fn check_name(what: &'static str, name: &str, wildcard_ok: bool) -> Result<()> {
+    let valid = (1..=MAX_NAME).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.:".contains(&b));
+    if valid || (wildcard_ok && name == WILDCARD) {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(format!(
+            "{what} must be 1 to 64 of the characters A-Z a-z 0-9 _ - . :"
+        )))
+    }
+}
+
+/// The id of the role called `name`, or `NotFound`.
+fn role_id(conn: &Conn<'_>, name: &str) -> Result<RoleId> {
+    check_name("role name", name, false)?;
+    conn.role_id(name)?
+        .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("no role named {name}")))
+}
+
+/// Gives `user` the role (idempotent) and records it.
+pub(super) fn assign(tx: &Tx<'_, '_>, user: UserId, role: &str) -> Result<()> {
+    let id = role_id(tx, role)?;
+    if tx.set_assignment(user, id, true)? {
+        tx.audit(AuditKind::RoleAssigned, detail(Some(user), format!("role={role}")))?;
+    }
+    Ok(())
+}
+
+fn detail(user: Option<UserId>, text: String) -> Record<'static> {
+    Record::about(user).detail(text)
+}
+
+/// Roles and permissions.
+impl Engine {
+    pub(crate) fn create_role(&self, name: &str) -> Result<()> {
+        check_name("role name", name, false)?;
+        self.write(|tx| {
+            if tx.role_id(name)?.is_some() {
+                return Err(Error::new(ErrorKind::Conflict, format!("role {name} exists")));
+            }
+            tx.create_role(name, tx.now())?;
+            tx.audit(AuditKind::RoleCreated, detail(None, format!("role={name}")))
+        })
+    }
+
+    pub(crate) fn delete_role(&self, name: &str) -> Result<()> {
+        self.write(|tx| {
+            let id = role_id(tx, name)?;
+            tx.delete_role(id)?;
+            tx.audit(AuditKind::RoleDeleted, detail(None, format!("role={name}")))
+        })
+    }
+
+    pub(crate) fn roles(&self) -> Result<Vec<String>> {
+        self.store.read(|conn| conn.role_names())
+    }
+
+    /// Adds (`grant`) or removes a permission and audits it if it changed anything.
+    pub(crate) fn change_grant(
+        &self,
+        role: &str,
+        resource: &str,
+        action: &str,
+        grant: bool,
+    ) -> Result<()> {
+        check_name("resource", resource, true)?;
+        check_name("action", action, true)?;
+        let event = if grant { AuditKind::PermissionGranted } else { AuditKind::PermissionRevoked };
+        self.write(|tx| {
+            let id = role_id(tx, role)?;
+            if tx.set_grant(id, resource, action, grant)? {
+                let text = format!("role={role} resource={resource} action={action}");
+                tx.audit(event, detail(None, text))?;
+            }
+            Ok(())
+        })
+    }
+
+    pub(crate) fn role_permissions(&self, role: &str) -> Result<Vec<(String, String)>> {
+        self.store.snapshot(|conn| conn.role_permissions(role_id(conn, role)?))
+    }
+
+    pub(crate) fn assign_role(&self, user: UserId, role: &str) -> Result<()> {
+        self.write(|tx| {
+            super::accounts::require(tx, user)?;
+            assign(tx, user, role)
+        })
+    }
+
+    pub(crate) fn unassign_role(&self, user: UserId, role: &str) -> Result<()> {
+        self.write(|tx| {
+            super::accounts::require(tx, user)?;
+            let id = role_id(tx, role)?;
+            if tx.set_assignment(user, id, false)? {
+                tx.audit(AuditKind::RoleUnassigned, detail(Some(user), format!("role={role}")))?;
+            }
+            Ok(())
+        })
+    }
+
+    pub(crate) fn user_roles(&self, user: UserId) -> Result<Vec<String>> {
+        self.store.read(|conn| conn.user_roles(user))
+    }
+
+    pub(crate) fn authorize(&self, who: &Principal, resource: &str, action: &str) -> Result<()> {
+        check_name("resource", resource, false)?;
+        check_name("action", action, false)?;
+        // The credential's scopes narrow the grant; they never widen it.
+        if who.allows_scope(resource, action)
+            && self.store.read(|conn| conn.allowed(who.user_id, resource, action))?
+        {
+            return Ok(());
+        }
+        self.deny(who, format!("resource={resource} action={action}"))
+    }
+
+    pub(crate) fn require_role(&self, who: &Principal, role: &str) -> Result<()> {
+        check_name("role name", role, false)?;
+        if self.store.read(|conn| conn.has_role(who.user_id, role))? {
+            return Ok(());
+        }
+        self.deny(who, format!("role={role}"))
+    }
+
+    fn deny(&self, who: &Principal, what: String) -> Result<()> {
+        let record = Record { session: who.session_id, ..Record::user(who.user_id) };
+        self.write(|tx| tx.audit(AuditKind::AccessDenied, record.detail(what)))?;
+        Err(Error::from_kind(ErrorKind::Forbidden))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_restricted() {
+        for ok in ["clerk", "orders", "refund", "admin:full", "a.b-c_d", "X9"] {
+            assert!(check_name("role", ok, false).is_ok(), "{ok}");
+        }
+        for bad in ["", "*", "with space", "ünï", "a/b", "%", &"x".repeat(65)] {
+            assert!(check_name("role", bad, false).is_err(), "{bad}");
+        }
+        assert!(check_name("resource", "*", true).is_ok());
+    }
+}

@@ -1,0 +1,269 @@
+//! Sessions: login, logout, listing and revocation, and the one rule that decides whether a
+//! session can still be used ([`check_live`]), shared by `validate` and `refresh`.
+
+use std::time::Duration;
+
+use super::throttle;
+use super::{Engine, Record, Tx, accounts};
+use crate::crypto::password::{self, Verdict};
+use crate::crypto::{jwt, secret};
+use crate::store::{Conn, Liveness, NewSession};
+use crate::values::audit::AuditKind;
+use crate::values::clock::millis;
+use crate::values::error::{Error, ErrorKind, Result};
+use crate::values::ids::{SessionId, UserId};
+use crate::values::names;
+use crate::values::principal::Claims;
+use crate::values::session::{ClientInfo, Login, Session, TokenPair};
+
+/// Whether a session can still be used at `now`: the account is active, the session was
+/// not revoked, and neither its idle nor its absolute expiry has passed — checked in that
+/// order, so every path answers the same: `InactiveUser`, then `RevokedToken`, then
+/// `ExpiredToken`. `validate` and `refresh` both call this after their own
+/// credential-specific checks.
+pub(super) fn check_live(live: &Liveness, now: i64) -> Result<()> {
+    if !live.user_active {
+        return Err(Error::from_kind(ErrorKind::InactiveUser));
+    }
+    if live.revoked {
+        return Err(Error::new(ErrorKind::RevokedToken, "session revoked"));
+    }
+    if now >= live.expires_at || now >= live.idle_expires_at {
+        return Err(Error::new(ErrorKind::ExpiredToken, "session expired"));
+    }
+    Ok(())
+}
+
+/// Why a login is refused before its password is looked at.
+#[derive(Debug, Clone, Copy)]
+enum Refusal {
+    Account(Duration),
+    Address(Duration),
+}
+
+fn throttled(
+    conn: &Conn<'_>,
+    account: &str,
+    address: Option<&str>,
+    now: i64,
+) -> Result<Option<Refusal>> {
+    if let Some(wait) = throttle::locked_for(conn, account, now)? {
+        return Ok(Some(Refusal::Account(wait)));
+    }
+    match address {
+        Some(address) => Ok(throttle::locked_for(conn, address, now)?.map(Refusal::Address)),
+        None => Ok(None),
+    }
+}
+
+/// Sessions and the tokens that belong to them.
+impl Engine {
+    pub(crate) fn login(
+        &self,
+        username_or_email: &str,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<Login> {
+        let config = &self.config;
+        let client = client.cleaned();
+        let lookup = names::lookup(username_or_email).ok();
+        let lookup_key = lookup.as_ref().map(|l| match l {
+            names::Lookup::Username(key) | names::Lookup::Email(key) => key.as_str(),
+        });
+        let address = throttle::address_key(client.ip.as_deref());
+        // One snapshot: who this is, and whether they (or the address) may try at all.
+        // Locked accounts and throttled addresses are refused before any hashing is spent.
+        let now = self.now_ms();
+        let (found, account, refusal) = self.store.snapshot(|conn| {
+            let found = match &lookup {
+                Some(who) => conn.credentials(accounts::user_key(who))?,
+                None => None,
+            };
+            let id = found.as_ref().map(|f| f.id);
+            let account = throttle::account_key(id, lookup_key, username_or_email);
+            let refusal = throttled(conn, &account, address.as_deref(), now)?;
+            Ok((found, account, refusal))
+        })?;
+        let user = found.as_ref().map(|f| f.id);
+        if let Some(refusal) = refusal {
+            return Err(self.write(|tx| record_refusal(tx, refusal, user, &client))?);
+        }
+
+        // PBKDF2 runs before the transaction so logins do not queue behind each other's
+        // hashing; the transaction then proves the hash it checked is still the stored one,
+        // and re-reads the throttle state so parallel guesses cannot overshoot the limit.
+        let normalized = password::normalize(password, config.max_password_length);
+        let verdict = match (&found, &normalized) {
+            (Some(found), Some(normalized)) => {
+                password::verify(password, normalized, &found.hash, config.pbkdf2_iterations)?
+            }
+            (None, Some(normalized)) => {
+                password::burn(normalized, config.pbkdf2_iterations);
+                Verdict { matches: false, outdated: false }
+            }
+            (_, None) => Verdict { matches: false, outdated: false },
+        };
+        let upgraded = match (&normalized, verdict.matches && verdict.outdated) {
+            (Some(normalized), true) => Some(password::hash(normalized, config.pbkdf2_iterations)?),
+            _ => None,
+        };
+        self.write(|tx| {
+            let now = tx.now();
+            if let Some(refusal) = throttled(tx, &account, address.as_deref(), now)? {
+                return Ok(Err(record_refusal(tx, refusal, user, &client)?));
+            }
+            let (found, state) = match (&found, verdict.matches) {
+                (Some(found), true) => match tx.account_state(found.id)? {
+                    Some(state) if state.hash == found.hash => (found, state),
+                    _ => return Ok(Err(Error::from_kind(ErrorKind::InvalidCredentials))),
+                },
+                _ => {
+                    let detail = if user.is_some() { "wrong password" } else { "unknown user" };
+                    let record = Record::about(user).client(&client);
+                    let address = address.as_deref();
+                    throttle::count_failure(tx, config, &account, address, record, detail)?;
+                    return Ok(Err(Error::from_kind(ErrorKind::InvalidCredentials)));
+                }
+            };
+            if !state.active {
+                let record = Record::about(user).client(&client).detail("user deactivated");
+                tx.audit(AuditKind::LoginFailed, record)?;
+                return Ok(Err(Error::from_kind(ErrorKind::InactiveUser)));
+            }
+            tx.clear_throttle(&account)?;
+            if let Some(new_hash) = &upgraded {
+                tx.upgrade_hash(found.id, &found.hash, new_hash)?;
+                tx.audit(AuditKind::PasswordRehashed, Record::about(user))?;
+            }
+            tx.touch_login(found.id, now)?;
+            let expires_at = now.saturating_add(millis(config.session_lifetime));
+            let idle_expires_at =
+                now.saturating_add(millis(config.session_idle_timeout)).min(expires_at);
+            let session =
+                NewSession { user: found.id, now, idle_expires_at, expires_at, client: &client };
+            let session_id = tx.insert_session(&session)?;
+            let tokens =
+                self.issue_pair(tx, found.id, session_id, state.token_version, expires_at)?;
+            let record = Record::session(found.id, session_id).client(&client);
+            tx.audit(AuditKind::LoginSucceeded, record)?;
+            Ok(Ok(Login {
+                user: accounts::load(tx, found.id)?,
+                session: load(tx, session_id)?,
+                access_token: tokens.access_token,
+                refresh_token: tokens.refresh_token,
+                access_expires_at: tokens.access_expires_at,
+            }))
+        })?
+    }
+
+    /// Issues a refresh token and an access token for a session, inside its transaction.
+    pub(super) fn issue_pair(
+        &self,
+        tx: &Tx<'_, '_>,
+        user: UserId,
+        session: SessionId,
+        token_version: i64,
+        session_expires_at: i64,
+    ) -> Result<TokenPair> {
+        let now = tx.now();
+        let refresh = secret::issue("")?;
+        tx.insert_refresh_token(&refresh.selector, session, &refresh.hash, now)?;
+        let ttl = millis(self.config.access_token_ttl);
+        let exp = now.saturating_add(ttl).min(session_expires_at) / 1000;
+        let claims = Claims {
+            iss: self.config.issuer.clone(),
+            aud: self.config.audience.clone(),
+            sub: user,
+            sid: session,
+            jti: jwt::new_jti()?,
+            iat: now / 1000,
+            exp,
+            ver: token_version,
+            nbf: None,
+        };
+        let key = self.keys.signer(&self.store, tx)?;
+        let access_token = jwt::issue(&key, &claims)?;
+        Ok(TokenPair {
+            access_token,
+            refresh_token: refresh.text,
+            access_expires_at: claims.expires_at(),
+        })
+    }
+
+    pub(crate) fn logout(&self, access_token: &str) -> Result<()> {
+        let claims = self.verify_signature(access_token)?;
+        self.write(|tx| {
+            if tx.revoke_session(claims.sid, tx.now(), "logout")? {
+                tx.audit(AuditKind::Logout, Record::session(claims.sub, claims.sid))?;
+            }
+            Ok(())
+        })
+    }
+
+    pub(crate) fn revoke_token(&self, access_token: &str) -> Result<()> {
+        let claims = self.verify_signature(access_token)?;
+        let expires = claims.exp.saturating_mul(1000);
+        self.write(|tx| {
+            if tx.revoke_jti(&claims.jti, expires)? {
+                tx.audit(AuditKind::TokenRevoked, Record::session(claims.sub, claims.sid))?;
+            }
+            Ok(())
+        })
+    }
+
+    pub(crate) fn session(&self, id: SessionId) -> Result<Session> {
+        self.store.read(|conn| load(conn, id))
+    }
+
+    pub(crate) fn sessions(&self, user: UserId) -> Result<Vec<Session>> {
+        let now = self.now_ms();
+        self.store.read(|conn| conn.live_sessions(user, now))
+    }
+
+    pub(crate) fn revoke_session(&self, id: SessionId) -> Result<()> {
+        self.write(|tx| {
+            let session = load(tx, id)?;
+            if tx.revoke_session(id, tx.now(), "revoked")? {
+                tx.audit(AuditKind::SessionRevoked, Record::session(session.user_id, id))?;
+            }
+            Ok(())
+        })
+    }
+
+    pub(crate) fn revoke_all_sessions(&self, user: UserId) -> Result<usize> {
+        self.write(|tx| {
+            accounts::require(tx, user)?;
+            let ended = tx.revoke_user_sessions(user, tx.now(), "all sessions revoked")?;
+            let record = Record::user(user).detail(format!("sessions ended={ended}"));
+            tx.audit(AuditKind::SessionsRevoked, record)?;
+            Ok(ended)
+        })
+    }
+
+    pub(crate) fn purge_expired(&self) -> Result<usize> {
+        self.write(|tx| {
+            let sessions = tx.purge_sessions(tx.now())?;
+            tx.purge_throttle(tx.now())?;
+            Ok(sessions)
+        })
+    }
+}
+
+/// Records and returns the refusal of a login that was throttled before hashing.
+fn record_refusal(
+    tx: &Tx<'_, '_>,
+    refusal: Refusal,
+    user: Option<UserId>,
+    client: &ClientInfo,
+) -> Result<Error> {
+    let (kind, audit_kind, wait) = match refusal {
+        Refusal::Account(wait) => (ErrorKind::AccountLocked, AuditKind::LoginLocked, wait),
+        Refusal::Address(wait) => (ErrorKind::RateLimited, AuditKind::LoginRateLimited, wait),
+    };
+    tx.audit(audit_kind, Record::about(user).client(client))?;
+    Ok(Error::from_kind(kind).with_retry_after(wait))
+}
+
+fn load(conn: &Conn<'_>, id: SessionId) -> Result<Session> {
+    conn.session(id)?.ok_or_else(|| Error::new(ErrorKind::NotFound, "no such session"))
+}

@@ -1,0 +1,159 @@
+//! The `audit_log` table and the retention anchor in `meta`.
+
+use rusqlite::{Row, params};
+
+use super::{Conn, WriteTx};
+use crate::values::audit::{AuditEvent, AuditKind, AuditQuery};
+use crate::values::clock::{from_millis, to_millis};
+use crate::values::error::{Error, ErrorKind, Result};
+
+const LAST_ROW: &str = "SELECT id, mac FROM audit_log ORDER BY id DESC LIMIT 1";
+const INSERT: &str = "INSERT INTO audit_log \
+     (id, at, kind, user_id, session_id, ip, user_agent, detail, mac) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+const QUERY: &str = "SELECT id, at, kind, user_id, session_id, ip, user_agent, detail \
+     FROM audit_log \
+     WHERE (?1 IS NULL OR user_id = ?1) AND (?2 IS NULL OR kind = ?2) \
+     AND (?3 IS NULL OR at >= ?3) AND (?4 IS NULL OR at < ?4) AND (?5 IS NULL OR id < ?5) \
+     ORDER BY id DESC LIMIT ?6";
+const ALL_ROWS: &str = "SELECT id, at, kind, user_id, session_id, ip, user_agent, detail, mac \
+     FROM audit_log ORDER BY id";
+const LAST_BEFORE: &str = "SELECT max(id) FROM audit_log WHERE at < ?1";
+const MAC_OF: &str = "SELECT mac FROM audit_log WHERE id = ?1";
+const PURGE: &str = "DELETE FROM audit_log WHERE id <= ?1";
+const READ_ANCHOR: &str = "SELECT value FROM meta WHERE key = 'audit_anchor'";
+const WRITE_ANCHOR: &str = "INSERT OR REPLACE INTO meta (key, value) VALUES ('audit_anchor', ?1)";
+const LATEST_PURGE_EVENT: &str =
+    "SELECT detail FROM audit_log WHERE kind = 'audit.purged' ORDER BY id DESC LIMIT 1";
+
+/// A position in the MAC chain: a row's id and MAC (or the anchor left by a purge).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AuditLink {
+    pub(crate) id: i64,
+    pub(crate) mac: Vec<u8>,
+}
+
+/// A stored row as read for verification: `event` is `None` when the row does not decode.
+pub(crate) struct AuditRow {
+    pub(crate) id: i64,
+    pub(crate) event: Option<AuditEvent>,
+    pub(crate) mac: Vec<u8>,
+}
+
+fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Option<AuditEvent>> {
+    let kind: String = r.get(2)?;
+    let Some(kind) = AuditKind::from_name(&kind) else { return Ok(None) };
+    Ok(Some(AuditEvent {
+        id: r.get(0)?,
+        at: from_millis(r.get(1)?),
+        kind,
+        user_id: r.get(3)?,
+        session_id: r.get(4)?,
+        ip: r.get(5)?,
+        user_agent: r.get(6)?,
+        detail: r.get(7)?,
+    }))
+}
+
+impl Conn<'_> {
+    /// The newest row, or the anchor if the trail is empty after a purge.
+    pub(crate) fn audit_head(&self) -> Result<Option<AuditLink>> {
+        match self.row(LAST_ROW, [], |r| Ok(AuditLink { id: r.get(0)?, mac: r.get(1)? }))? {
+            Some(link) => Ok(Some(link)),
+            None => self.audit_anchor(),
+        }
+    }
+
+    /// The link the oldest remaining row chains to, when rows were purged.
+    pub(crate) fn audit_anchor(&self) -> Result<Option<AuditLink>> {
+        match self.row(READ_ANCHOR, [], |r| r.get::<_, Vec<u8>>(0))? {
+            None => Ok(None),
+            Some(v) if v.len() == 40 => {
+                let (id, mac) = v.split_at(8);
+                let id = i64::from_be_bytes(id.try_into().map_err(|_| malformed())?);
+                Ok(Some(AuditLink { id, mac: mac.to_vec() }))
+            }
+            Some(_) => Err(malformed()),
+        }
+    }
+
+    /// The detail of the newest purge record, if any.
+    pub(crate) fn latest_purge_detail(&self) -> Result<Option<String>> {
+        Ok(self.row(LATEST_PURGE_EVENT, [], |r| r.get::<_, Option<String>>(0))?.flatten())
+    }
+
+    /// Events matching `query`, newest first, at most `limit`.
+    pub(crate) fn audit_events(&self, query: &AuditQuery, limit: u32) -> Result<Vec<AuditEvent>> {
+        let rows = self.rows(
+            QUERY,
+            params![
+                query.user_id,
+                query.kind.map(AuditKind::as_str),
+                query.since.map(to_millis),
+                query.until.map(to_millis),
+                query.before_id,
+                limit
+            ],
+            event_from_row,
+        )?;
+        rows.into_iter().map(|e| e.ok_or_else(malformed)).collect()
+    }
+
+    /// Calls `visit` with every row in id order, stopping at its first error.
+    pub(crate) fn for_each_audit_row(
+        &self,
+        mut visit: impl FnMut(AuditRow) -> Result<()>,
+    ) -> Result<()> {
+        let mut stmt = self.0.prepare(ALL_ROWS)?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let event = event_from_row(r).ok().flatten();
+            visit(AuditRow { id: r.get(0)?, event, mac: r.get(8)? })?;
+        }
+        Ok(())
+    }
+
+    /// The id of the newest row older than `at` (milliseconds), with its MAC.
+    pub(crate) fn audit_last_before(&self, at: i64) -> Result<Option<AuditLink>> {
+        let Some(id) = self.row(LAST_BEFORE, [at], |r| r.get::<_, Option<i64>>(0))?.flatten()
+        else {
+            return Ok(None);
+        };
+        let mac = self.row(MAC_OF, [id], |r| r.get(0))?.ok_or_else(malformed)?;
+        Ok(Some(AuditLink { id, mac }))
+    }
+}
+
+impl WriteTx<'_> {
+    pub(crate) fn insert_audit(&self, e: &AuditEvent, mac: &[u8]) -> Result<()> {
+        self.run(
+            INSERT,
+            params![
+                e.id,
+                to_millis(e.at),
+                e.kind.as_str(),
+                e.user_id,
+                e.session_id,
+                e.ip,
+                e.user_agent,
+                e.detail,
+                mac
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Deletes rows up to and including `through.id` and makes it the anchor; returns how
+    /// many rows were deleted.
+    pub(crate) fn purge_audit_through(&self, through: &AuditLink) -> Result<usize> {
+        let deleted = self.run(PURGE, [through.id])?;
+        let mut anchor = through.id.to_be_bytes().to_vec();
+        anchor.extend_from_slice(&through.mac);
+        self.run(WRITE_ANCHOR, [anchor])?;
+        Ok(deleted)
+    }
+}
+
+fn malformed() -> Error {
+    Error::new(ErrorKind::Storage, "audit trail row or anchor is malformed")
+}

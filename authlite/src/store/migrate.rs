@@ -1,0 +1,91 @@
+//! Schema creation and upgrades, tracked in `PRAGMA user_version`.
+//!
+//! `schema.sql` is divided into sections headed `-- @version N`. A new database runs the
+//! whole file; a database at version `v` runs the sections after `v`, in order, in one
+//! transaction. Additive changes (new tables, indexes) are simply a new section; a change
+//! to an existing table would need an explicit step here as well.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::values::error::{Error, ErrorKind, Result};
+
+/// The full current schema.
+const SCHEMA: &str = include_str!("../../../schema.sql");
+const MARKER: &str = "-- @version ";
+
+const READ_VERSION: &str = "PRAGMA user_version";
+const COUNT_TABLES: &str = "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'";
+
+/// `(version, sql)` for every section of `schema.sql`, in file order. A section starts at a
+/// line that begins with the marker.
+fn sections() -> Result<Vec<(u32, &'static str)>> {
+    let mut starts = Vec::new(); // (version, where its body starts, where its marker starts)
+    let mut offset = 0;
+    for line in SCHEMA.split_inclusive('\n') {
+        if let Some(version) = line.strip_prefix(MARKER) {
+            let version = version.trim().parse::<u32>().map_err(|_| bad_schema())?;
+            starts.push((version, offset + line.len(), offset));
+        }
+        offset += line.len();
+    }
+    let mut out = Vec::new();
+    for (i, &(version, body, _)) in starts.iter().enumerate() {
+        let end = starts.get(i + 1).map_or(SCHEMA.len(), |next| next.2);
+        out.push((version, &SCHEMA[body..end]));
+    }
+    let ordered = out.iter().enumerate().all(|(i, (v, _))| *v as usize == i + 1);
+    if out.is_empty() || !ordered {
+        return Err(bad_schema());
+    }
+    Ok(out)
+}
+
+fn bad_schema() -> Error {
+    Error::new(ErrorKind::Internal, "schema.sql sections must be numbered 1, 2, 3...")
+}
+
+/// Brings the database on `conn` to the latest version, creating it when empty. Runs inside
+/// one `BEGIN IMMEDIATE` transaction, so concurrent openers of a new file queue and the
+/// later ones find the work done.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+    let sections = sections()?;
+    let latest = sections.len() as u32;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: u32 = tx.query_row(READ_VERSION, [], |r| r.get(0))?;
+    if version == latest {
+        return Ok(());
+    }
+    if version > latest {
+        return Err(Error::new(
+            ErrorKind::Storage,
+            format!("database schema version {version} is newer than this authlite ({latest})"),
+        ));
+    }
+    if version == 0 {
+        let tables: i64 = tx.query_row(COUNT_TABLES, [], |r| r.get(0))?;
+        if tables != 0 {
+            return Err(Error::new(
+                ErrorKind::Storage,
+                "the file is an SQLite database that authlite did not create",
+            ));
+        }
+    }
+    for (to, sql) in sections.iter().filter(|(to, _)| *to > version) {
+        tx.execute_batch(sql)
+            .map_err(|e| Error::storage(format!("schema upgrade to version {to} failed"), e))?;
+    }
+    // user_version cannot be a bound parameter; `latest` is a number we computed.
+    tx.execute_batch(&format!("PRAGMA user_version = {latest}"))?;
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn schema_sections_are_numbered_in_order() {
+        let sections = super::sections().unwrap();
+        assert!(sections.len() >= 2);
+        assert!(sections[0].1.contains("CREATE TABLE users"));
+    }
+}

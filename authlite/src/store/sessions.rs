@@ -1,0 +1,197 @@
+//! The `sessions` and `revoked_tokens` tables, and the validation read.
+
+use rusqlite::{Row, params};
+
+use super::{Conn, WriteTx};
+use crate::values::clock::from_millis;
+use crate::values::error::Result;
+use crate::values::ids::{SessionId, UserId};
+use crate::values::session::{ClientInfo, Session};
+
+macro_rules! select_session {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, user_id, created_at, last_refreshed_at, idle_expires_at, expires_at, ",
+            "revoked_at, ip, user_agent FROM sessions ",
+            $tail
+        )
+    };
+}
+
+const SESSION_BY_ID: &str = select_session!("WHERE id = ?1");
+const LIVE_SESSIONS: &str = select_session!(
+    "WHERE user_id = ?1 AND revoked_at IS NULL AND idle_expires_at > ?2 AND expires_at > ?2 \
+     ORDER BY created_at DESC, id DESC"
+);
+const INSERT_SESSION: &str = "INSERT INTO sessions \
+     (user_id, created_at, last_refreshed_at, idle_expires_at, expires_at, ip, user_agent) \
+     VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6)";
+const REVOKE_SESSION: &str = "UPDATE sessions SET revoked_at = ?2, revoke_reason = ?3 \
+     WHERE id = ?1 AND revoked_at IS NULL";
+/// Only live sessions: an expired one is already over and is not counted as ended.
+const REVOKE_USER_SESSIONS: &str = "UPDATE sessions SET revoked_at = ?2, revoke_reason = ?3 \
+     WHERE user_id = ?1 AND revoked_at IS NULL AND idle_expires_at > ?2 AND expires_at > ?2";
+const SLIDE: &str =
+    "UPDATE sessions SET last_refreshed_at = ?2, idle_expires_at = ?3 WHERE id = ?1";
+const REVOKE_JTI: &str = "INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?1, ?2)";
+const PURGE_SESSIONS: &str = "DELETE FROM sessions \
+     WHERE expires_at <= ?1 OR idle_expires_at <= ?1 OR revoked_at IS NOT NULL";
+const PURGE_JTIS: &str = "DELETE FROM revoked_tokens WHERE expires_at <= ?1";
+
+/// Everything `validate` needs from the database, in one indexed read.
+const TOKEN_STATE: &str = "SELECT s.user_id, u.username, u.active, u.token_version, \
+     s.revoked_at IS NOT NULL, s.idle_expires_at, s.expires_at, \
+     EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?2), \
+     EXISTS (SELECT 1 FROM signing_keys WHERE kid = ?3 AND retired_at IS NULL), \
+     (SELECT group_concat(r.name, char(31)) FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
+      WHERE ur.user_id = s.user_id) \
+     FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?1";
+
+/// Whether a session can still be used, as stored: the input of the one liveness rule
+/// (`features::sessions::check_live`) that `validate` and `refresh` share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Liveness {
+    pub(crate) user_active: bool,
+    pub(crate) revoked: bool,
+    pub(crate) idle_expires_at: i64,
+    pub(crate) expires_at: i64,
+}
+
+/// Database state behind one access token, as read by the validation query.
+#[derive(Debug, Clone)]
+pub(crate) struct TokenState {
+    pub(crate) session: SessionId,
+    pub(crate) user: UserId,
+    pub(crate) username: String,
+    pub(crate) roles: Vec<String>,
+    pub(crate) token_version: i64,
+    pub(crate) live: Liveness,
+    pub(crate) token_revoked: bool,
+    /// The token's signing key has a live (not retired) row in the database.
+    pub(crate) key_live: bool,
+}
+
+fn session_from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
+    Ok(Session {
+        id: r.get(0)?,
+        user_id: r.get(1)?,
+        created_at: from_millis(r.get(2)?),
+        last_refreshed_at: from_millis(r.get(3)?),
+        idle_expires_at: from_millis(r.get(4)?),
+        expires_at: from_millis(r.get(5)?),
+        revoked_at: r.get::<_, Option<i64>>(6)?.map(from_millis),
+        ip: r.get(7)?,
+        user_agent: r.get(8)?,
+    })
+}
+
+/// Role names come back joined by U+001F, which names cannot contain.
+fn split_roles(joined: Option<String>) -> Vec<String> {
+    let mut roles: Vec<String> =
+        joined.iter().flat_map(|j| j.split('\u{1f}')).map(str::to_owned).collect();
+    roles.sort();
+    roles
+}
+
+impl Conn<'_> {
+    pub(crate) fn session(&self, id: SessionId) -> Result<Option<Session>> {
+        self.row(SESSION_BY_ID, [id], session_from_row)
+    }
+
+    /// A user's sessions that are neither revoked nor expired at `now`, newest first.
+    pub(crate) fn live_sessions(&self, user: UserId, now: i64) -> Result<Vec<Session>> {
+        self.rows(LIVE_SESSIONS, params![user, now], session_from_row)
+    }
+
+    /// The validation read: session, user, roles, the token's own revocation and its key's
+    /// liveness. `None`: the session no longer exists.
+    pub(crate) fn token_state(
+        &self,
+        session: SessionId,
+        jti: &str,
+        kid: &str,
+    ) -> Result<Option<TokenState>> {
+        self.row(TOKEN_STATE, params![session, jti, kid], |r| {
+            Ok(TokenState {
+                session,
+                user: r.get(0)?,
+                username: r.get(1)?,
+                roles: split_roles(r.get(9)?),
+                token_version: r.get(3)?,
+                live: Liveness {
+                    user_active: r.get(2)?,
+                    revoked: r.get(4)?,
+                    idle_expires_at: r.get(5)?,
+                    expires_at: r.get(6)?,
+                },
+                token_revoked: r.get(7)?,
+                key_live: r.get(8)?,
+            })
+        })
+    }
+}
+
+/// A new session's row.
+pub(crate) struct NewSession<'a> {
+    pub(crate) user: UserId,
+    pub(crate) now: i64,
+    pub(crate) idle_expires_at: i64,
+    pub(crate) expires_at: i64,
+    pub(crate) client: &'a ClientInfo,
+}
+
+impl WriteTx<'_> {
+    pub(crate) fn insert_session(&self, s: &NewSession<'_>) -> Result<SessionId> {
+        self.run(
+            INSERT_SESSION,
+            params![
+                s.user,
+                s.now,
+                s.idle_expires_at,
+                s.expires_at,
+                s.client.ip,
+                s.client.user_agent
+            ],
+        )?;
+        Ok(SessionId(self.last_id()))
+    }
+
+    /// Ends one session; `false` if it was already ended or does not exist.
+    pub(crate) fn revoke_session(&self, id: SessionId, now: i64, reason: &str) -> Result<bool> {
+        Ok(self.run(REVOKE_SESSION, params![id, now, reason])? > 0)
+    }
+
+    /// Ends every live session of a user; returns how many.
+    pub(crate) fn revoke_user_sessions(
+        &self,
+        user: UserId,
+        now: i64,
+        reason: &str,
+    ) -> Result<usize> {
+        self.run(REVOKE_USER_SESSIONS, params![user, now, reason])
+    }
+
+    /// Moves the idle expiry (refresh).
+    pub(crate) fn slide_session(
+        &self,
+        id: SessionId,
+        now: i64,
+        idle_expires_at: i64,
+    ) -> Result<()> {
+        self.run(SLIDE, params![id, now, idle_expires_at])?;
+        Ok(())
+    }
+
+    /// Revokes one access token by `jti` until `expires_at`; `false` if it already was.
+    pub(crate) fn revoke_jti(&self, jti: &str, expires_at: i64) -> Result<bool> {
+        Ok(self.run(REVOKE_JTI, params![jti, expires_at])? > 0)
+    }
+
+    /// Deletes ended sessions (with their refresh tokens) and expired revocations; returns
+    /// how many sessions.
+    pub(crate) fn purge_sessions(&self, now: i64) -> Result<usize> {
+        let sessions = self.run(PURGE_SESSIONS, [now])?;
+        self.run(PURGE_JTIS, [now])?;
+        Ok(sessions)
+    }
+}

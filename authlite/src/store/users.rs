@@ -1,0 +1,203 @@
+//! The `users` table.
+
+use rusqlite::{Row, params};
+
+use super::{Conn, WriteTx};
+use crate::values::clock::from_millis;
+use crate::values::error::Result;
+use crate::values::ids::UserId;
+use crate::values::user::User;
+
+/// Builds the user `SELECT` with one shared column list.
+macro_rules! select_user {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, username, email, active, created_at, updated_at, last_login_at ",
+            "FROM users ",
+            $tail
+        )
+    };
+}
+
+const USER_BY_ID: &str = select_user!("WHERE id = ?1");
+const USER_BY_USERNAME: &str = select_user!("WHERE username_key = ?1");
+const USER_BY_EMAIL: &str = select_user!("WHERE email_key = ?1");
+const USERNAME_TAKEN: &str = "SELECT 1 FROM users WHERE username_key = ?1";
+const EMAIL_TAKEN: &str = "SELECT 1 FROM users WHERE email_key = ?1 AND id IS NOT ?2";
+const USER_EXISTS: &str = "SELECT 1 FROM users WHERE id = ?1";
+const INSERT_USER: &str = "INSERT INTO users \
+     (username, username_key, email, email_key, password_hash, created_at, updated_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)";
+const CREDENTIALS_BY_USERNAME: &str = "SELECT id, password_hash FROM users WHERE username_key = ?1";
+const CREDENTIALS_BY_EMAIL: &str = "SELECT id, password_hash FROM users WHERE email_key = ?1";
+const CREDENTIALS_BY_ID: &str = "SELECT id, password_hash FROM users WHERE id = ?1";
+const ACCOUNT_STATE: &str = "SELECT password_hash, active, token_version FROM users WHERE id = ?1";
+const SET_PASSWORD: &str = "UPDATE users SET password_hash = ?2, updated_at = ?3, \
+     token_version = token_version + 1 WHERE id = ?1";
+const UPGRADE_HASH: &str =
+    "UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2";
+const SET_ACTIVE: &str = "UPDATE users SET active = ?2, updated_at = ?3, \
+     token_version = token_version + 1 WHERE id = ?1";
+const DELETE_USER: &str = "DELETE FROM users WHERE id = ?1";
+const SET_EMAIL: &str =
+    "UPDATE users SET email = ?2, email_key = ?3, updated_at = ?4 WHERE id = ?1";
+const TOUCH_LOGIN: &str = "UPDATE users SET last_login_at = ?2 WHERE id = ?1";
+const LIST_USERS: &str = select_user!(
+    "WHERE (?1 IS NULL OR username_key LIKE ?1 ESCAPE '\\' OR email_key LIKE ?1 ESCAPE '\\') \
+     AND (?2 IS NULL OR active = ?2) \
+     AND (?5 IS NULL OR EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
+          WHERE ur.user_id = users.id AND r.name = ?5)) \
+     ORDER BY id LIMIT ?3 OFFSET ?4"
+);
+
+/// A user's id and stored hash, as read for a password check.
+pub(crate) struct Credentials {
+    pub(crate) id: UserId,
+    pub(crate) hash: String,
+}
+
+/// Password hash, active flag and token version, read inside a write transaction.
+pub(crate) struct AccountState {
+    pub(crate) hash: String,
+    pub(crate) active: bool,
+    pub(crate) token_version: i64,
+}
+
+/// How a user is looked up: by id, or by a username or email key.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum UserKey<'k> {
+    Id(UserId),
+    Username(&'k str),
+    Email(&'k str),
+}
+
+/// A new account's row.
+pub(crate) struct NewUserRow<'a> {
+    pub(crate) username: &'a str,
+    pub(crate) username_key: &'a str,
+    pub(crate) email: Option<(&'a str, &'a str)>,
+    pub(crate) hash: &'a str,
+}
+
+/// What `list_users` filters on; `pattern` is a `LIKE` pattern with `\` escapes.
+pub(crate) struct UserFilter<'a> {
+    pub(crate) pattern: Option<&'a str>,
+    pub(crate) active: Option<bool>,
+    pub(crate) role: Option<&'a str>,
+    pub(crate) limit: u32,
+    pub(crate) offset: i64,
+}
+
+fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        id: r.get(0)?,
+        username: r.get(1)?,
+        email: r.get(2)?,
+        active: r.get(3)?,
+        created_at: from_millis(r.get(4)?),
+        updated_at: from_millis(r.get(5)?),
+        last_login_at: r.get::<_, Option<i64>>(6)?.map(from_millis),
+    })
+}
+
+impl Conn<'_> {
+    pub(crate) fn user(&self, key: UserKey<'_>) -> Result<Option<User>> {
+        match key {
+            UserKey::Id(id) => self.row(USER_BY_ID, [id], user_from_row),
+            UserKey::Username(k) => self.row(USER_BY_USERNAME, [k], user_from_row),
+            UserKey::Email(k) => self.row(USER_BY_EMAIL, [k], user_from_row),
+        }
+    }
+
+    pub(crate) fn user_exists(&self, id: UserId) -> Result<bool> {
+        self.exists(USER_EXISTS, [id])
+    }
+
+    pub(crate) fn username_taken(&self, key: &str) -> Result<bool> {
+        self.exists(USERNAME_TAKEN, [key])
+    }
+
+    /// Whether another account than `except` has this email key.
+    pub(crate) fn email_taken(&self, key: &str, except: Option<UserId>) -> Result<bool> {
+        self.exists(EMAIL_TAKEN, params![key, except])
+    }
+
+    pub(crate) fn credentials(&self, key: UserKey<'_>) -> Result<Option<Credentials>> {
+        let map = |r: &Row<'_>| Ok(Credentials { id: r.get(0)?, hash: r.get(1)? });
+        match key {
+            UserKey::Id(id) => self.row(CREDENTIALS_BY_ID, [id], map),
+            UserKey::Username(k) => self.row(CREDENTIALS_BY_USERNAME, [k], map),
+            UserKey::Email(k) => self.row(CREDENTIALS_BY_EMAIL, [k], map),
+        }
+    }
+
+    pub(crate) fn account_state(&self, id: UserId) -> Result<Option<AccountState>> {
+        self.row(ACCOUNT_STATE, [id], |r| {
+            Ok(AccountState { hash: r.get(0)?, active: r.get(1)?, token_version: r.get(2)? })
+        })
+    }
+
+    pub(crate) fn list_users(&self, f: &UserFilter<'_>) -> Result<Vec<User>> {
+        self.rows(
+            LIST_USERS,
+            params![f.pattern, f.active, f.limit, f.offset, f.role],
+            user_from_row,
+        )
+    }
+}
+
+impl WriteTx<'_> {
+    pub(crate) fn insert_user(&self, row: &NewUserRow<'_>, now: i64) -> Result<UserId> {
+        self.run(
+            INSERT_USER,
+            params![
+                row.username,
+                row.username_key,
+                row.email.map(|e| e.0),
+                row.email.map(|e| e.1),
+                row.hash,
+                now
+            ],
+        )?;
+        Ok(UserId(self.last_id()))
+    }
+
+    /// `email`: `(display, key)`, or `None` to clear it.
+    pub(crate) fn set_email(
+        &self,
+        id: UserId,
+        email: Option<(&str, &str)>,
+        now: i64,
+    ) -> Result<()> {
+        self.run(SET_EMAIL, params![id, email.map(|e| e.0), email.map(|e| e.1), now])?;
+        Ok(())
+    }
+
+    /// Replaces the hash and bumps the token version (every access token dies).
+    pub(crate) fn set_password(&self, id: UserId, hash: &str, now: i64) -> Result<()> {
+        self.run(SET_PASSWORD, params![id, hash, now])?;
+        Ok(())
+    }
+
+    /// Replaces the hash with a re-hash of the same password, unless it changed meanwhile.
+    pub(crate) fn upgrade_hash(&self, id: UserId, old: &str, new: &str) -> Result<()> {
+        self.run(UPGRADE_HASH, params![id, old, new])?;
+        Ok(())
+    }
+
+    /// Sets the active flag and bumps the token version.
+    pub(crate) fn set_active(&self, id: UserId, active: bool, now: i64) -> Result<()> {
+        self.run(SET_ACTIVE, params![id, active, now])?;
+        Ok(())
+    }
+
+    pub(crate) fn touch_login(&self, id: UserId, now: i64) -> Result<()> {
+        self.run(TOUCH_LOGIN, params![id, now])?;
+        Ok(())
+    }
+
+    /// `false` if there was no such user.
+    pub(crate) fn delete_user(&self, id: UserId) -> Result<bool> {
+        Ok(self.run(DELETE_USER, [id])? > 0)
+    }
+}

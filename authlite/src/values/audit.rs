@@ -1,0 +1,116 @@
+//! The audit trail as callers see it: [`AuditEvent`], [`AuditKind`], [`AuditQuery`],
+//! [`SubscriptionId`].
+
+use std::fmt;
+use std::time::SystemTime;
+
+use crate::values::ids::{SessionId, UserId};
+
+macro_rules! audit_kinds {
+    ($($variant:ident => $name:literal, $doc:literal;)*) => {
+        /// What happened. The text form (`as_str`) is what the database stores.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum AuditKind {
+            $(#[doc = $doc] $variant,)*
+        }
+
+        impl AuditKind {
+            /// Every kind, in declaration order.
+            pub const ALL: &'static [AuditKind] = &[$(AuditKind::$variant,)*];
+
+            /// The stored name, e.g. `"login.failed"`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(AuditKind::$variant => $name,)* }
+            }
+
+            /// The kind with this stored name.
+            pub fn from_name(name: &str) -> Option<AuditKind> {
+                match name { $($name => Some(AuditKind::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+audit_kinds! {
+    UserRegistered => "user.registered", "A user registered.";
+    UserImported => "user.imported", "A user was imported with an existing password hash.";
+    LoginSucceeded => "login.succeeded", "A login succeeded.";
+    LoginFailed => "login.failed", "A login failed (unknown user or wrong password).";
+    LoginLocked => "login.locked", "A login was refused because the account is locked.";
+    LoginRateLimited => "login.rate_limited", "A login was refused: too many failures from the address.";
+    AccountLocked => "account.locked", "Too many failures locked the account.";
+    AccountUnlocked => "account.unlocked", "An administrator cleared a lockout.";
+    Logout => "logout", "A session was ended by its user.";
+    TokenRefreshed => "token.refreshed", "A refresh token was redeemed (rotated).";
+    RefreshReused => "token.reused", "A spent refresh token was presented; its session was revoked.";
+    TokenRevoked => "token.revoked", "One access token was revoked.";
+    SessionRevoked => "session.revoked", "A session was revoked.";
+    SessionsRevoked => "sessions.revoked", "All sessions of a user were revoked.";
+    PasswordChanged => "password.changed", "A user changed their password.";
+    PasswordSet => "password.set", "A password was set without the old one.";
+    PasswordRehashed => "password.rehashed", "A password hash was upgraded to current parameters.";
+    EmailChanged => "user.email_changed", "A user's email was changed.";
+    UserDeactivated => "user.deactivated", "A user was deactivated.";
+    UserActivated => "user.activated", "A user was re-activated.";
+    UserDeleted => "user.deleted", "A user was deleted.";
+    RoleCreated => "role.created", "A role was created.";
+    RoleDeleted => "role.deleted", "A role was deleted.";
+    PermissionGranted => "permission.granted", "A role was granted a permission.";
+    PermissionRevoked => "permission.revoked", "A permission was taken from a role.";
+    RoleAssigned => "role.assigned", "A role was given to a user.";
+    RoleUnassigned => "role.unassigned", "A role was taken from a user.";
+    AccessDenied => "access.denied", "An authorization check failed.";
+    KeyRotated => "key.rotated", "A new signing key was created.";
+    KeyRetired => "key.retired", "A signing key was retired.";
+    AuditPurged => "audit.purged", "Old audit rows were deleted by the retention purge.";
+}
+
+impl fmt::Display for AuditKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One recorded security event. Never contains a password, token, key or hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuditEvent {
+    /// Position in the trail (consecutive).
+    pub id: i64,
+    /// When it happened (the engine's clock).
+    pub at: SystemTime,
+    /// What happened.
+    pub kind: AuditKind,
+    /// The user concerned, if any.
+    pub user_id: Option<UserId>,
+    /// The session concerned, if any.
+    pub session_id: Option<SessionId>,
+    /// The client address, when the operation had one.
+    pub ip: Option<String>,
+    /// The client user agent, when the operation had one.
+    pub user_agent: Option<String>,
+    /// A short description, e.g. `role=clerk` or `reason=logout`.
+    pub detail: Option<String>,
+}
+
+/// Filters for [`Auth::audit`](crate::Auth::audit). `Default` gives the newest 100 events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// Only events about this user.
+    pub user_id: Option<UserId>,
+    /// Only events of this kind.
+    pub kind: Option<AuditKind>,
+    /// Only events at or after this time.
+    pub since: Option<SystemTime>,
+    /// Only events before this time.
+    pub until: Option<SystemTime>,
+    /// Only events older than this id (the last id of the previous page).
+    pub before_id: Option<i64>,
+    /// How many, newest first; default 100, at most 10,000.
+    pub limit: Option<u32>,
+}
+
+/// Identifies a subscription, to end it with [`Auth::unsubscribe`](crate::Auth::unsubscribe).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SubscriptionId(pub(crate) u64);

@@ -1,0 +1,331 @@
+//! Engine configuration: every default in one place, checked by [`Config::validate`].
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::values::clock::{Clock, SystemClock};
+use crate::values::error::{Error, ErrorKind, Result};
+
+const MINUTE: Duration = Duration::from_secs(60);
+const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The path [`Config::in_memory`] uses to ask for a private in-memory database.
+pub(crate) const IN_MEMORY_PATH: &str = ":memory:";
+
+/// Everything the engine can be told. Build with [`Config::new`], change fields, then
+/// [`Auth::open_with`](crate::Auth::open_with), which calls [`Config::validate`] first.
+///
+/// ```
+/// use std::time::Duration;
+/// let mut config = authlite::Config::in_memory();
+/// config.pbkdf2_iterations = 1_000; // tests only: far below the safe default
+/// config.access_token_ttl = Duration::from_secs(5 * 60);
+/// let auth = authlite::Auth::open_with(config)?;
+/// # Ok::<(), authlite::Error>(())
+/// ```
+///
+/// Struct-update syntax works too:
+/// `Config { pbkdf2_iterations: 1_000, ..Config::new("app.db") }`.
+#[derive(Clone)]
+pub struct Config {
+    /// The SQLite database file; created with its schema if missing.
+    /// `":memory:"` (see [`Config::in_memory`]) keeps a private database in memory.
+    pub path: PathBuf,
+    /// PBKDF2-HMAC-SHA256 iterations for new password hashes. Default **600,000** (OWASP 2023).
+    /// Accepted range 1,000..=10,000,000. **Lowering it weakens every password hash created
+    /// while it is low**: only do so in tests. Hashes with fewer iterations than this are
+    /// re-hashed on the user's next successful login.
+    pub pbkdf2_iterations: u32,
+    /// Lifetime of an access token (JWT). Default **15 minutes**. Accepted 1 s..=24 h.
+    pub access_token_ttl: Duration,
+    /// A session ends when it is not refreshed for this long. Default **14 days**.
+    pub session_idle_timeout: Duration,
+    /// A session ends this long after login whatever happens (absolute). Default **30 days**.
+    pub session_lifetime: Duration,
+    /// Where the engine gets the time. Default [`SystemClock`]; use
+    /// [`ManualClock`](crate::ManualClock) in tests.
+    pub clock: Arc<dyn Clock>,
+    /// The `iss` claim written into and required from access tokens. Default `"authlite"`.
+    pub issuer: String,
+    /// The `aud` claim written into and required from access tokens. Default `"authlite"`.
+    pub audience: String,
+    /// Tolerance for clock differences when checking `exp`/`nbf`. Default **0**: the issuer and
+    /// the verifier share a clock. At most 5 minutes; every second widens a stolen token's use.
+    pub leeway: Duration,
+    /// Minimum password length in characters (after NFKC). Default **8** (NIST SP 800-63B).
+    /// **Values below 8 weaken the policy.**
+    pub min_password_length: usize,
+    /// Maximum password length in characters. Default **128**; at least 64 is enforced so
+    /// passphrases fit (NIST SP 800-63B), at most 1024 so hashing cost stays bounded.
+    pub max_password_length: usize,
+    /// Consecutive failed logins that lock an account. Default **10** (OWASP suggests a
+    /// threshold with a growing lockout; Devise's default is 20, NIST allows at most 100).
+    /// 0 disables account lockout: **only behind another rate limiter**.
+    pub lockout_threshold: u32,
+    /// How long the first lockout lasts; each further lockout without a successful login
+    /// in between lasts twice as long. Default **1 minute**.
+    pub lockout_duration: Duration,
+    /// The longest a lockout lasts. Default **1 hour** (Devise's `unlock_in`).
+    pub lockout_max_duration: Duration,
+    /// Failed logins one client address (`ClientInfo::ip`; IPv6 by /64) may make per
+    /// `address_window` before it gets `RateLimited`. Default **100**. 0 disables.
+    pub address_max_failures: u32,
+    /// The window of `address_max_failures`. Default **15 minutes**.
+    pub address_window: Duration,
+    /// Algorithm of newly generated signing keys. Default [`SigningAlgorithm::Hs256`].
+    pub signing_algorithm: SigningAlgorithm,
+    /// An HS256 secret supplied by the application (e.g. from a secrets manager) instead of
+    /// the key the engine generates and stores in the database. At least 32 bytes. It is never
+    /// written to the database; tokens it signed stop validating when it is removed.
+    pub signing_secret: Option<SecretBytes>,
+    /// The root secret that purpose-specific keys (the audit trail's MAC) are derived from,
+    /// supplied by the application. At least 32 bytes. When absent, a random one is created
+    /// and stored in the database, which makes the audit chain evidence against accidents
+    /// and naive edits but not against someone who can read the file; supply it to close
+    /// that gap. Set it before the first audit row is written: changing it later makes the
+    /// older rows fail verification.
+    pub master_secret: Option<SecretBytes>,
+    /// SQLite `synchronous` setting. Default [`Synchronous::Normal`] (WAL: durable across
+    /// application crashes; a power loss may drop the last commits). `Full` syncs every commit.
+    pub synchronous: Synchronous,
+    /// How long to wait for another process's write lock before failing. Default **5 s**.
+    pub busy_timeout: Duration,
+    /// Maximum pooled SQLite connections. Default **8**. Range 1..=64.
+    pub pool_size: u32,
+    /// Maximum entries in the exact in-process validation cache. Default **16,384**;
+    /// 0 disables it (every `validate` then reads the database).
+    pub validate_cache_capacity: usize,
+}
+
+impl Config {
+    /// Every default, for the database at `path`.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Config {
+            path: path.into(),
+            pbkdf2_iterations: 600_000,
+            access_token_ttl: 15 * MINUTE,
+            session_idle_timeout: 14 * DAY,
+            session_lifetime: 30 * DAY,
+            clock: Arc::new(SystemClock),
+            issuer: "authlite".to_owned(),
+            audience: "authlite".to_owned(),
+            leeway: Duration::ZERO,
+            min_password_length: 8,
+            max_password_length: 128,
+            lockout_threshold: 10,
+            lockout_duration: MINUTE,
+            lockout_max_duration: 60 * MINUTE,
+            address_max_failures: 100,
+            address_window: 15 * MINUTE,
+            signing_algorithm: SigningAlgorithm::Hs256,
+            signing_secret: None,
+            master_secret: None,
+            synchronous: Synchronous::Normal,
+            busy_timeout: Duration::from_secs(5),
+            pool_size: 8,
+            validate_cache_capacity: 16_384,
+        }
+    }
+
+    /// Every default, with a private in-memory database (demos and tests).
+    pub fn in_memory() -> Self {
+        Config::new(IN_MEMORY_PATH)
+    }
+
+    pub(crate) fn is_in_memory(&self) -> bool {
+        self.path.as_os_str() == IN_MEMORY_PATH
+    }
+
+    /// Checks every field; [`Auth::open_with`](crate::Auth::open_with) calls this first.
+    /// Errors are of kind [`ErrorKind::Config`] and name the field.
+    pub fn validate(&self) -> Result<()> {
+        fn check(ok: bool, message: &'static str) -> Result<()> {
+            if ok { Ok(()) } else { Err(Error::new(ErrorKind::Config, message)) }
+        }
+        check(!self.path.as_os_str().is_empty(), "path must not be empty")?;
+        check(
+            (1_000..=10_000_000).contains(&self.pbkdf2_iterations),
+            "pbkdf2_iterations must be within 1,000..=10,000,000",
+        )?;
+        check(
+            (Duration::from_secs(1)..=DAY).contains(&self.access_token_ttl),
+            "access_token_ttl must be within 1 s..=24 h",
+        )?;
+        let ten_years = 3650 * DAY;
+        check(
+            (MINUTE..=ten_years).contains(&self.session_idle_timeout),
+            "session_idle_timeout must be within 1 min..=10 years",
+        )?;
+        check(
+            (MINUTE..=ten_years).contains(&self.session_lifetime),
+            "session_lifetime must be within 1 min..=10 years",
+        )?;
+        check(valid_claim(&self.issuer), "issuer must be 1..=256 printable characters")?;
+        check(valid_claim(&self.audience), "audience must be 1..=256 printable characters")?;
+        check(self.leeway <= 5 * MINUTE, "leeway must be at most 5 minutes")?;
+        check(
+            (64..=1024).contains(&self.max_password_length),
+            "max_password_length must be within 64..=1024",
+        )?;
+        check(
+            (1..=self.max_password_length).contains(&self.min_password_length),
+            "min_password_length must be within 1..=max_password_length",
+        )?;
+        check(self.lockout_threshold <= 1000, "lockout_threshold must be at most 1000")?;
+        check(
+            (Duration::from_secs(1)..=DAY).contains(&self.lockout_duration),
+            "lockout_duration must be within 1 s..=24 h",
+        )?;
+        check(
+            (self.lockout_duration..=30 * DAY).contains(&self.lockout_max_duration),
+            "lockout_max_duration must be within lockout_duration..=30 days",
+        )?;
+        check(
+            (Duration::from_secs(1)..=DAY).contains(&self.address_window),
+            "address_window must be within 1 s..=24 h",
+        )?;
+        if let Some(secret) = &self.signing_secret {
+            check(secret.0.len() >= 32, "signing_secret must be at least 32 bytes")?;
+            check(
+                self.signing_algorithm == SigningAlgorithm::Hs256,
+                "signing_secret requires signing_algorithm Hs256",
+            )?;
+        }
+        check(self.busy_timeout <= 10 * MINUTE, "busy_timeout must be at most 10 minutes")?;
+        check((1..=64).contains(&self.pool_size), "pool_size must be within 1..=64")?;
+        Ok(())
+    }
+}
+
+fn valid_claim(s: &str) -> bool {
+    (1..=256).contains(&s.chars().count()) && !s.chars().any(char::is_control)
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("path", &self.path)
+            .field("pbkdf2_iterations", &self.pbkdf2_iterations)
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("session_idle_timeout", &self.session_idle_timeout)
+            .field("session_lifetime", &self.session_lifetime)
+            .field("clock", &"dyn Clock")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("leeway", &self.leeway)
+            .field("min_password_length", &self.min_password_length)
+            .field("max_password_length", &self.max_password_length)
+            .field("lockout_threshold", &self.lockout_threshold)
+            .field("lockout_duration", &self.lockout_duration)
+            .field("lockout_max_duration", &self.lockout_max_duration)
+            .field("address_max_failures", &self.address_max_failures)
+            .field("address_window", &self.address_window)
+            .field("signing_algorithm", &self.signing_algorithm)
+            .field("signing_secret", &self.signing_secret)
+            .field("master_secret", &self.master_secret)
+            .field("synchronous", &self.synchronous)
+            .field("busy_timeout", &self.busy_timeout)
+            .field("pool_size", &self.pool_size)
+            .field("validate_cache_capacity", &self.validate_cache_capacity)
+            .finish()
+    }
+}
+
+/// The JWS algorithm of access tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SigningAlgorithm {
+    /// HMAC-SHA256 with a random 256-bit key. Only this engine can verify.
+    Hs256,
+    /// Ed25519 signatures: other machines can verify with the public key
+    /// (see [`Auth::jwks`](crate::Auth::jwks)).
+    EdDsa,
+}
+
+/// SQLite's `synchronous` pragma for every connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Synchronous {
+    /// `NORMAL`: with WAL, no commit is lost on an application crash; the last commits may be
+    /// lost on power failure or OS crash.
+    Normal,
+    /// `FULL`: every commit is synced to disk; survives power loss, costs an fsync per write.
+    Full,
+}
+
+/// Secret bytes: never printed by `Debug`, wiped from memory when dropped.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct SecretBytes(Vec<u8>);
+
+impl SecretBytes {
+    /// Wraps `bytes`.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        SecretBytes(bytes.into())
+    }
+
+    pub(crate) fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl From<Vec<u8>> for SecretBytes {
+    fn from(bytes: Vec<u8>) -> Self {
+        SecretBytes(bytes)
+    }
+}
+
+impl fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretBytes([redacted; {} bytes])", self.0.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_documented_ones_and_valid() {
+        let c = Config::new("x.db");
+        assert_eq!(c.pbkdf2_iterations, 600_000);
+        assert_eq!(c.access_token_ttl, Duration::from_secs(900));
+        assert_eq!(c.session_idle_timeout, 14 * DAY);
+        assert_eq!(c.session_lifetime, 30 * DAY);
+        assert_eq!(c.min_password_length, 8);
+        assert!(c.max_password_length >= 64);
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn rejects_weak_or_nonsense_values() {
+        let bad: [fn(&mut Config); 9] = [
+            |c| c.pbkdf2_iterations = 999,
+            |c| c.access_token_ttl = Duration::ZERO,
+            |c| c.issuer.clear(),
+            |c| c.leeway = Duration::from_secs(3600),
+            |c| c.max_password_length = 32,
+            |c| c.min_password_length = 0,
+            |c| c.signing_secret = Some(SecretBytes::new(vec![1; 16])),
+            |c| c.pool_size = 0,
+            |c| c.path = PathBuf::new(),
+        ];
+        for change in bad {
+            let mut c = Config::new("x.db");
+            change(&mut c);
+            assert_eq!(c.validate().unwrap_err().kind(), ErrorKind::Config, "{c:?}");
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let mut c = Config::new("x.db");
+        c.signing_secret = Some(SecretBytes::new(b"super-secret-signing-key-0123456789".to_vec()));
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("super-secret"));
+        assert!(shown.contains("redacted"));
+    }
+}

@@ -1,0 +1,13 @@
+//! The values layer: ids, rows as callers see them, errors, the clock and the
+//! configuration, and name validation. Depends on nothing else in the crate.
+
+pub(crate) mod audit;
+pub(crate) mod clock;
+pub(crate) mod config;
+pub(crate) mod error;
+pub(crate) mod ids;
+pub(crate) mod key;
+pub(crate) mod names;
+pub(crate) mod principal;
+pub(crate) mod session;
+pub(crate) mod user;

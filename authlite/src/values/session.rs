@@ -1,0 +1,113 @@
+//! Sessions and the token pairs that belong to them: [`Session`], [`ClientInfo`],
+//! [`Login`], [`TokenPair`].
+
+use std::fmt;
+use std::time::SystemTime;
+
+use crate::values::ids::{SessionId, UserId};
+use crate::values::user::User;
+
+const MAX_IP_CHARS: usize = 64;
+const MAX_USER_AGENT_CHARS: usize = 512;
+
+/// Where a login comes from; stored with the session. Both fields are optional and are
+/// truncated (64 / 512 characters) with control characters replaced.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// The client's address, e.g. from the socket or a trusted proxy header.
+    pub ip: Option<String>,
+    /// The client's `User-Agent`.
+    pub user_agent: Option<String>,
+}
+
+impl ClientInfo {
+    /// The form that is stored and audited: truncated, control characters replaced.
+    pub(crate) fn cleaned(&self) -> ClientInfo {
+        ClientInfo {
+            ip: clean(self.ip.as_deref(), MAX_IP_CHARS),
+            user_agent: clean(self.user_agent.as_deref(), MAX_USER_AGENT_CHARS),
+        }
+    }
+}
+
+fn clean(value: Option<&str>, max: usize) -> Option<String> {
+    value.map(|v| v.chars().take(max).map(|c| if c.is_control() { '?' } else { c }).collect())
+}
+
+/// A login session: what the refresh token and every access token of one login belong to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Session {
+    /// The id, as in the `sid` claim.
+    pub id: SessionId,
+    /// Whose session it is.
+    pub user_id: UserId,
+    /// When the user logged in.
+    pub created_at: SystemTime,
+    /// When the refresh token was last redeemed (or the login time).
+    pub last_refreshed_at: SystemTime,
+    /// The session ends here unless refreshed before; refreshing moves it forward, never
+    /// past `expires_at`.
+    pub idle_expires_at: SystemTime,
+    /// The absolute end of the session; never moves.
+    pub expires_at: SystemTime,
+    /// When it was revoked (logout, revocation, password change, reuse detection...).
+    pub revoked_at: Option<SystemTime>,
+    /// The client address given at login.
+    pub ip: Option<String>,
+    /// The client user agent given at login.
+    pub user_agent: Option<String>,
+}
+
+/// The result of a successful [`Auth::login`](crate::Auth::login). `Debug` does not print
+/// the tokens.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct Login {
+    /// Who logged in.
+    pub user: User,
+    /// The new session.
+    pub session: Session,
+    /// The JWT to present on every request (`Authorization: Bearer ...`).
+    pub access_token: String,
+    /// The opaque token to get a new pair from [`Auth::refresh`](crate::Auth::refresh);
+    /// single use.
+    pub refresh_token: String,
+    /// When `access_token` expires.
+    pub access_expires_at: SystemTime,
+}
+
+/// A new token pair from [`Auth::refresh`](crate::Auth::refresh). `Debug` does not print
+/// the tokens.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct TokenPair {
+    /// The new access token.
+    pub access_token: String,
+    /// The new refresh token; the one redeemed is spent.
+    pub refresh_token: String,
+    /// When `access_token` expires.
+    pub access_expires_at: SystemTime,
+}
+
+impl fmt::Debug for Login {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Login")
+            .field("user", &self.user)
+            .field("session", &self.session)
+            .field("access_token", &"[redacted]")
+            .field("refresh_token", &"[redacted]")
+            .field("access_expires_at", &self.access_expires_at)
+            .finish()
+    }
+}
+
+impl fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("access_token", &"[redacted]")
+            .field("refresh_token", &"[redacted]")
+            .field("access_expires_at", &self.access_expires_at)
+            .finish()
+    }
+}

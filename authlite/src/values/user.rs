@@ -1,0 +1,117 @@
+//! Accounts as callers see them: [`User`], [`NewUser`], [`UserQuery`], [`AccountKind`].
+
+use std::fmt;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::values::ids::UserId;
+
+/// What kind of account a principal acts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum AccountKind {
+    /// A person, who logs in with a password.
+    Person,
+    /// A service account: no password, no interactive login.
+    Service,
+}
+
+/// An account, without its password hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct User {
+    /// The id, stable for the life of the account.
+    pub id: UserId,
+    /// The username as registered (NFKC); unique ignoring case and width.
+    pub username: String,
+    /// The email as registered (NFKC), if any; unique ignoring case.
+    pub email: Option<String>,
+    /// `false` after [`Auth::deactivate_user`](crate::Auth::deactivate_user): cannot log in
+    /// or use tokens.
+    pub active: bool,
+    /// When the account was registered.
+    pub created_at: SystemTime,
+    /// When the account last changed (password, activation).
+    pub updated_at: SystemTime,
+    /// When the user last logged in successfully.
+    pub last_login_at: Option<SystemTime>,
+}
+
+/// Filters and paging for [`Auth::list_users`](crate::Auth::list_users). `Default` lists the
+/// first 100 users.
+///
+/// ```
+/// # let auth = authlite::Auth::open_in_memory()?;
+/// let page = auth.list_users(&authlite::UserQuery {
+///     search: Some("ali".into()),
+///     ..Default::default()
+/// })?;
+/// # assert!(page.is_empty());
+/// # Ok::<(), authlite::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserQuery {
+    /// Substring of the username or email, ignoring case and width. `%`, `_` and `\` match
+    /// themselves (they are not wildcards).
+    pub search: Option<String>,
+    /// Only active (`Some(true)`) or only deactivated (`Some(false)`) users.
+    pub active: Option<bool>,
+    /// Only users holding this role.
+    pub role: Option<String>,
+    /// Page size; default 100, at most 1000.
+    pub limit: Option<u32>,
+    /// Users to skip (ordering is by id, so pages are stable).
+    pub offset: u64,
+}
+
+/// What [`Auth::register`](crate::Auth::register) needs: `NewUser::new(username, password)`
+/// plus optional setters.
+#[derive(Clone)]
+pub struct NewUser {
+    pub(crate) username: String,
+    pub(crate) password: Zeroizing<String>,
+    pub(crate) email: Option<String>,
+    pub(crate) roles: Vec<String>,
+}
+
+impl NewUser {
+    /// A user with `username` and `password`; both are checked by `register`.
+    pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
+        NewUser {
+            username: username.into(),
+            password: Zeroizing::new(password.into()),
+            email: None,
+            roles: Vec::new(),
+        }
+    }
+
+    /// Sets the email address (unique, case-insensitive; usable to log in).
+    pub fn email(mut self, email: impl Into<String>) -> Self {
+        self.email = Some(email.into());
+        self
+    }
+
+    /// Roles to give the user, in the same transaction (each must exist: `NotFound`).
+    pub fn roles<I, S>(mut self, roles: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.roles = roles.into_iter().map(Into::into).collect();
+        self
+    }
+}
+
+impl fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewUser")
+            .field("username", &self.username)
+            .field("password", &"[redacted]")
+            .field("email", &self.email)
+            .field("roles", &self.roles)
+            .finish()
+    }
+}

@@ -1,0 +1,99 @@
+//! Importing users with password hashes from other systems. The vectors in
+//! fixtures/import_vectors.json were made with Python's hashlib.pbkdf2_hmac by
+//! fixtures/make_import_vectors.py, the way Django, Werkzeug and passlib make them.
+
+use crate::common::*;
+use authlite::{AuditKind, AuditQuery, Auth, ClientInfo, Config, ErrorKind};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Vector {
+    format: String,
+    username: String,
+    password: String,
+    hash: String,
+}
+
+fn vectors() -> Vec<Vector> {
+    serde_json::from_str(include_str!("../fixtures/import_vectors.json")).unwrap()
+}
+
+fn stored_hash(env: &Env, username: &str) -> String {
+    raw(&env.path)
+        .query_row("SELECT password_hash FROM users WHERE username = ?1", [username], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn django_werkzeug_and_passlib_hashes_log_in_and_are_upgraded() {
+    let env = Env::new();
+    let auth = env.open();
+    for v in vectors() {
+        auth.import_user(&v.username, &v.hash).unwrap();
+        assert_eq!(stored_hash(&env, &v.username), v.hash, "{}: stored as given", v.format);
+        let wrong = auth.login(&v.username, "not the password", &ClientInfo::default());
+        assert_eq!(wrong.unwrap_err().kind(), ErrorKind::InvalidCredentials, "{}", v.format);
+
+        auth.login(&v.username, &v.password, &ClientInfo::default())
+            .unwrap_or_else(|e| panic!("{} vector did not log in: {e}", v.format));
+        let upgraded = stored_hash(&env, &v.username);
+        assert!(upgraded.starts_with("$pbkdf2-sha256$i=1000,l=32$"), "{}: {upgraded}", v.format);
+        auth.login(&v.username, &v.password, &ClientInfo::default())
+            .unwrap_or_else(|e| panic!("{} after upgrade: {e}", v.format));
+    }
+    let imported = auth
+        .audit(&AuditQuery { kind: Some(AuditKind::UserImported), ..Default::default() })
+        .unwrap();
+    assert_eq!(imported.len(), vectors().len());
+    let rehashed = auth
+        .audit(&AuditQuery { kind: Some(AuditKind::PasswordRehashed), ..Default::default() })
+        .unwrap();
+    assert_eq!(rehashed.len(), vectors().len());
+}
+
+#[test]
+fn this_crates_own_phc_hashes_import_too() {
+    let source = Env::new();
+    let from = source.open();
+    user(&from, "alice");
+    let hash = stored_hash(&source, "alice");
+    let env = Env::new();
+    let auth = env.open();
+    auth.import_user("alice", &hash).unwrap();
+    auth.login("alice", PASSWORD, &ClientInfo::default()).unwrap();
+    assert_eq!(stored_hash(&env, "alice"), hash, "already current: kept");
+}
+
+#[test]
+fn raising_the_iteration_count_rehashes_at_the_next_login() {
+    let env = Env::new();
+    let auth = env.open();
+    user(&auth, "alice");
+    drop(auth);
+    let auth = Auth::open_with(Config { pbkdf2_iterations: 5_000, ..env.config() }).unwrap();
+    auth.login("alice", PASSWORD, &ClientInfo::default()).unwrap();
+    assert!(stored_hash(&env, "alice").starts_with("$pbkdf2-sha256$i=5000,"));
+}
+
+#[test]
+fn unsupported_or_malformed_hashes_are_refused() {
+    let env = Env::new();
+    let auth = env.open();
+    for bad in [
+        "",
+        "plaintext-password",
+        "md5$salt$5f4dcc3b5aa765d61d8327deb882cf99",
+        "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
+        "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+        "pbkdf2_sha256$999999999$salt$AAAA",
+        "pbkdf2:sha256:260000$salt$not-hex",
+        "pbkdf2_sha1$20000$salt$AAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+    ] {
+        let e = auth.import_user("bob", bad).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad}");
+    }
+    assert_eq!(auth.find_user("bob").unwrap_err().kind(), ErrorKind::NotFound);
+    let v = &vectors()[0];
+    auth.import_user("bob", &v.hash).unwrap();
+    assert_eq!(auth.import_user("BOB", &v.hash).unwrap_err().kind(), ErrorKind::Conflict);
+}

@@ -1,0 +1,22 @@
+//! Every integration test of the library in one binary (one link instead of one per file).
+//! Tests use real database files in temp dirs; `common` holds the shared helpers.
+
+mod common;
+
+mod accounts;
+mod audit;
+mod cache;
+mod concurrency;
+#[cfg(unix)]
+mod crash;
+#[cfg(unix)]
+mod faults;
+mod import;
+mod migrations;
+mod rbac;
+mod sessions;
+mod store;
+#[cfg(unix)]
+mod stress;
+mod throttle;
+mod tokens;

@@ -1,0 +1,90 @@
+//! Upgrading a database created by schema version 1 must yield exactly `schema.sql`.
+
+use std::collections::BTreeMap;
+
+use crate::common::*;
+use rusqlite::Connection;
+
+/// Everything that defines the schema, in comparable form: per table its columns, keys,
+/// indexes and options; the SQL of indexes, triggers and views with white space folded.
+fn describe(conn: &Connection) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    let objects: Vec<(String, String, Option<String>)> = conn
+        .prepare("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for (kind, name, sql) in objects {
+        let mut facts = Vec::new();
+        if kind == "table" {
+            for pragma in ["table_xinfo", "foreign_key_list", "index_list"] {
+                let mut stmt = conn.prepare(&format!("SELECT * FROM pragma_{pragma}(?1)")).unwrap();
+                let n = stmt.column_count();
+                let rows = stmt
+                    .query_map([&name], |r| {
+                        (0..n)
+                            .map(|i| {
+                                r.get::<_, rusqlite::types::Value>(i).map(|v| format!("{v:?}"))
+                            })
+                            .collect::<rusqlite::Result<Vec<_>>>()
+                    })
+                    .unwrap();
+                for row in rows {
+                    facts.push(format!("{pragma}: {}", row.unwrap().join(", ")));
+                }
+            }
+            let options: (i64, i64) = conn
+                .query_row(
+                    "SELECT strict, wr FROM pragma_table_list WHERE name = ?1",
+                    [&name],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap();
+            facts.push(format!("strict, without rowid: {options:?}"));
+        } else if let Some(sql) = sql {
+            facts.push(sql.split_whitespace().collect::<Vec<_>>().join(" "));
+        }
+        out.insert(format!("{kind} {name}"), facts);
+    }
+    out
+}
+
+#[test]
+fn upgrading_from_version_1_yields_exactly_schema_sql() {
+    let env = Env::new();
+    {
+        let conn = raw(&env.path);
+        conn.execute_batch(include_str!("../fixtures/schema_v1.sql")).unwrap();
+        conn.execute_batch("PRAGMA user_version = 1").unwrap();
+    }
+    let upgraded = env.open();
+    drop(upgraded);
+
+    let fresh = rusqlite::Connection::open_in_memory().unwrap();
+    fresh.execute_batch(include_str!("../../../schema.sql")).unwrap();
+
+    assert_eq!(describe(&raw(&env.path)), describe(&fresh));
+    let version: i64 = raw(&env.path).query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let created = Env::new();
+    drop(created.open());
+    let latest: i64 =
+        raw(&created.path).query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, latest);
+    assert_eq!(describe(&raw(&created.path)), describe(&fresh), "new databases are schema.sql");
+}
+
+#[test]
+fn an_upgraded_database_works() {
+    let env = Env::new();
+    {
+        let conn = raw(&env.path);
+        conn.execute_batch(include_str!("../fixtures/schema_v1.sql")).unwrap();
+        conn.execute_batch("PRAGMA user_version = 1").unwrap();
+    }
+    let auth = env.open();
+    user(&auth, "alice");
+    let login = login(&auth, "alice");
+    auth.validate(&login.access_token).unwrap();
+}
