@@ -4,7 +4,7 @@
 //!
 //! `cargo bench --bench engine` runs everything; filter with e.g. `-- validate/1000000`.
 //! Session counts come from `AUTHLITE_BENCH_SIZES` (default `1000,1000000`). Each database
-//! is built once under `target/bench-data/` and reused by later runs.
+//! is built once under the workspace's `target/bench-data/` and reused by later runs.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -50,7 +50,7 @@ impl XorShift {
 /// A database with `n` live sessions over `n / 10` users, built with bulk SQL once and
 /// kept under target/bench-data for later runs.
 fn database(n: usize) -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-data");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("sessions-{n}.db"));
     let complete = || -> Option<i64> {

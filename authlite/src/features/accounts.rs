@@ -1,7 +1,7 @@
 //! Accounts: registration, lookup, passwords, activation and deletion.
 
-use super::throttle;
-use super::{Engine, Record, rbac};
+use super::engine::{Engine, Record, require_user, user_not_found};
+use super::{rbac, throttle};
 use crate::crypto::password;
 use crate::store::{Conn, NewUserRow, UserFilter, UserKey};
 use crate::values::audit::AuditKind;
@@ -14,17 +14,8 @@ const DEFAULT_PAGE: u32 = 100;
 const MAX_PAGE: u32 = 1000;
 const MAX_SEARCH_BYTES: usize = 1024;
 
-/// `NotFound` unless a user with this id exists.
-pub(super) fn require(conn: &Conn<'_>, id: UserId) -> Result<()> {
-    if conn.user_exists(id)? { Ok(()) } else { Err(not_found()) }
-}
-
 pub(super) fn load(conn: &Conn<'_>, id: UserId) -> Result<User> {
-    conn.user(UserKey::Id(id))?.ok_or_else(not_found)
-}
-
-pub(super) fn not_found() -> Error {
-    Error::new(ErrorKind::NotFound, "no such user")
+    conn.user(UserKey::Id(id))?.ok_or_else(user_not_found)
 }
 
 /// The store's key for a parsed login name.
@@ -106,7 +97,7 @@ impl Engine {
     pub(crate) fn set_email(&self, id: UserId, email: Option<&str>) -> Result<()> {
         let email = email.map(names::email).transpose()?;
         self.write(|tx| {
-            require(tx, id)?;
+            require_user(tx, id)?;
             if let Some(email) = &email {
                 if tx.email_taken(&email.key, Some(id))? {
                     return Err(Error::new(ErrorKind::Conflict, "email is already registered"));
@@ -124,7 +115,7 @@ impl Engine {
 
     pub(crate) fn find_user(&self, username_or_email: &str) -> Result<User> {
         let lookup = names::lookup(username_or_email)?;
-        self.store.read(|conn| conn.user(user_key(&lookup))?.ok_or_else(not_found))
+        self.store.read(|conn| conn.user(user_key(&lookup))?.ok_or_else(user_not_found))
     }
 
     pub(crate) fn list_users(&self, query: &UserQuery) -> Result<Vec<User>> {
@@ -150,7 +141,7 @@ impl Engine {
         let account = throttle::user_key(id);
         let now = self.now_ms();
         let (found, locked) = self.store.snapshot(|conn| {
-            let found = conn.credentials(UserKey::Id(id))?.ok_or_else(not_found)?;
+            let found = conn.credentials(UserKey::Id(id))?.ok_or_else(user_not_found)?;
             Ok((found, throttle::locked_for(conn, &account, now)?))
         })?;
         if let Some(wait) = locked {
@@ -194,7 +185,7 @@ impl Engine {
         )?;
         let hash = password::hash(&normalized, config.pbkdf2_iterations)?;
         self.write(|tx| {
-            let state = tx.account_state(id)?.ok_or_else(not_found)?;
+            let state = tx.account_state(id)?.ok_or_else(user_not_found)?;
             if expected.is_some_and(|old| old != state.hash) {
                 return Err(Error::new(
                     ErrorKind::Conflict,
@@ -210,7 +201,7 @@ impl Engine {
 
     pub(crate) fn unlock_user(&self, id: UserId) -> Result<()> {
         self.write(|tx| {
-            require(tx, id)?;
+            require_user(tx, id)?;
             tx.clear_throttle(&throttle::user_key(id))?;
             tx.audit(AuditKind::AccountUnlocked, Record::user(id))
         })
@@ -218,7 +209,7 @@ impl Engine {
 
     pub(crate) fn set_active(&self, id: UserId, active: bool) -> Result<()> {
         self.write(|tx| {
-            let state = tx.account_state(id)?.ok_or_else(not_found)?;
+            let state = tx.account_state(id)?.ok_or_else(user_not_found)?;
             if state.active == active {
                 return Ok(());
             }
@@ -236,7 +227,7 @@ impl Engine {
     pub(crate) fn delete_user(&self, id: UserId) -> Result<()> {
         self.write(|tx| {
             if !tx.delete_user(id)? {
-                return Err(not_found());
+                return Err(user_not_found());
             }
             tx.clear_throttle(&throttle::user_key(id))?;
             tx.audit(AuditKind::UserDeleted, Record::user(id))

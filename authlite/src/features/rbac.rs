@@ -2,7 +2,7 @@
 //! Every decision reads the database, so a change is in force on the very next call. A
 //! scoped credential (`Principal::scopes`) can only narrow what its account's roles grant.
 
-use super::{Engine, Record, Tx};
+use super::engine::{Engine, Record, Tx, require_user};
 use crate::store::{Conn, RoleId};
 use crate::values::audit::AuditKind;
 use crate::values::error::{Error, ErrorKind, Result};
@@ -99,14 +99,14 @@ impl Engine {
 
     pub(crate) fn assign_role(&self, user: UserId, role: &str) -> Result<()> {
         self.write(|tx| {
-            super::accounts::require(tx, user)?;
+            require_user(tx, user)?;
             assign(tx, user, role)
         })
     }
 
     pub(crate) fn unassign_role(&self, user: UserId, role: &str) -> Result<()> {
         self.write(|tx| {
-            super::accounts::require(tx, user)?;
+            require_user(tx, user)?;
             let id = role_id(tx, role)?;
             if tx.set_assignment(user, id, false)? {
                 tx.audit(AuditKind::RoleUnassigned, detail(Some(user), format!("role={role}")))?;

@@ -2,8 +2,8 @@
 //! single use, rotated on every redemption; a replayed token revokes its whole session
 //! (RFC 9700 §4.14.2).
 
+use super::engine::{Engine, Record};
 use super::sessions::check_live;
-use super::{Engine, Record};
 use crate::crypto::secret;
 use crate::values::audit::AuditKind;
 use crate::values::clock::millis;

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use super::throttle;
-use super::{Engine, Record, Tx, accounts};
+use super::engine::{Engine, Record, Tx, require_user};
+use super::{accounts, throttle};
 use crate::crypto::password::{self, Verdict};
 use crate::crypto::{jwt, secret};
 use crate::store::{Conn, Liveness, NewSession};
@@ -232,7 +232,7 @@ impl Engine {
 
     pub(crate) fn revoke_all_sessions(&self, user: UserId) -> Result<usize> {
         self.write(|tx| {
-            accounts::require(tx, user)?;
+            require_user(tx, user)?;
             let ended = tx.revoke_user_sessions(user, tx.now(), "all sessions revoked")?;
             let record = Record::user(user).detail(format!("sessions ended={ended}"));
             tx.audit(AuditKind::SessionsRevoked, record)?;

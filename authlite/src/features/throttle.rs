@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use super::{Record, Tx};
+use super::engine::{Record, Tx};
 use crate::crypto::random;
 use crate::store::{Conn, ThrottleState as State};
 use crate::values::audit::AuditKind;

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::Engine;
 use super::cache::Entry;
+use super::engine::Engine;
 use super::sessions::check_live;
 use crate::crypto::jwt::{self, Parsed};
 use crate::store::TokenState;

@@ -4,10 +4,6 @@
 use crate::common::*;
 use authlite::{Auth, ClientInfo, Config, ErrorKind, NewUser, UserId};
 
-fn err<T: std::fmt::Debug>(result: authlite::Result<T>) -> ErrorKind {
-    result.expect_err("must fail").kind()
-}
-
 #[test]
 fn register_and_look_up() {
     let env = Env::new();

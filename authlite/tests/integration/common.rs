@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use authlite::{Auth, ClientInfo, Config, Login, ManualClock, NewUser, User};
+use authlite::{Auth, ClientInfo, Config, ErrorKind, Login, ManualClock, NewUser, User};
 use tempfile::TempDir;
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -50,4 +50,29 @@ pub fn raw(path: &Path) -> rusqlite::Connection {
     let conn = rusqlite::Connection::open(path).expect("raw open");
     conn.busy_timeout(std::time::Duration::from_secs(5)).expect("busy timeout");
     conn
+}
+
+/// The kind of the error `result` must be.
+pub fn err<T>(result: authlite::Result<T>) -> ErrorKind {
+    match result {
+        Ok(_) => panic!("succeeded, expected an error"),
+        Err(e) => e.kind(),
+    }
+}
+
+/// Every byte of the database file and its WAL, after a checkpoint: what a stolen disk
+/// image would hold.
+pub fn file_bytes(path: &Path) -> Vec<u8> {
+    let conn = raw(path);
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).expect("checkpoint");
+    let mut bytes = std::fs::read(path).expect("read db");
+    if let Ok(wal) = std::fs::read(format!("{}-wal", path.display())) {
+        bytes.extend(wal);
+    }
+    bytes
+}
+
+/// Whether `needle` occurs anywhere in `haystack`.
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }

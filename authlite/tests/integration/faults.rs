@@ -92,13 +92,6 @@ fn try_open(config: Config) -> Result<Auth, Outcome> {
 
 const STORAGE: Outcome = Outcome::Err(ErrorKind::Storage);
 
-fn kind<T>(result: authlite::Result<T>) -> ErrorKind {
-    match result {
-        Ok(_) => panic!("succeeded, expected an error"),
-        Err(e) => e.kind(),
-    }
-}
-
 /// Every public call that only reads the database.
 fn every_read(auth: &Auth, fx: &Fixture) -> Vec<(&'static str, Outcome)> {
     vec![
@@ -185,7 +178,7 @@ fn works_again(auth: &Auth, fx: &Fixture, ctx: &str) {
         .login("alice", PASSWORD, &ClientInfo::default())
         .unwrap_or_else(|e| panic!("{ctx}: login: {e}"));
     auth.logout(&login.access_token).unwrap_or_else(|e| panic!("{ctx}: logout: {e}"));
-    assert_eq!(kind(auth.validate(&login.access_token)), ErrorKind::RevokedToken, "{ctx}");
+    assert_eq!(err(auth.validate(&login.access_token)), ErrorKind::RevokedToken, "{ctx}");
     auth.verify_audit_chain().unwrap_or_else(|e| panic!("{ctx}: audit chain: {e}"));
 }
 
@@ -246,7 +239,7 @@ fn a_file_swapped_for_garbage_refuses_every_call_and_a_restored_copy_works_again
 
     assert_every_call_refused(&auth, &fx, "swapped for garbage");
     assert!(std::fs::read(&env.path).unwrap() == bytes, "the engine wrote into the impostor");
-    assert_eq!(kind(Auth::open_with(env.config())), ErrorKind::Storage);
+    assert_eq!(err(Auth::open_with(env.config())), ErrorKind::Storage);
 
     // Put the data back the way an operator would: stop the old engine, clear the WAL and
     // shared-memory files it leaves, restore the copy, open a new engine.
@@ -268,14 +261,14 @@ fn a_file_rolled_back_to_an_older_copy_is_refused_not_believed() {
     let older = env.dir.path().join("older.db");
     raw(&env.path).execute("VACUUM INTO ?1", [older.to_str().unwrap()]).unwrap();
     auth.revoke_session(fx.other_session).unwrap();
-    assert_eq!(kind(auth.validate(&fx.other_access)), ErrorKind::RevokedToken);
+    assert_eq!(err(auth.validate(&fx.other_access)), ErrorKind::RevokedToken);
     std::fs::rename(&older, &env.path).unwrap();
     for token in [&fx.other_access, &fx.access] {
-        assert_eq!(kind(auth.validate(token)), ErrorKind::Storage, "rolled-back file");
+        assert_eq!(err(auth.validate(token)), ErrorKind::Storage, "rolled-back file");
     }
-    assert_eq!(kind(auth.refresh(&fx.refresh)), ErrorKind::Storage);
-    assert_eq!(kind(auth.login("alice", PASSWORD, &ClientInfo::default())), ErrorKind::Storage);
-    assert_eq!(kind(auth.revoke_session(fx.session)), ErrorKind::Storage);
+    assert_eq!(err(auth.refresh(&fx.refresh)), ErrorKind::Storage);
+    assert_eq!(err(auth.login("alice", PASSWORD, &ClientInfo::default())), ErrorKind::Storage);
+    assert_eq!(err(auth.revoke_session(fx.session)), ErrorKind::Storage);
 }
 
 #[test]
@@ -294,17 +287,17 @@ fn a_file_deleted_and_recreated_empty_refuses_every_call_and_is_never_written() 
 
     // A new engine makes a new database there: nothing of the old one is honoured.
     let fresh = env.open();
-    assert_eq!(kind(fresh.validate(&fx.access)), ErrorKind::InvalidToken, "unknown key");
-    assert_eq!(kind(fresh.refresh(&fx.refresh)), ErrorKind::InvalidToken);
+    assert_eq!(err(fresh.validate(&fx.access)), ErrorKind::InvalidToken, "unknown key");
+    assert_eq!(err(fresh.refresh(&fx.refresh)), ErrorKind::InvalidToken);
     let client = ClientInfo::default();
-    assert_eq!(kind(fresh.login("alice", PASSWORD, &client)), ErrorKind::InvalidCredentials);
+    assert_eq!(err(fresh.login("alice", PASSWORD, &client)), ErrorKind::InvalidCredentials);
     // The old engine keeps refusing, though the path is a good database again.
-    assert_eq!(kind(auth.validate(&fx.access)), ErrorKind::Storage);
-    assert_eq!(kind(auth.login("alice", PASSWORD, &client)), ErrorKind::Storage);
+    assert_eq!(err(auth.validate(&fx.access)), ErrorKind::Storage);
+    assert_eq!(err(auth.login("alice", PASSWORD, &client)), ErrorKind::Storage);
     user(&fresh, "alice");
     let login = login(&fresh, "alice");
     fresh.validate(&login.access_token).unwrap();
-    assert_eq!(kind(auth.validate(&login.access_token)), ErrorKind::Storage);
+    assert_eq!(err(auth.validate(&login.access_token)), ErrorKind::Storage);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -338,7 +331,7 @@ fn drop_table_and_restore(table: &str, validate_needs_it: bool, login_and_refres
     let before = fingerprint(&env.path);
     if validate_needs_it {
         for token in [&fx.access, &fx.access, &fx.other_access] {
-            assert_eq!(kind(auth.validate(token)), ErrorKind::Storage, "{ctx}: validate");
+            assert_eq!(err(auth.validate(token)), ErrorKind::Storage, "{ctx}: validate");
         }
     } else {
         let outcome = run(|| auth.validate(&fx.access));
@@ -415,7 +408,7 @@ fn a_signing_key_deleted_behind_the_engines_back_no_longer_validates() {
     auth.rotate_signing_key().unwrap();
     raw(&env.path).execute("DELETE FROM signing_keys WHERE kid = ?1", [&fx.kid]).unwrap();
     let fresh = env.open();
-    assert_eq!(kind(fresh.validate(&fx.access)), ErrorKind::InvalidToken, "engine opened now");
+    assert_eq!(err(fresh.validate(&fx.access)), ErrorKind::InvalidToken, "engine opened now");
     assert_ne!(run(|| auth.validate(&fx.access)), Outcome::Ok, "engine that knew key {}", fx.kid);
     // Tokens of the live key are unaffected in both.
     let login = login(&auth, "alice");
@@ -467,7 +460,7 @@ fn writes_blocked_by_another_writer_fail_after_the_busy_timeout_commit_nothing_t
     auth.validate(&fx.access).unwrap();
     auth.validate(&fx.other_access).expect("an uncommitted revocation is not yet in force");
     blocker.execute_batch("COMMIT").unwrap();
-    assert_eq!(kind(auth.validate(&fx.other_access)), ErrorKind::RevokedToken);
+    assert_eq!(err(auth.validate(&fx.other_access)), ErrorKind::RevokedToken);
     works_again(&auth, &fx, "lock released");
 }
 
@@ -552,11 +545,11 @@ fn a_corrupted_sessions_page_fails_validate_login_and_refresh_closed_without_pan
         Err(other) => panic!("opening a corrupted database: {other:?}"),
     };
     for token in [&fx.access, &fx.access, &fx.other_access] {
-        assert_eq!(kind(auth.validate(token)), ErrorKind::Storage, "validate");
+        assert_eq!(err(auth.validate(token)), ErrorKind::Storage, "validate");
     }
     let client = ClientInfo::default();
-    assert_eq!(kind(auth.login("alice", PASSWORD, &client)), ErrorKind::Storage, "login");
-    assert_eq!(kind(auth.refresh(&fx.refresh)), ErrorKind::Storage, "refresh");
+    assert_eq!(err(auth.login("alice", PASSWORD, &client)), ErrorKind::Storage, "login");
+    assert_eq!(err(auth.refresh(&fx.refresh)), ErrorKind::Storage, "refresh");
     let outcomes = every_call(&auth, &fx);
     assert_no_panic(&outcomes, "corrupted sessions page");
     for (name, outcome) in &outcomes {

@@ -12,6 +12,7 @@ mod crash;
 #[cfg(unix)]
 mod faults;
 mod import;
+mod layers;
 mod migrations;
 mod rbac;
 mod sessions;

@@ -169,3 +169,32 @@ fn list_users_searches_literally_filters_and_pages() {
     assert_eq!(pages, all, "stable order, no gaps or repeats");
     assert!(all.windows(2).all(|w| w[0] < w[1]));
 }
+
+/// A scoped credential can only narrow what its account's roles grant.
+#[test]
+fn scopes_narrow_role_grants_and_never_widen_them() {
+    let env = Env::new();
+    let auth = env.open();
+    auth.create_role("clerk").unwrap();
+    auth.grant("clerk", "orders", "*").unwrap();
+    auth.register(NewUser::new("alice", PASSWORD).roles(["clerk"])).unwrap();
+    let mut who = principal(&auth, "alice");
+    assert_eq!(who.scopes, None);
+    auth.authorize(&who, "orders", "refund").unwrap();
+
+    who.scopes = Some(vec!["orders:read".into()]);
+    assert!(who.has_scope("orders:read") && !who.has_scope("orders:refund"));
+    auth.authorize(&who, "orders", "read").unwrap();
+    assert_eq!(kind(auth.authorize(&who, "orders", "refund")), Some(ErrorKind::Forbidden));
+
+    who.scopes = Some(vec!["*:read".into(), "users:*".into()]);
+    auth.authorize(&who, "orders", "read").unwrap();
+    assert_eq!(
+        kind(auth.authorize(&who, "users", "read")),
+        Some(ErrorKind::Forbidden),
+        "a scope cannot grant what no role does"
+    );
+
+    who.scopes = Some(Vec::new());
+    assert_eq!(kind(auth.authorize(&who, "orders", "read")), Some(ErrorKind::Forbidden));
+}

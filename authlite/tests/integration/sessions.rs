@@ -8,10 +8,6 @@ use authlite::{Auth, ClientInfo, Clock, Config, ErrorKind, SessionId, UserId};
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
-fn err(result: authlite::Result<impl std::fmt::Debug>) -> ErrorKind {
-    result.expect_err("must fail").kind()
-}
-
 #[test]
 fn login_creates_a_session_with_client_info_and_tokens() {
     let env = Env::new();
@@ -405,4 +401,42 @@ fn revoke_all_counts_only_sessions_that_were_live() {
     login(&auth, "alice");
     assert_eq!(auth.sessions(alice.id).unwrap().len(), 1);
     assert_eq!(auth.revoke_all_sessions(alice.id).unwrap(), 1);
+}
+
+/// `validate` and `refresh` share one rule for whether a session can be used, with one
+/// precedence: inactive account, then revoked session, then expired session.
+#[test]
+fn validate_and_refresh_agree_on_every_session_outcome() {
+    type Change = fn(&Auth, &Env, &authlite::Login);
+    let deactivate: Change = |auth, _, login| auth.deactivate_user(login.user.id).unwrap();
+    let revoke: Change = |auth, _, login| auth.revoke_session(login.session.id).unwrap();
+    let idle: Change = |_, env, _| env.clock.advance(Duration::from_secs(2 * 60));
+    let revoke_then_idle: Change = |auth, env, login| {
+        auth.revoke_session(login.session.id).unwrap();
+        env.clock.advance(Duration::from_secs(2 * 60));
+    };
+    let absolute: Change = |_, env, _| env.clock.advance(Duration::from_secs(11 * 60));
+    let cases: [(&str, Change, ErrorKind); 5] = [
+        // Deactivation also revokes the sessions: the account decides first.
+        ("deactivated", deactivate, ErrorKind::InactiveUser),
+        ("revoked", revoke, ErrorKind::RevokedToken),
+        ("idle", idle, ErrorKind::ExpiredToken),
+        ("revoked, then idle", revoke_then_idle, ErrorKind::RevokedToken),
+        ("past its lifetime", absolute, ErrorKind::ExpiredToken),
+    ];
+    for (name, change, expected) in cases {
+        let env = Env::new();
+        let config = Config {
+            session_idle_timeout: Duration::from_secs(60),
+            session_lifetime: Duration::from_secs(10 * 60),
+            access_token_ttl: Duration::from_secs(60 * 60),
+            ..env.config()
+        };
+        let auth = Auth::open_with(config).unwrap();
+        user(&auth, "alice");
+        let login = login(&auth, "alice");
+        change(&auth, &env, &login);
+        assert_eq!(err(auth.validate(&login.access_token)), expected, "validate: {name}");
+        assert_eq!(err(auth.refresh(&login.refresh_token)), expected, "refresh: {name}");
+    }
 }

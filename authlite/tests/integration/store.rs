@@ -139,3 +139,53 @@ fn the_validation_query_is_never_re_prepared() {
     }
     assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
 }
+
+/// `secure_delete`: a replaced password hash, a deleted user's hash and a spent, purged
+/// refresh token's hash are overwritten, not left in the file's free space.
+#[test]
+fn replaced_and_deleted_secrets_do_not_linger_in_the_file() {
+    let env = Env::new();
+    let auth = env.open();
+    // A Werkzeug vector from tests/fixtures/import_vectors.json.
+    let werkzeug = "pbkdf2:sha256:260000$xS9QwLp1mNb2$\
+                    4107dfeb1bc710e5594ae110a115e98d209bf703a155d352d0db86ce23023243";
+    let hash_of = |name: &str| -> String {
+        raw(&env.path)
+            .query_row("SELECT password_hash FROM users WHERE username = ?1", [name], |r| r.get(0))
+            .unwrap()
+    };
+    // An imported hash upgraded on first login (the case that was found in the file).
+    auth.import_user("erin", werkzeug).unwrap();
+    auth.login("erin", "flask user secret", &ClientInfo::default()).unwrap();
+    assert_ne!(hash_of("erin"), werkzeug, "upgraded on login");
+    // A registered user whose password is replaced.
+    user(&auth, "carol");
+    let carol_old = hash_of("carol");
+    let carol = auth.find_user("carol").unwrap();
+    auth.set_password(carol.id, "a replacement passphrase").unwrap();
+    // A refresh token spent by rotation, its session then ended and purged.
+    user(&auth, "frank");
+    let dave = user(&auth, "dave");
+    let dave_hash = hash_of("dave");
+    let login = login(&auth, "frank");
+    let selector = login.refresh_token.split('.').next().unwrap().to_owned();
+    let spent: Vec<u8> = raw(&env.path)
+        .query_row("SELECT secret_hash FROM refresh_tokens WHERE selector = ?1", [&selector], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let next = auth.refresh(&login.refresh_token).unwrap();
+    auth.logout(&next.access_token).unwrap();
+    auth.purge_expired().unwrap();
+    // A deleted user (last: later inserts could reuse the freed space and hide a lapse).
+    auth.delete_user(dave.id).unwrap();
+    drop(auth);
+
+    let bytes = file_bytes(&env.path);
+    assert!(contains(&bytes, hash_of("carol").as_bytes()), "the scan finds live hashes");
+    assert!(!contains(&bytes, carol_old.as_bytes()), "replaced hash lingers");
+    assert!(!contains(&bytes, werkzeug.as_bytes()), "upgraded imported hash lingers");
+    assert!(!contains(&bytes, dave_hash.as_bytes()), "deleted user's hash lingers");
+    assert!(!contains(&bytes, &spent), "spent refresh token's hash lingers");
+    assert!(!contains(&bytes, selector.as_bytes()), "purged refresh token's selector lingers");
+}

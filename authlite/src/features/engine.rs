@@ -1,0 +1,136 @@
+//! The core every feature builds on: [`Engine`], the state they share (configuration,
+//! store, key ring, cache, audit key, subscribers), and the unit of work: every state
+//! change runs through [`Engine::write`], one store write transaction that can append
+//! audit rows ([`Tx::audit`]), published to subscribers once it has committed.
+
+use std::cell::RefCell;
+use std::ops::Deref;
+use std::time::SystemTime;
+
+use zeroize::Zeroizing;
+
+use super::cache::ValidateCache;
+pub(super) use super::chain::Record;
+use super::chain::{self, Subscribers};
+use super::keyring::Keys;
+
+use crate::crypto::jwt;
+use crate::store::{Conn, Store, WriteTx};
+use crate::values::audit::{AuditEvent, AuditKind};
+use crate::values::clock::to_millis;
+use crate::values::config::Config;
+use crate::values::error::{Error, ErrorKind, Result};
+use crate::values::ids::{SessionId, UserId};
+use crate::values::principal::Claims;
+
+/// Everything one open database needs, shared by every clone of an `Auth`.
+pub(crate) struct Engine {
+    pub(crate) config: Config,
+    pub(super) store: Store,
+    pub(super) keys: Keys,
+    pub(super) cache: ValidateCache,
+    /// Keys the audit trail's MAC chain (derived from the master key).
+    pub(super) audit_key: Zeroizing<[u8; 32]>,
+    pub(super) subscribers: Subscribers,
+}
+
+impl Engine {
+    /// Opens (or creates) and migrates the database in `config` (already validated), loads
+    /// or creates the signing key, and checks once that signing and verifying work.
+    pub(crate) fn open(config: Config) -> Result<Engine> {
+        let store = Store::open(&config)?;
+        let keys = Keys::open(&store, &config)?;
+        let cache = ValidateCache::new(config.validate_cache_capacity);
+        let audit_key = keys.derive(chain::KEY_LABEL);
+        let subscribers = Subscribers::default();
+        let engine = Engine { config, store, keys, cache, audit_key, subscribers };
+        engine.self_test()?;
+        Ok(engine)
+    }
+
+    pub(super) fn now(&self) -> SystemTime {
+        self.config.clock.now()
+    }
+
+    pub(super) fn now_ms(&self) -> i64 {
+        to_millis(self.now())
+    }
+
+    /// Runs `f` in one write transaction that can record audit events, and hands the events
+    /// to subscribers after the commit. Every state change of the engine goes through here.
+    pub(super) fn write<T>(&self, f: impl FnOnce(&Tx<'_, '_>) -> Result<T>) -> Result<T> {
+        let now = self.now_ms();
+        let key = &self.audit_key;
+        let (out, events) = self.store.write(|store| {
+            let tx = Tx { store, now, key, events: RefCell::new(Vec::new()) };
+            let out = f(&tx)?;
+            Ok((out, tx.events.into_inner()))
+        })?;
+        self.subscribers.publish(events);
+        Ok(out)
+    }
+
+    /// Signs and verifies a throw-away token, so a broken crypto build fails `open` instead
+    /// of the first login.
+    fn self_test(&self) -> Result<()> {
+        let ring = self.keys.ring();
+        let now = self.now_ms() / 1000;
+        let claims = Claims {
+            iss: self.config.issuer.clone(),
+            aud: self.config.audience.clone(),
+            sub: UserId(1),
+            sid: SessionId(1),
+            jti: jwt::new_jti()?,
+            iat: now,
+            exp: now + 60,
+            ver: 0,
+            nbf: None,
+        };
+        let token = jwt::issue(ring.signer(), &claims)?;
+        let parsed = jwt::parse(&token)?;
+        match jwt::verify(&parsed, &ring, &claims.iss, &claims.aud) {
+            Ok(back) if back == claims => Ok(()),
+            _ => Err(Error::new(ErrorKind::Internal, "token signing self-test failed")),
+        }
+    }
+}
+
+/// A write transaction that can record audit events; they are published to subscribers
+/// only once it has committed.
+pub(crate) struct Tx<'t, 'c> {
+    store: &'t WriteTx<'c>,
+    now: i64,
+    key: &'t [u8; 32],
+    events: RefCell<Vec<AuditEvent>>,
+}
+
+impl<'c> Deref for Tx<'_, 'c> {
+    type Target = WriteTx<'c>;
+    fn deref(&self) -> &WriteTx<'c> {
+        self.store
+    }
+}
+
+impl Tx<'_, '_> {
+    /// The time of this operation, in milliseconds.
+    pub(super) fn now(&self) -> i64 {
+        self.now
+    }
+
+    /// Appends an event to the trail, chained to the previous row.
+    pub(super) fn audit(&self, kind: AuditKind, record: Record<'_>) -> Result<()> {
+        let event = chain::append(self.store, self.key, self.now, kind, record)?;
+        self.events.borrow_mut().push(event);
+        Ok(())
+    }
+}
+
+/// `NotFound` unless a user with this id exists: the one existence check every feature
+/// that takes a user id uses.
+pub(super) fn require_user(conn: &Conn<'_>, id: UserId) -> Result<()> {
+    if conn.user_exists(id)? { Ok(()) } else { Err(user_not_found()) }
+}
+
+pub(super) fn user_not_found() -> Error {
+    Error::new(ErrorKind::NotFound, "no such user")
+}
