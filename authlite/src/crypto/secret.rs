@@ -38,7 +38,6 @@ pub(crate) fn issue(prefix: &str) -> Result<Issued> {
 }
 
 /// A presented token split into its lookup part and the digest of its secret.
-#[derive(Debug)]
 pub(crate) struct Presented<'t> {
     pub(crate) selector: &'t str,
     hash: SecretHash,

@@ -1,5 +1,5 @@
 //! The features layer: the engine's rules, over the store's plain values. Nothing here
-//! touches SQL or rusqlite; the `Auth` facade above calls into [`Engine`].
+//! touches SQL or the database driver; the `Auth` facade above calls into [`Engine`].
 //!
 //! Inside, modules depend one way too: the components `chain` (audit MAC chain and
 //! subscribers), `cache` (exact validation cache) and `keyring` (signing keys, master key)

@@ -104,7 +104,7 @@ impl Conn<'_> {
         &self,
         mut visit: impl FnMut(AuditRow) -> Result<()>,
     ) -> Result<()> {
-        let mut stmt = self.0.prepare(ALL_ROWS)?;
+        let mut stmt = self.0.prepare_cached(ALL_ROWS)?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let event = event_from_row(r).ok().flatten();
