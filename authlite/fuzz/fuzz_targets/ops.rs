@@ -7,7 +7,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arbitrary::Arbitrary;
-use authlite::{Auth, ClientInfo, ErrorKind, ManualClock, NewUser, Result, UserId};
+use authlite::{Auth, ClientInfo, ErrorKind, ManualClock, NewUser, Result, SessionId, UserId};
 use libfuzzer_sys::fuzz_target;
 
 const SECOND: i64 = 1_000;
@@ -58,7 +58,7 @@ struct User {
 }
 
 struct Session {
-    id: i64,
+    id: SessionId,
     /// Index into `Harness::users`.
     user: usize,
     /// Set by logout, revocation, reuse detection, password change or deactivation.
@@ -255,7 +255,7 @@ impl Harness {
         }
         if let Some(who) = expect("validate", self.auth.validate(&access.token), &reasons) {
             let session = &self.sessions[access.session];
-            assert_eq!((who.user_id, who.session_id), (self.users[session.user].id, session.id));
+            assert_eq!((who.user_id, who.session_id), (self.users[session.user].id, Some(session.id)));
         }
     }
 
