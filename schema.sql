@@ -124,3 +124,20 @@ CREATE TABLE user_roles (
     PRIMARY KEY (user_id, role_id)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX user_roles_by_role ON user_roles (role_id);
+
+-- @version 3
+
+-- The UTS #39 confusable skeleton of the username: two names with one skeleton look alike,
+-- and only one may exist ("аdmin" with a Cyrillic "а" beside "admin"). Written by the engine;
+-- the upgrade to this version fills it for existing rows (src/store/migrate.rs). Not a
+-- UNIQUE index, so a file that already holds look-alikes still upgrades.
+ALTER TABLE users ADD COLUMN username_skeleton TEXT;
+CREATE INDEX users_by_skeleton ON users (username_skeleton);
+
+-- Denials of one principal, resource and action are audited once per window; repeats in
+-- the window are only counted here, so a flood of denials cannot grow the trail.
+CREATE TABLE denials (
+    key          TEXT PRIMARY KEY NOT NULL,  -- "user:<id> <what was denied>"
+    window_start INTEGER NOT NULL,
+    repeats      INTEGER NOT NULL DEFAULT 0  -- denials after the audited one, this window
+) STRICT, WITHOUT ROWID;

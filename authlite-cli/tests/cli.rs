@@ -48,6 +48,13 @@ fn a_person_can_add_list_log_in_and_verify_by_hand() {
     let db = dir.path().join("cli.db");
     let db = db.to_str().unwrap();
 
+    let out = run(&["--db", db, "user", "list"], "");
+    assert!(!out.status.success(), "a read-only command on a missing file fails");
+    assert!(!dir.path().join("cli.db").exists(), "and creates nothing");
+    let out = run(&["--db", db, "init"], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!run(&["--db", db, "init"], "").status.success(), "init never reuses a file");
+
     let out = run(
         &["--db", db, "user", "add", "bob", "--email", "bob@example.com"],
         "a long passphrase\n",
@@ -97,4 +104,71 @@ fn commands_without_a_database_explain_themselves() {
     let out = run(&["user", "list"], "");
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("--db"));
+}
+
+/// The CLI on an application's database (EdDSA, master secret, its own issuer and
+/// audience) adopts the recorded settings: it verifies the app's tokens, adds no key of
+/// another algorithm, cannot retire the key that signs, and its audit rows verify in the
+/// application.
+#[test]
+fn the_cli_on_an_applications_database_leaves_its_keys_and_chain_intact() {
+    use authlite::{Auth, ClientInfo, Config, NewUser, SecretBytes, SigningAlgorithm};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.db");
+    let secret = "the application's master secret, 32+ bytes";
+    let config = || Config {
+        signing_algorithm: SigningAlgorithm::EdDsa,
+        master_secret: Some(SecretBytes::new(secret.as_bytes().to_vec())),
+        issuer: "till".into(),
+        audience: "shop".into(),
+        pbkdf2_iterations: 1_000,
+        ..Config::new(&path)
+    };
+    let app = Auth::open_with(config()).unwrap();
+    app.register(NewUser::new("alice", "a long passphrase")).unwrap();
+    let token =
+        app.login("alice", "a long passphrase", &ClientInfo::default()).unwrap().access_token;
+    let kid = app.signing_keys().unwrap()[0].kid.clone();
+    let db = path.to_str().unwrap();
+
+    let without = run(&["--db", db, "key", "list"], "");
+    assert!(!without.status.success(), "no master secret: refused at open");
+    assert!(text(&without.stderr).contains("master_secret"), "{}", text(&without.stderr));
+
+    let with_secret = |args: &[&str]| {
+        let mut full = vec!["--db", db];
+        full.extend_from_slice(args);
+        let mut child = Command::new(BIN)
+            .args(&full)
+            .env_remove("AUTHLITE_DB")
+            .env("AUTHLITE_MASTER_SECRET", secret)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take();
+        child.wait_with_output().unwrap()
+    };
+    for args in [
+        &["key", "list"][..],
+        &["key", "jwks"],
+        &["user", "list"],
+        &["token", "verify", &token],
+        &["role", "create", "auditor"],
+        &["key", "rotate"],
+    ] {
+        let out = with_secret(args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    }
+    assert!(
+        !with_secret(&["key", "retire", &app.signing_keys().unwrap()[1].kid]).status.success(),
+        "the signing key stays"
+    );
+    let out = with_secret(&["key", "retire", &kid]);
+    assert!(out.status.success(), "an older key may go: {}", text(&out.stderr));
+    assert!(app.signing_keys().unwrap().iter().all(|k| k.alg == "EdDSA"));
+    app.verify_audit_chain().expect("the CLI's audit rows verify in the application");
+    let next = app.login("alice", "a long passphrase", &ClientInfo::default()).unwrap();
+    app.validate(&next.access_token).unwrap();
 }

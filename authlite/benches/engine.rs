@@ -262,5 +262,35 @@ fn login_default(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, validate, writes, login_default);
+/// A wrong password for an unknown name and for an account imported at a cheaper cost
+/// (passlib-era 29,000 rounds) at the default 600,000: the medians must match (within 5%),
+/// or imported accounts that never logged in could be enumerated by timing.
+fn login_timing(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    // No lockout or address throttling: every attempt must reach the hash.
+    let config = Config {
+        lockout_threshold: 0,
+        address_max_failures: 0,
+        ..Config::new(dir.path().join("timing.db"))
+    };
+    let auth = Auth::open_with(config).unwrap();
+    let mut hash = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(PASSWORD.as_bytes(), b"oldsalt", 29_000, &mut hash);
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(hash);
+    auth.import_user("imported", format!("pbkdf2_sha256$29000$oldsalt${b64}")).unwrap();
+    let mut group = c.benchmark_group("wrong_password_600k");
+    group.sample_size(20).measurement_time(Duration::from_secs(15));
+    for name in ["unknown", "imported"] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let e = auth.login(name, "not the password", &ClientInfo::default()).unwrap_err();
+                black_box(e)
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, validate, writes, login_default, login_timing);
 criterion_main!(benches);

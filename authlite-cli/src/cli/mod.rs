@@ -15,8 +15,8 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use authlite::{
-    AuditKind, AuditQuery, Auth, ClientInfo, Error, ErrorKind, NewUser, Result, SessionId, User,
-    UserQuery,
+    AuditKind, AuditQuery, Auth, ClientInfo, Config, Error, ErrorKind, NewUser, Result,
+    SecretBytes, SessionId, User, UserQuery,
 };
 use clap::{Parser, Subcommand};
 
@@ -27,6 +27,11 @@ pub(crate) struct Args {
     /// The database file (created if missing). Also read from AUTHLITE_DB.
     #[arg(long, global = true, env = "AUTHLITE_DB", value_name = "PATH")]
     db: Option<PathBuf>,
+    /// The application's master secret, when its database was created with one (at least
+    /// 32 bytes). Read it from AUTHLITE_MASTER_SECRET rather than the command line. Every
+    /// other setting (signing algorithm, issuer, audience) is adopted from the database.
+    #[arg(long, global = true, env = "AUTHLITE_MASTER_SECRET", hide_env_values = true)]
+    master_secret: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -36,6 +41,8 @@ enum Command {
     /// Walk through register, login, validate, refresh, reuse detection and logout on a
     /// temporary database, printing each step.
     Demo,
+    /// Create a new database at --db (every other command requires an existing one).
+    Init,
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
@@ -175,9 +182,22 @@ pub(crate) fn run(args: Args) -> Result<()> {
     let path = args.db.ok_or_else(|| {
         Error::new(ErrorKind::Config, "no database: pass --db PATH or set AUTHLITE_DB")
     })?;
-    let auth = Auth::open(&path)?;
+    let init = matches!(args.command, Command::Init);
+    if init && path.exists() {
+        return Err(Error::new(ErrorKind::Conflict, format!("{} already exists", path.display())));
+    }
+    let config = Config {
+        create_if_missing: init,
+        master_secret: args.master_secret.map(|s| SecretBytes::new(s.into_bytes())),
+        ..Config::new(&path)
+    };
+    let auth = Auth::open_with(config)?;
     match args.command {
         Command::Demo => unreachable!("handled above"),
+        Command::Init => {
+            say!("created {}", path.display());
+            Ok(())
+        }
         Command::User(cmd) => user_command(&auth, cmd),
         Command::Login { name, ip } => {
             let password = read_password("Password: ")?;

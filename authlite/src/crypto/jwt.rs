@@ -43,6 +43,13 @@ pub(crate) fn new_jti() -> Result<String> {
     random::token(16)
 }
 
+/// What a token must name: this engine's issuer, audience and database instance.
+pub(crate) struct Expected<'a> {
+    pub(crate) issuer: &'a str,
+    pub(crate) audience: &'a str,
+    pub(crate) instance: &'a str,
+}
+
 /// The parts of a token that passed the structural and header checks.
 pub(crate) struct Parsed<'t> {
     kid: String,
@@ -90,8 +97,7 @@ pub(crate) fn parse(token: &str) -> Result<Parsed<'_>> {
 pub(crate) fn verify(
     parsed: &Parsed<'_>,
     ring: &KeyRing,
-    issuer: &str,
-    audience: &str,
+    expected: &Expected<'_>,
 ) -> Result<Claims> {
     let key = ring.find(&parsed.kid).ok_or_else(|| invalid("unknown signing key"))?;
     if parsed.alg != alg_name(key) {
@@ -108,20 +114,28 @@ pub(crate) fn verify(
         return Err(invalid("bad token signature"));
     }
     let claims = decode_claims(parsed.payload)?;
-    if claims.iss != issuer || claims.aud != audience {
+    if claims.iss != expected.issuer || claims.aud != expected.audience {
         return Err(invalid("token issuer or audience mismatch"));
+    }
+    if claims.iid != expected.instance {
+        return Err(invalid("token from another database"));
     }
     Ok(claims)
 }
 
-/// `exp` (required) and `nbf` (if present) against `now`, allowing `leeway` either way.
+/// `exp` (required), `iat` (not in the future) and `nbf` (if present) against `now`,
+/// allowing `leeway` either way.
 pub(crate) fn check_time(claims: &Claims, now: SystemTime, leeway: Duration) -> Result<()> {
     let now_ms = to_millis(now);
     let leeway_ms = millis(leeway);
     if now_ms.saturating_sub(leeway_ms) >= claims.exp.saturating_mul(1000) {
         return Err(Error::new(ErrorKind::ExpiredToken, "access token expired"));
     }
-    if claims.nbf.is_some_and(|nbf| now_ms.saturating_add(leeway_ms) < nbf.saturating_mul(1000)) {
+    let latest = now_ms.saturating_add(leeway_ms);
+    if claims.iat.saturating_mul(1000) > latest {
+        return Err(invalid("token issued in the future"));
+    }
+    if claims.nbf.is_some_and(|nbf| latest < nbf.saturating_mul(1000)) {
         return Err(invalid("token not yet valid"));
     }
     Ok(())

@@ -70,9 +70,13 @@ impl Engine {
         let username = names::username(username)?;
         let email = email.map(names::email).transpose()?;
         let hash = hash()?;
+        let skeleton = names::skeleton(&username.display);
         self.write(|tx| {
-            if tx.username_taken(&username.key)? {
-                return Err(Error::new(ErrorKind::Conflict, "username is already taken"));
+            if tx.username_taken(&username.key, &skeleton)? {
+                return Err(Error::new(
+                    ErrorKind::Conflict,
+                    "username is already taken, or looks like one that is",
+                ));
             }
             if let Some(email) = &email {
                 if tx.email_taken(&email.key, None)? {
@@ -82,6 +86,7 @@ impl Engine {
             let row = NewUserRow {
                 username: &username.display,
                 username_key: &username.key,
+                username_skeleton: &skeleton,
                 email: email.as_ref().map(|e| (e.display.as_str(), e.key.as_str())),
                 hash: &hash,
             };
@@ -147,7 +152,7 @@ impl Engine {
         if let Some(wait) = locked {
             return Err(Error::from_kind(ErrorKind::AccountLocked).with_retry_after(wait));
         }
-        let matches = match password::normalize(old, config.max_password_length) {
+        let matches = match password::normalize(old, password::MAX_VERIFY_CHARS) {
             Some(normalized) => {
                 password::verify(old, &normalized, &found.hash, config.pbkdf2_iterations)?.matches
             }

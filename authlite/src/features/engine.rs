@@ -9,6 +9,7 @@ use std::time::SystemTime;
 
 use zeroize::Zeroizing;
 
+use super::binding;
 use super::cache::ValidateCache;
 pub(super) use super::chain::Record;
 use super::chain::{self, Subscribers};
@@ -26,6 +27,9 @@ use crate::values::principal::Claims;
 /// Everything one open database needs, shared by every clone of an `Auth`.
 pub(crate) struct Engine {
     pub(crate) config: Config,
+    /// The database's random identity: in every token's `iid` claim and in the kid of a
+    /// configured signing secret, so no other database accepts its tokens.
+    pub(super) instance_id: String,
     pub(super) store: Store,
     pub(super) keys: Keys,
     pub(super) cache: ValidateCache,
@@ -37,15 +41,25 @@ pub(crate) struct Engine {
 impl Engine {
     /// Opens (or creates) and migrates the database in `config` (already validated), loads
     /// or creates the signing key, and checks once that signing and verifying work.
-    pub(crate) fn open(config: Config) -> Result<Engine> {
+    pub(crate) fn open(mut config: Config) -> Result<Engine> {
         let store = Store::open(&config)?;
-        let keys = Keys::open(&store, &config)?;
+        let instance_id = store.write(|tx| binding::bind(tx, &mut config))?;
+        let keys = Keys::open(&store, &config, &instance_id)?;
         let cache = ValidateCache::new(config.validate_cache_capacity);
         let audit_key = keys.derive(chain::KEY_LABEL);
         let subscribers = Subscribers::default();
-        let engine = Engine { config, store, keys, cache, audit_key, subscribers };
+        let engine = Engine { config, instance_id, store, keys, cache, audit_key, subscribers };
         engine.self_test()?;
         Ok(engine)
+    }
+
+    /// What every access token of this database must say about its origin.
+    pub(super) fn expected(&self) -> jwt::Expected<'_> {
+        jwt::Expected {
+            issuer: &self.config.issuer,
+            audience: &self.config.audience,
+            instance: &self.instance_id,
+        }
     }
 
     pub(super) fn now(&self) -> SystemTime {
@@ -85,10 +99,11 @@ impl Engine {
             exp: now + 60,
             ver: 0,
             nbf: None,
+            iid: self.instance_id.clone(),
         };
         let token = jwt::issue(ring.signer(), &claims)?;
         let parsed = jwt::parse(&token)?;
-        match jwt::verify(&parsed, &ring, &claims.iss, &claims.aud) {
+        match jwt::verify(&parsed, &ring, &self.expected()) {
             Ok(back) if back == claims => Ok(()),
             _ => Err(Error::new(ErrorKind::Internal, "token signing self-test failed")),
         }

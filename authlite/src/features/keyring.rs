@@ -10,6 +10,7 @@ use parking_lot::RwLock;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use super::binding::algorithm_name;
 use crate::crypto::jwt::{self, Key, KeyRing};
 use crate::crypto::{mac, random};
 use crate::store::{Conn, KeyRow, Store, WriteTx};
@@ -37,15 +38,14 @@ impl fmt::Debug for Keys {
 impl Keys {
     /// Loads the keys, generating the first one if the database has none for the
     /// configured algorithm (and no secret is supplied in the config).
-    pub(crate) fn open(store: &Store, config: &Config) -> Result<Keys> {
-        let configured = config
-            .signing_secret
-            .as_ref()
-            .map(|secret| Arc::new(jwt::hs256_key(config_kid(secret.expose()), secret.expose())));
+    pub(crate) fn open(store: &Store, config: &Config, instance_id: &str) -> Result<Keys> {
+        let configured = config.signing_secret.as_ref().map(|secret| {
+            Arc::new(jwt::hs256_key(config_kid(instance_id, secret.expose()), secret.expose()))
+        });
         let algorithm = config.signing_algorithm;
         let now = to_millis(config.clock.now());
         let stored_master = store.write(|tx| {
-            if configured.is_none() && tx.newest_live_key(alg_name(algorithm))?.is_none() {
+            if configured.is_none() && tx.newest_live_key(algorithm_name(algorithm))?.is_none() {
                 insert_new(tx, algorithm, now)?;
             }
             tx.master_key(&Zeroizing::new(random::bytes::<MASTER_KEY_BYTES>()?)[..])
@@ -99,7 +99,7 @@ impl Keys {
 
     /// The kid of the newest live database key of the configured algorithm.
     pub(super) fn newest(&self, conn: &Conn<'_>) -> Result<Option<String>> {
-        conn.newest_live_key(alg_name(self.algorithm))
+        conn.newest_live_key(algorithm_name(self.algorithm))
     }
 
     pub(super) fn reload(&self, store: &Store) -> Result<Arc<KeyRing>> {
@@ -177,22 +177,21 @@ fn insert_new(tx: &WriteTx<'_>, algorithm: SigningAlgorithm, now: i64) -> Result
             (Zeroizing::new(seed.to_vec()), Some(jwt::ed25519_public(&seed)))
         }
     };
-    let row = KeyRow { kid: kid.clone(), alg: alg_name(algorithm).to_owned(), secret, public };
+    let row =
+        KeyRow { kid: kid.clone(), alg: algorithm_name(algorithm).to_owned(), secret, public };
     tx.insert_key(&row, now)?;
     Ok(kid)
 }
 
-/// A stable kid for a configured secret that reveals nothing about it.
-fn config_kid(secret: &[u8]) -> String {
-    let digest = Sha256::new_with_prefix(b"authlite config kid\0").chain_update(secret).finalize();
+/// A stable kid for a configured secret that reveals nothing about it and differs between
+/// databases sharing the secret.
+fn config_kid(instance_id: &str, secret: &[u8]) -> String {
+    let digest = Sha256::new_with_prefix(b"authlite config kid\0")
+        .chain_update(instance_id.as_bytes())
+        .chain_update(b"\0")
+        .chain_update(secret)
+        .finalize();
     format!("cfg-{}", random::b64(&digest[..12]))
-}
-
-fn alg_name(algorithm: SigningAlgorithm) -> &'static str {
-    match algorithm {
-        SigningAlgorithm::Hs256 => "HS256",
-        SigningAlgorithm::EdDsa => "EdDSA",
-    }
 }
 
 fn jwt_alg(algorithm: SigningAlgorithm) -> jsonwebtoken::Algorithm {

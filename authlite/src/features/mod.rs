@@ -9,6 +9,7 @@
 
 mod accounts;
 mod audit;
+mod binding;
 mod cache;
 mod chain;
 mod engine;

@@ -2,14 +2,19 @@
 //! Every decision reads the database, so a change is in force on the very next call. A
 //! scoped credential (`Principal::scopes`) can only narrow what its account's roles grant.
 
+use std::time::Duration;
+
 use super::engine::{Engine, Record, Tx, require_user};
 use crate::store::{Conn, RoleId};
 use crate::values::audit::AuditKind;
+use crate::values::clock::millis;
 use crate::values::error::{Error, ErrorKind, Result};
 use crate::values::ids::UserId;
 use crate::values::principal::Principal;
 
 const MAX_NAME: usize = 64;
+/// Denials of one account, resource and action are audited at most once per window.
+pub(super) const DENIAL_WINDOW: Duration = Duration::from_secs(60);
 /// Matches any resource or any action in a grant.
 const WILDCARD: &str = "*";
 
@@ -139,9 +144,25 @@ impl Engine {
         self.deny(who, format!("role={role}"))
     }
 
+    /// Refuses and audits: the first denial of one account, resource and action in a
+    /// window is an audit row; repeats within the window are only counted, and the next
+    /// audited denial says how many there were. A flood of denials costs one small row
+    /// update each, never a growing trail.
     fn deny(&self, who: &Principal, what: String) -> Result<()> {
         let record = Record { session: who.session_id, ..Record::user(who.user_id) };
-        self.write(|tx| tx.audit(AuditKind::AccessDenied, record.detail(what)))?;
+        let key = format!("user:{} {what}", who.user_id);
+        let window = millis(DENIAL_WINDOW);
+        self.write(|tx| match tx.denial(&key)? {
+            Some((start, _)) if tx.now() < start.saturating_add(window) => tx.repeat_denial(&key),
+            previous => {
+                let detail = match previous {
+                    Some((_, repeats)) if repeats > 0 => format!("{what} repeats_before={repeats}"),
+                    _ => what,
+                };
+                tx.open_denial_window(&key, tx.now())?;
+                tx.audit(AuditKind::AccessDenied, record.detail(detail))
+            }
+        })?;
         Err(Error::from_kind(ErrorKind::Forbidden))
     }
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::engine::{Engine, Record, Tx, require_user};
-use super::{accounts, throttle};
+use super::{accounts, rbac, throttle};
 use crate::crypto::password::{self, Verdict};
 use crate::crypto::{jwt, secret};
 use crate::store::{Conn, Liveness, NewSession};
@@ -92,7 +92,7 @@ impl Engine {
         // PBKDF2 runs before the transaction so logins do not queue behind each other's
         // hashing; the transaction then proves the hash it checked is still the stored one,
         // and re-reads the throttle state so parallel guesses cannot overshoot the limit.
-        let normalized = password::normalize(password, config.max_password_length);
+        let normalized = password::normalize(password, password::MAX_VERIFY_CHARS);
         let verdict = match (&found, &normalized) {
             (Some(found), Some(normalized)) => {
                 password::verify(password, normalized, &found.hash, config.pbkdf2_iterations)?
@@ -180,6 +180,7 @@ impl Engine {
             exp,
             ver: token_version,
             nbf: None,
+            iid: self.instance_id.clone(),
         };
         let key = self.keys.signer(&self.store, tx)?;
         let access_token = jwt::issue(&key, &claims)?;
@@ -244,6 +245,7 @@ impl Engine {
         self.write(|tx| {
             let sessions = tx.purge_sessions(tx.now())?;
             tx.purge_throttle(tx.now())?;
+            tx.purge_denials(tx.now().saturating_sub(millis(rbac::DENIAL_WINDOW)))?;
             Ok(sessions)
         })
     }

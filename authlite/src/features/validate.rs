@@ -64,7 +64,7 @@ impl Engine {
             Some(_) => ring,
             None => self.store.read(|conn| self.keys.ring_at(conn, self.store.observe()?))?,
         };
-        jwt::verify(parsed, &ring, &self.config.issuer, &self.config.audience)
+        jwt::verify(parsed, &ring, &self.expected())
     }
 }
 

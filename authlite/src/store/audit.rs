@@ -26,6 +26,12 @@ const WRITE_ANCHOR: &str = "INSERT OR REPLACE INTO meta (key, value) VALUES ('au
 const LATEST_PURGE_EVENT: &str =
     "SELECT detail FROM audit_log WHERE kind = 'audit.purged' ORDER BY id DESC LIMIT 1";
 
+const DENIAL: &str = "SELECT window_start, repeats FROM denials WHERE key = ?1";
+const OPEN_DENIAL_WINDOW: &str =
+    "INSERT OR REPLACE INTO denials (key, window_start, repeats) VALUES (?1, ?2, 0)";
+const REPEAT_DENIAL: &str = "UPDATE denials SET repeats = repeats + 1 WHERE key = ?1";
+const PURGE_DENIALS: &str = "DELETE FROM denials WHERE window_start < ?1";
+
 /// A position in the MAC chain: a row's id and MAC (or the anchor left by a purge).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct AuditLink {
@@ -125,6 +131,29 @@ impl Conn<'_> {
 }
 
 impl WriteTx<'_> {
+    /// The open window of a denial key: when its audited denial was, and how many repeats
+    /// were only counted since.
+    pub(crate) fn denial(&self, key: &str) -> Result<Option<(i64, i64)>> {
+        self.row(DENIAL, [key], |r| Ok((r.get(0)?, r.get(1)?)))
+    }
+
+    /// Starts a new window for `key` at `now` (its denial is audited).
+    pub(crate) fn open_denial_window(&self, key: &str, now: i64) -> Result<()> {
+        self.run(OPEN_DENIAL_WINDOW, params![key, now])?;
+        Ok(())
+    }
+
+    /// Counts one more denial in the open window of `key`.
+    pub(crate) fn repeat_denial(&self, key: &str) -> Result<()> {
+        self.run(REPEAT_DENIAL, [key])?;
+        Ok(())
+    }
+
+    /// Forgets denial windows opened before `before`.
+    pub(crate) fn purge_denials(&self, before: i64) -> Result<usize> {
+        self.run(PURGE_DENIALS, [before])
+    }
+
     pub(crate) fn insert_audit(&self, e: &AuditEvent, mac: &[u8]) -> Result<()> {
         self.run(
             INSERT,

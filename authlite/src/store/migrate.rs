@@ -8,6 +8,7 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::values::error::{Error, ErrorKind, Result};
+use crate::values::names::skeleton;
 
 /// The full current schema.
 const SCHEMA: &str = include_str!("../../../schema.sql");
@@ -15,6 +16,13 @@ const MARKER: &str = "-- @version ";
 
 const READ_VERSION: &str = "PRAGMA user_version";
 const COUNT_TABLES: &str = "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'";
+const USERS_WITHOUT_SKELETON: &str =
+    "SELECT id, username FROM users WHERE username_skeleton IS NULL";
+const SET_SKELETON: &str = "UPDATE users SET username_skeleton = ?2 WHERE id = ?1";
+/// The schema version that added `users.username_skeleton`.
+const SKELETONS_SINCE: u32 = 3;
+const HAS_META: &str =
+    "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta')";
 
 /// `(version, sql)` for every section of `schema.sql`, in file order. A section starts at a
 /// line that begins with the marker.
@@ -44,6 +52,32 @@ fn bad_schema() -> Error {
     Error::new(ErrorKind::Internal, "schema.sql sections must be numbered 1, 2, 3...")
 }
 
+/// Computes the confusable skeleton of every existing username (SQL cannot).
+fn backfill_skeletons(conn: &Connection) -> Result<()> {
+    let mut read = conn.prepare(USERS_WITHOUT_SKELETON)?;
+    let rows = read.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    let mut write = conn.prepare(SET_SKELETON)?;
+    for row in rows {
+        let (id, username) = row?;
+        write.execute(rusqlite::params![id, skeleton(&username)])?;
+    }
+    Ok(())
+}
+
+/// `Err` unless the file is empty or was made by authlite: an SQLite file with tables
+/// but no schema version of ours. Reads only, so a refused file keeps every byte. The
+/// outer error is SQLite's (e.g. "file is not a database").
+pub(crate) fn refuse_foreign(conn: &Connection) -> rusqlite::Result<Result<()>> {
+    let version: u32 = conn.query_row(READ_VERSION, [], |r| r.get(0))?;
+    let tables: i64 = conn.query_row(COUNT_TABLES, [], |r| r.get(0))?;
+    let has_meta: bool = conn.query_row(HAS_META, [], |r| r.get(0))?;
+    Ok(if tables == 0 || (version > 0 && has_meta) { Ok(()) } else { Err(foreign()) })
+}
+
+fn foreign() -> Error {
+    Error::new(ErrorKind::Storage, "the file is an SQLite database that authlite did not create")
+}
+
 /// Brings the database on `conn` to the latest version, creating it when empty. Runs inside
 /// one `BEGIN IMMEDIATE` transaction, so concurrent openers of a new file queue and the
 /// later ones find the work done.
@@ -64,15 +98,15 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
     if version == 0 {
         let tables: i64 = tx.query_row(COUNT_TABLES, [], |r| r.get(0))?;
         if tables != 0 {
-            return Err(Error::new(
-                ErrorKind::Storage,
-                "the file is an SQLite database that authlite did not create",
-            ));
+            return Err(foreign());
         }
     }
     for (to, sql) in sections.iter().filter(|(to, _)| *to > version) {
         tx.execute_batch(sql)
             .map_err(|e| Error::storage(format!("schema upgrade to version {to} failed"), e))?;
+    }
+    if version < SKELETONS_SINCE {
+        backfill_skeletons(&tx)?;
     }
     // user_version cannot be a bound parameter; `latest` is a number we computed.
     tx.execute_batch(&format!("PRAGMA user_version = {latest}"))?;

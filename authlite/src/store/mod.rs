@@ -86,7 +86,7 @@ impl Store {
             migrate::migrate(&mut anchor)?;
             (PathBuf::from(uri), anchor)
         } else {
-            bootstrap(&config.path, busy, sync)?;
+            bootstrap(&config.path, config.create_if_missing, busy, sync)?;
             let anchor = Connection::open_with_flags(&config.path, flags)
                 .map_err(|e| Error::storage(format!("cannot open {}", config.path.display()), e))?;
             configure(&anchor, busy, sync)?;
@@ -267,15 +267,25 @@ fn pool_threads() -> Arc<ScheduledThreadPool> {
     THREADS.get_or_init(build).clone()
 }
 
-/// Creates the file if missing, turns on WAL once, and migrates, on a single connection
-/// before the pool exists (setting WAL from several new connections at once races).
-fn bootstrap(path: &Path, busy: Duration, sync: Synchronous) -> Result<()> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+/// Creates the file if missing (and allowed), refuses a file authlite did not make before
+/// changing a byte of it, turns on WAL once, and migrates, on a single connection before
+/// the pool exists (setting WAL from several new connections at once races).
+fn bootstrap(path: &Path, create: bool, busy: Duration, sync: Synchronous) -> Result<()> {
+    if !create && !path.exists() {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!("no database at {} (and creating one was not asked for)", path.display()),
+        ));
+    }
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if create {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
     let mut conn = Connection::open_with_flags(path, flags)
         .map_err(|e| Error::storage(format!("cannot open {}", path.display()), e))?;
     configure(&conn, busy, sync)?;
+    migrate::refuse_foreign(&conn)
+        .map_err(|e| Error::storage(format!("{} is not a usable database", path.display()), e))??;
     let mode: String = conn
         .query_row(ENABLE_WAL, [], |r| r.get(0))
         .map_err(|e| Error::storage(format!("{} is not a usable database", path.display()), e))?;
@@ -289,8 +299,8 @@ fn bootstrap(path: &Path, busy: Duration, sync: Synchronous) -> Result<()> {
 }
 
 /// Per-connection setup: busy timeout first (so the rest can wait for locks), then
-/// foreign keys, durability, secure deletion, and the query planner stability guarantee that stops SQLite
-/// from re-preparing cached statements whose plan depends on bound values.
+/// foreign keys, durability, secure deletion, and the query planner stability guarantee
+/// that stops SQLite from re-preparing cached statements whose plan depends on bound values.
 fn configure(c: &Connection, busy: Duration, sync: Synchronous) -> rusqlite::Result<()> {
     c.busy_timeout(busy)?;
     c.pragma_update(None, "foreign_keys", true)?;

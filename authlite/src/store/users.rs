@@ -22,12 +22,13 @@ macro_rules! select_user {
 const USER_BY_ID: &str = select_user!("WHERE id = ?1");
 const USER_BY_USERNAME: &str = select_user!("WHERE username_key = ?1");
 const USER_BY_EMAIL: &str = select_user!("WHERE email_key = ?1");
-const USERNAME_TAKEN: &str = "SELECT 1 FROM users WHERE username_key = ?1";
+const USERNAME_TAKEN: &str =
+    "SELECT 1 FROM users WHERE username_key = ?1 OR username_skeleton = ?2";
 const EMAIL_TAKEN: &str = "SELECT 1 FROM users WHERE email_key = ?1 AND id IS NOT ?2";
 const USER_EXISTS: &str = "SELECT 1 FROM users WHERE id = ?1";
-const INSERT_USER: &str = "INSERT INTO users \
-     (username, username_key, email, email_key, password_hash, created_at, updated_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)";
+const INSERT_USER: &str = "INSERT INTO users (username, username_key, username_skeleton, \
+     email, email_key, password_hash, created_at, updated_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)";
 const CREDENTIALS_BY_USERNAME: &str = "SELECT id, password_hash FROM users WHERE username_key = ?1";
 const CREDENTIALS_BY_EMAIL: &str = "SELECT id, password_hash FROM users WHERE email_key = ?1";
 const CREDENTIALS_BY_ID: &str = "SELECT id, password_hash FROM users WHERE id = ?1";
@@ -75,6 +76,7 @@ pub(crate) enum UserKey<'k> {
 pub(crate) struct NewUserRow<'a> {
     pub(crate) username: &'a str,
     pub(crate) username_key: &'a str,
+    pub(crate) username_skeleton: &'a str,
     pub(crate) email: Option<(&'a str, &'a str)>,
     pub(crate) hash: &'a str,
 }
@@ -113,8 +115,9 @@ impl Conn<'_> {
         self.exists(USER_EXISTS, [id])
     }
 
-    pub(crate) fn username_taken(&self, key: &str) -> Result<bool> {
-        self.exists(USERNAME_TAKEN, [key])
+    /// Whether a user has this username key, or a name that looks like it (`skeleton`).
+    pub(crate) fn username_taken(&self, key: &str, skeleton: &str) -> Result<bool> {
+        self.exists(USERNAME_TAKEN, [key, skeleton])
     }
 
     /// Whether another account than `except` has this email key.
@@ -153,6 +156,7 @@ impl WriteTx<'_> {
             params![
                 row.username,
                 row.username_key,
+                row.username_skeleton,
                 row.email.map(|e| e.0),
                 row.email.map(|e| e.1),
                 row.hash,

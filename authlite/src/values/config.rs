@@ -35,6 +35,10 @@ pub struct Config {
     /// The SQLite database file; created with its schema if missing.
     /// `":memory:"` (see [`Config::in_memory`]) keeps a private database in memory.
     pub path: PathBuf,
+    /// Create the database file (with its schema) when it does not exist. Default **true**.
+    /// `false` makes opening a missing file a `NotFound` error instead: for tools that must
+    /// never create a database by mistake (the CLI's read-only commands).
+    pub create_if_missing: bool,
     /// PBKDF2-HMAC-SHA256 iterations for new password hashes. Default **600,000** (OWASP 2023).
     /// Accepted range 1,000..=10,000,000. **Lowering it weakens every password hash created
     /// while it is low**: only do so in tests. Hashes with fewer iterations than this are
@@ -106,6 +110,7 @@ impl Config {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Config {
             path: path.into(),
+            create_if_missing: true,
             pbkdf2_iterations: 600_000,
             access_token_ttl: 15 * MINUTE,
             session_idle_timeout: 14 * DAY,
@@ -209,6 +214,7 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("path", &self.path)
+            .field("create_if_missing", &self.create_if_missing)
             .field("pbkdf2_iterations", &self.pbkdf2_iterations)
             .field("access_token_ttl", &self.access_token_ttl)
             .field("session_idle_timeout", &self.session_idle_timeout)

@@ -1,9 +1,15 @@
 //! Usernames and emails: validation, the display form (NFKC) and the uniqueness key
 //! (NFKC + full Unicode case folding), so `Alice`, `ALICE` and `Ａｌｉｃｅ` are one user.
+//! Usernames are also unique by their UTS #39 confusable skeleton (`аdmin` with a Cyrillic
+//! `а` collides with `admin`), must not mix scripts beyond UTS #39's "highly restrictive"
+//! level (one script, or Latin with Han/Kana/Hangul), and must not stack combining marks
+//! (UTS #39 §5.4).
 
 use caseless::Caseless;
 use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+use unicode_security::{RestrictionLevel, RestrictionLevelDetection};
 
 use crate::values::error::{Error, Result};
 
@@ -11,6 +17,8 @@ use crate::values::error::{Error, Result};
 const MAX_INPUT_BYTES: usize = 1024;
 const MAX_USERNAME_CHARS: usize = 64;
 const MAX_EMAIL_CHARS: usize = 254;
+/// More combining marks in a row than this are refused (UTS #39 §5.4 suggests 4).
+const MAX_MARKS: usize = 4;
 
 /// A validated name: what to show and what must be unique.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,8 +43,48 @@ pub(crate) fn username(input: &str) -> Result<Name> {
     if display.starts_with(' ') || display.ends_with(' ') {
         return Err(Error::invalid_input("username must not start or end with a space"));
     }
+    check_scripts(&display)?;
+    check_marks(&display)?;
     let key = fold(&display);
     Ok(Name { display, key })
+}
+
+/// The confusable skeleton of a username's key: two names with one skeleton look alike,
+/// so only one of them may exist.
+pub(crate) fn skeleton(display: &str) -> String {
+    let once: String = unicode_security::skeleton(&fold(display)).collect();
+    fold(&once)
+}
+
+/// Letters and digits may mix scripts only as UTS #39 "highly restrictive" allows.
+fn check_scripts(display: &str) -> Result<()> {
+    let letters: String = display.chars().filter(|c| c.is_alphanumeric()).collect();
+    if letters.as_str().check_restriction_level(RestrictionLevel::HighlyRestrictive) {
+        Ok(())
+    } else {
+        Err(Error::invalid_input("username mixes scripts or uses characters not allowed in names"))
+    }
+}
+
+/// No run of more than four combining marks, no mark repeated, and no dot above on a
+/// letter that already has one (`i`, `j` and their look-alikes).
+fn check_marks(display: &str) -> Result<()> {
+    let refuse = || Err(Error::invalid_input("username has stacked or repeated accents"));
+    let (mut run, mut prev_mark, mut base) = (0, None, None::<char>);
+    for c in display.chars().nfd() {
+        if !is_combining_mark(c) {
+            (run, prev_mark, base) = (0, None, Some(c));
+            continue;
+        }
+        run += 1;
+        let soft_dotted =
+            base.is_some_and(|b| matches!(skeleton(&b.to_string()).as_str(), "i" | "j"));
+        if run > MAX_MARKS || prev_mark == Some(c) || (c == '\u{307}' && soft_dotted) {
+            return refuse();
+        }
+        prev_mark = Some(c);
+    }
+    Ok(())
 }
 
 /// Validates an email address: at most 254 characters, one `@` with a non-empty local part
@@ -161,6 +209,38 @@ mod tests {
         assert!(username(&"a".repeat(5000)).is_err());
         assert!(username("Mary Ann").is_ok());
         assert!(username("Zoë").is_ok());
+    }
+
+    #[test]
+    fn look_alikes_collide_or_are_refused() {
+        let admin = skeleton("admin");
+        for alike in ["аdmin", "admіn", "admın", "ADMIN", "ａｄｍｉｎ"] {
+            match username(alike) {
+                Ok(name) => assert_eq!(skeleton(&name.display), admin, "{alike}"),
+                Err(e) => assert_eq!(e.kind(), ErrorKind::InvalidInput, "{alike}"),
+            }
+        }
+        for refused in
+            ["admi\u{307}n", "Admi\u{301}\u{301}n", "a\u{300}\u{301}\u{302}\u{303}\u{304}dmin"]
+        {
+            assert!(username(refused).is_err(), "{refused:?}");
+        }
+        assert_eq!(skeleton(&username("ѕсоре").unwrap().display), skeleton("scope"));
+        assert!(username("pаypal").is_err(), "Latin with a Cyrillic letter");
+        for fine in [
+            "José",
+            "Zoë",
+            "Straße",
+            "山田太郎",
+            "tanaka田中",
+            "Ωμέγα",
+            "Мария",
+            "Mary Ann",
+            "x_9.z-1",
+        ] {
+            assert!(username(fine).is_ok(), "{fine}");
+        }
+        assert_ne!(skeleton("admin"), skeleton("admins"));
     }
 
     #[test]

@@ -90,6 +90,9 @@ pub struct Claims {
     /// Not before, seconds since the Unix epoch. authlite does not set it, but honours it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<i64>,
+    /// The issuing database's random instance id: another database never accepts the
+    /// token, even one configured with the same signing secret.
+    pub iid: String,
 }
 
 impl Claims {

@@ -337,9 +337,21 @@ fn a_master_secret_from_the_config_keys_the_chain() {
     user(&auth, "alice");
     assert!(auth.verify_audit_chain().is_ok());
     drop(auth);
-    // Without the secret (using the one in the file) the rows do not verify.
-    let without = env.open();
-    assert!(without.verify_audit_chain().is_err());
+    // Without the secret, or with another one, the file is refused at open (not later as
+    // a tamper alarm), before anything is written under the wrong chain key.
+    let rows = || {
+        raw(&env.path)
+            .query_row("SELECT count(*) FROM audit_log", [], |r| r.get::<_, i64>(0))
+            .unwrap()
+    };
+    let before = rows();
+    assert_eq!(err(Auth::open_with(env.config())), ErrorKind::Config);
+    let wrong = authlite::SecretBytes::new(vec![7u8; 32]);
+    assert_eq!(
+        err(Auth::open_with(Config { master_secret: Some(wrong), ..env.config() })),
+        ErrorKind::Config
+    );
+    assert_eq!(rows(), before, "nothing written by a refused opener");
     assert!(Auth::open_with(config).unwrap().verify_audit_chain().is_ok());
 }
 

@@ -11,6 +11,7 @@ mod concurrency;
 mod crash;
 #[cfg(unix)]
 mod faults;
+mod hardening;
 mod import;
 mod layers;
 mod migrations;

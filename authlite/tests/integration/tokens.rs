@@ -74,7 +74,7 @@ fn a_genuine_token_carries_the_documented_header_and_claims() {
     assert_eq!(f.header["typ"], "at+jwt");
     assert_eq!(f.header["alg"], "HS256");
     assert!(f.header["kid"].is_string());
-    for claim in ["iss", "aud", "sub", "sid", "jti", "iat", "exp", "ver"] {
+    for claim in ["iss", "aud", "sub", "sid", "jti", "iat", "exp", "ver", "iid"] {
         assert!(!f.claims[claim].is_null(), "missing {claim}");
     }
     assert!(f.claims["jti"].as_str().unwrap().len() >= 22, "jti has >= 128 bits");
@@ -158,7 +158,7 @@ fn header_rules_are_enforced_even_with_a_valid_signature() {
 fn claim_rules_are_enforced_even_with_a_valid_signature() {
     let f = fixture();
     let mut cases: Vec<(&str, Value)> = Vec::new();
-    for claim in ["exp", "sub", "jti", "sid", "iss", "aud", "ver"] {
+    for claim in ["exp", "sub", "jti", "sid", "iss", "aud", "ver", "iid", "iat"] {
         let mut c = f.claims.clone();
         c.as_object_mut().unwrap().remove(claim);
         cases.push((claim, c));
@@ -390,4 +390,37 @@ fn a_configured_secret_signs_and_never_reaches_the_database() {
     let config = Config { signing_secret: Some(other_secret), ..env.config() };
     let auth = Auth::open_with(config).unwrap();
     assert_eq!(kind(&auth, &login.access_token), ErrorKind::InvalidToken);
+}
+
+#[test]
+fn a_token_issued_in_the_future_is_refused() {
+    let f = fixture();
+    let mut c = f.claims.clone();
+    c["iat"] = json!(c["iat"].as_i64().unwrap() + 3600);
+    assert_eq!(kind(&f.auth, &forge(&f.header, &c, &f.key)), ErrorKind::InvalidToken);
+    // Re-signed unchanged it passes: only the future `iat` was refused.
+    assert!(f.auth.validate(&forge(&f.header, &f.claims, &f.key)).is_ok());
+}
+
+#[test]
+fn another_database_never_accepts_a_token_even_with_the_same_secret() {
+    let secret = SecretBytes::new(b"a shared secret of thirty-two bytes or more".to_vec());
+    let (staging, production) = (Env::new(), Env::new());
+    let open = |env: &Env| {
+        Auth::open_with(Config { signing_secret: Some(secret.clone()), ..env.config() }).unwrap()
+    };
+    let (a, b) = (open(&staging), open(&production));
+    user(&a, "admin");
+    user(&b, "admin"); // user 1, session 1 in both
+    let token = login(&a, "admin").access_token;
+    login(&b, "admin");
+    assert!(a.validate(&token).is_ok());
+    assert_eq!(kind(&b, &token), ErrorKind::InvalidToken);
+    assert_eq!(b.validate_stateless(&token).unwrap_err().kind(), ErrorKind::InvalidToken);
+    // Even with the kid rewritten to production's, the instance claim gives it away.
+    let prod_token = login(&b, "admin").access_token;
+    let (prod_header, _) = open_token(&prod_token);
+    let (_, claims) = open_token(&token);
+    let forged = forge(&prod_header, &claims, b"a shared secret of thirty-two bytes or more");
+    assert_eq!(kind(&b, &forged), ErrorKind::InvalidToken);
 }

@@ -14,6 +14,10 @@ use formats::Stored;
 pub(crate) use policy::check_new;
 
 const SALT_BYTES: usize = 16;
+/// The longest password checked against an existing hash. New passwords are bound by
+/// `Config::max_password_length`; hashes imported from other systems may have been made
+/// from longer ones (Django accepts 4,096 characters). Longer input is refused unhashed.
+pub(crate) const MAX_VERIFY_CHARS: usize = 4096;
 
 /// A password in NFKC, wiped from memory when dropped.
 pub(crate) type Normalized = Zeroizing<String>;
@@ -52,6 +56,10 @@ pub(crate) struct Verdict {
 /// (this crate hashes that). A stored value that cannot be parsed, or asks for absurd work,
 /// is an error (fail closed), never a match. `outdated`: re-hash after a success, because
 /// the format is foreign or weaker than `iterations`.
+///
+/// A hash cheaper than `iterations` is padded with dummy work up to `iterations` (as
+/// Django's `harden_runtime`), so an imported account answers a wrong password in the
+/// same time as an unknown name. A costlier one takes longer: its own cost is the floor.
 pub(crate) fn verify(
     raw: &str,
     normalized: &Normalized,
@@ -67,6 +75,7 @@ pub(crate) fn verify(
             let matches = Pbkdf2::new(algorithm, params)
                 .verify_password(normalized.as_bytes(), parsed)
                 .is_ok();
+            pad(normalized, params.rounds(), iterations);
             let outdated = algorithm != Algorithm::Pbkdf2Sha256
                 || params.rounds() < iterations
                 || params.output_len() != Params::RECOMMENDED_OUTPUT_LENGTH;
@@ -82,6 +91,7 @@ pub(crate) fn verify(
                 &mut computed,
             );
             let matches = bool::from(subtle::ConstantTimeEq::ct_eq(&computed[..], &hash[..]));
+            pad(normalized, params.rounds(), iterations);
             Ok(Verdict { matches, outdated: true })
         }
     }
@@ -94,6 +104,13 @@ pub(crate) fn importable(stored: &str) -> bool {
 
 fn corrupt() -> Error {
     Error::new(ErrorKind::Storage, "stored password hash is not usable")
+}
+
+/// Dummy work for the iterations a cheaper stored hash did not cost.
+fn pad(password: &Normalized, spent: u32, iterations: u32) {
+    if spent < iterations {
+        burn(password, iterations - spent); // under 1,000 rounds: not measurable, skipped
+    }
 }
 
 /// Spends the same time as one verification at `iterations`, for unknown users, so that

@@ -1,0 +1,199 @@
+//! What the database protects by itself: the settings that bind the file, refusing files
+//! that are not ours, look-alike usernames, verification of long imported passwords, and
+//! bounded denial auditing.
+
+use std::time::Duration;
+
+use crate::common::*;
+use authlite::{
+    AuditKind, AuditQuery, Auth, ClientInfo, Config, ErrorKind, NewUser, SecretBytes,
+    SigningAlgorithm,
+};
+
+fn master() -> SecretBytes {
+    SecretBytes::new(b"the application's master secret, 32+ bytes".to_vec())
+}
+
+/// The application's own configuration: EdDSA, a master secret, its issuer and audience.
+fn app_config(env: &Env) -> Config {
+    Config {
+        signing_algorithm: SigningAlgorithm::EdDsa,
+        master_secret: Some(master()),
+        issuer: "till".into(),
+        audience: "shop".into(),
+        ..env.config()
+    }
+}
+
+fn audit_rows(env: &Env) -> i64 {
+    raw(&env.path).query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0)).unwrap()
+}
+
+fn key_rows(env: &Env) -> Vec<(String, String, bool)> {
+    let conn = raw(&env.path);
+    let mut stmt = conn
+        .prepare("SELECT kid, alg, retired_at IS NOT NULL FROM signing_keys ORDER BY id")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// An operator's tool that only knows the master secret (as the CLI does from its
+/// environment) adopts everything else from the file and acts as the application would.
+#[test]
+fn a_second_opener_with_defaults_adopts_the_recorded_settings() {
+    let env = Env::new();
+    let app = Auth::open_with(app_config(&env)).unwrap();
+    user(&app, "alice");
+    let token = login(&app, "alice").access_token;
+    let keys_before = key_rows(&env);
+    assert_eq!(keys_before.len(), 1);
+    assert_eq!(keys_before[0].1, "EdDSA");
+
+    let tool = Auth::open_with(Config { master_secret: Some(master()), ..env.config() }).unwrap();
+    assert_eq!(tool.config().signing_algorithm, SigningAlgorithm::EdDsa, "adopted");
+    assert_eq!((tool.config().issuer.as_str(), tool.config().audience.as_str()), ("till", "shop"));
+    assert_eq!(key_rows(&env), keys_before, "opening added no key");
+    tool.validate(&token).expect("the application's token verifies in the tool");
+    tool.list_users(&Default::default()).unwrap();
+    tool.create_role("auditor").unwrap();
+    let kid = tool.rotate_signing_key().unwrap();
+    assert!(key_rows(&env).iter().all(|k| k.1 == "EdDSA"), "rotation keeps the algorithm");
+    assert_eq!(err(tool.retire_signing_key(&kid)), ErrorKind::Conflict, "the key that signs");
+    drop(tool);
+
+    app.verify_audit_chain().expect("rows written by the tool verify under the app's key");
+    let next = login(&app, "alice").access_token;
+    assert!(app.validate(&next).is_ok());
+}
+
+#[test]
+fn a_conflicting_opener_is_refused_before_it_writes() {
+    let env = Env::new();
+    let app = Auth::open_with(app_config(&env)).unwrap();
+    user(&app, "alice");
+    let (rows, keys) = (audit_rows(&env), key_rows(&env));
+    let conflicting: [(&str, Config); 5] = [
+        ("no master secret", Config { master_secret: None, ..app_config(&env) }),
+        (
+            "wrong master secret",
+            Config { master_secret: Some(SecretBytes::new(vec![9; 32])), ..app_config(&env) },
+        ),
+        ("another issuer", Config { issuer: "web".into(), ..app_config(&env) }),
+        ("another audience", Config { audience: "api".into(), ..app_config(&env) }),
+        (
+            "an HS256 secret",
+            Config {
+                signing_secret: Some(SecretBytes::new(vec![1; 32])),
+                signing_algorithm: SigningAlgorithm::Hs256,
+                ..app_config(&env)
+            },
+        ),
+    ];
+    for (what, config) in conflicting {
+        assert_eq!(err(Auth::open_with(config)), ErrorKind::Config, "{what}");
+    }
+    assert_eq!((audit_rows(&env), key_rows(&env)), (rows, keys), "nothing written");
+    app.verify_audit_chain().unwrap();
+}
+
+#[test]
+fn a_file_that_is_not_ours_is_refused_without_a_byte_changed() {
+    let env = Env::new();
+    {
+        let conn = rusqlite::Connection::open(&env.path).unwrap();
+        conn.execute_batch("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('keep me');").unwrap();
+    }
+    let before = std::fs::read(&env.path).unwrap();
+    assert_eq!(err(Auth::open_with(env.config())), ErrorKind::Storage);
+    assert_eq!(std::fs::read(&env.path).unwrap(), before, "not a byte changed");
+    assert!(!env.dir.path().join("auth.db-wal").exists(), "no WAL was started");
+
+    std::fs::write(&env.path, b"not a database at all, just some text").unwrap();
+    assert_eq!(err(Auth::open_with(env.config())), ErrorKind::Storage);
+    assert_eq!(std::fs::read(&env.path).unwrap(), b"not a database at all, just some text");
+}
+
+#[test]
+fn an_opener_that_may_not_create_never_creates() {
+    let env = Env::new();
+    let missing = Config { create_if_missing: false, ..env.config() };
+    assert_eq!(err(Auth::open_with(missing.clone())), ErrorKind::NotFound);
+    assert!(!env.path.exists(), "no file made");
+    env.open();
+    Auth::open_with(missing).expect("an existing database opens");
+}
+
+#[test]
+fn look_alike_usernames_collide_or_are_refused() {
+    let env = Env::new();
+    let auth = env.open();
+    user(&auth, "admin");
+    user(&auth, "scope");
+    for alike in
+        ["аdmin", "admіn", "admın", "admi\u{307}n", "Admi\u{301}\u{301}n", "ADMIN", "ѕсоре"]
+    {
+        let kind = err(auth.register(NewUser::new(alike, PASSWORD)));
+        assert!(
+            matches!(kind, ErrorKind::Conflict | ErrorKind::InvalidInput),
+            "{alike:?}: {kind:?}"
+        );
+    }
+    user(&auth, "admins");
+    user(&auth, "Мария");
+    assert_eq!(auth.find_user("admin").unwrap().username, "admin");
+}
+
+/// Django allows 4,096 characters; a user imported from it must be able to log in with a
+/// password longer than the 128 allowed for new ones.
+#[test]
+fn an_imported_long_password_logs_in() {
+    let env = Env::new();
+    let auth = env.open();
+    let password = "correct horse battery staple ".repeat(6)[..160].to_owned();
+    let mut hash = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password.as_bytes(), b"longsalt", 1_000, &mut hash);
+    use base64::Engine;
+    let stored = format!(
+        "pbkdf2_sha256$1000$longsalt${}",
+        base64::engine::general_purpose::STANDARD.encode(hash)
+    );
+    auth.import_user("django", &stored).unwrap();
+    auth.login("django", &password, &ClientInfo::default()).expect("a 160-character password");
+    assert_eq!(
+        err(auth.register(NewUser::new("newbie", password.as_str()))),
+        ErrorKind::WeakPassword,
+        "new passwords keep the 128-character cap"
+    );
+    let too_long = "x".repeat(4097);
+    assert_eq!(
+        err(auth.login("django", &too_long, &ClientInfo::default())),
+        ErrorKind::InvalidCredentials
+    );
+}
+
+#[test]
+fn a_flood_of_denials_is_audited_once_per_window_with_a_count() {
+    let env = Env::new();
+    let auth = env.open();
+    user(&auth, "mallory");
+    let who = auth.validate(&login(&auth, "mallory").access_token).unwrap();
+    let denied = || {
+        let q = AuditQuery { kind: Some(AuditKind::AccessDenied), ..Default::default() };
+        auth.audit(&q).unwrap()
+    };
+    for _ in 0..500 {
+        assert_eq!(err(auth.authorize(&who, "orders", "refund")), ErrorKind::Forbidden);
+    }
+    assert_eq!(denied().len(), 1, "one row for the window");
+    assert_eq!(err(auth.authorize(&who, "orders", "delete")), ErrorKind::Forbidden);
+    assert_eq!(denied().len(), 2, "another action is another key");
+    env.clock.advance(Duration::from_secs(61));
+    assert_eq!(err(auth.authorize(&who, "orders", "refund")), ErrorKind::Forbidden);
+    let rows = denied();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0].detail.as_deref(), Some("resource=orders action=refund repeats_before=499"));
+    auth.verify_audit_chain().unwrap();
+}
