@@ -50,10 +50,13 @@ fn a_person_can_add_list_log_in_and_verify_by_hand() {
 
     let out = run(&["--db", db, "user", "list"], "");
     assert!(!out.status.success(), "a read-only command on a missing file fails");
+    assert!(!run(&["--db", db, "status"], "").status.success());
     assert!(!dir.path().join("cli.db").exists(), "and creates nothing");
     let out = run(&["--db", db, "init"], "");
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(!run(&["--db", db, "init"], "").status.success(), "init never reuses a file");
+    let out = run(&["--db", db, "status"], "");
+    assert!(text(&out.stdout).contains("integrity:      ok"), "{}", text(&out.stdout));
 
     let out = run(
         &["--db", db, "user", "add", "bob", "--email", "bob@example.com"],

@@ -107,12 +107,18 @@ struct Claims {
     iat: i64,
     exp: i64,
     ver: i64,
+    iid: String,
 }
 
 /// Access tokens for `TOKENS` sessions sampled across the whole table, signed with the
 /// database's key exactly as the engine signs them.
 fn tokens(path: &Path, n: usize) -> Vec<String> {
+    drop(Auth::open_with(config(path)).unwrap()); // records the instance id of an older file
     let conn = rusqlite::Connection::open(path).unwrap();
+    let iid: Vec<u8> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'instance_id'", [], |r| r.get(0))
+        .unwrap();
+    let iid = String::from_utf8(iid).unwrap();
     let (kid, secret): (String, Vec<u8>) = conn
         .query_row("SELECT kid, secret FROM signing_keys WHERE retired_at IS NULL", [], |r| {
             Ok((r.get(0)?, r.get(1)?))
@@ -140,6 +146,7 @@ fn tokens(path: &Path, n: usize) -> Vec<String> {
                 iat: now_secs(),
                 exp: now_secs() + 3600,
                 ver: 0,
+                iid: iid.clone(),
             };
             jsonwebtoken::encode(&header, &claims, &key).unwrap()
         })

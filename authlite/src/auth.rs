@@ -21,6 +21,7 @@ use crate::values::ids::{SessionId, UserId};
 use crate::values::key::SigningKeyInfo;
 use crate::values::principal::{Claims, Principal};
 use crate::values::session::{ClientInfo, Login, Session, TokenPair};
+use crate::values::status::Status;
 use crate::values::user::{NewUser, User, UserQuery};
 
 /// The authentication engine. Cheap to clone (an `Arc` inside); `Send + Sync`; every
@@ -371,6 +372,22 @@ impl Auth {
     /// rows can only be detected against an id remembered elsewhere.
     pub fn verify_audit_chain(&self) -> Result<u64> {
         self.inner.verify_audit_chain()
+    }
+}
+
+/// Operations.
+impl Auth {
+    /// A cheap, read-only summary: schema version, counts of users, live sessions, signing
+    /// keys and audit rows (one snapshot), and the sizes of the file and its WAL.
+    pub fn status(&self) -> Result<Status> {
+        self.inner.status()
+    }
+
+    /// Runs SQLite's `PRAGMA quick_check` over the whole file (O(size): seconds for a large
+    /// database) so damage is seen before it is hit: `Ok` when sound, otherwise a `Storage`
+    /// error with SQLite's first findings. `authlite status` runs it.
+    pub fn check_integrity(&self) -> Result<()> {
+        self.inner.check_integrity()
     }
 }
 

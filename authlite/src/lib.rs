@@ -55,6 +55,7 @@ pub use values::ids::{ApiKeyId, SessionId, UserId};
 pub use values::key::SigningKeyInfo;
 pub use values::principal::{Claims, Principal};
 pub use values::session::{ClientInfo, Login, Session, TokenPair};
+pub use values::status::Status;
 pub use values::user::{AccountKind, NewUser, User, UserQuery};
 
 /// The README's examples run as doc tests, so they cannot rot.

@@ -71,6 +71,8 @@ enum Command {
     Audit(AuditCommand),
     /// Delete ended sessions and expired revocation entries.
     Purge,
+    /// Summarise the database and check its integrity (`PRAGMA quick_check`).
+    Status,
 }
 
 #[derive(Debug, Subcommand)]
@@ -194,6 +196,19 @@ pub(crate) fn run(args: Args) -> Result<()> {
     let auth = Auth::open_with(config)?;
     match args.command {
         Command::Demo => unreachable!("handled above"),
+        Command::Status => {
+            let s = auth.status()?;
+            say!("schema version: {}", s.schema_version);
+            say!("users:          {}", s.users);
+            say!("live sessions:  {}", s.live_sessions);
+            say!("signing keys:   {}", s.signing_keys);
+            say!("audit rows:     {}", s.audit_rows);
+            say!("database bytes: {}", s.db_bytes);
+            say!("wal bytes:      {}", s.wal_bytes);
+            auth.check_integrity()?;
+            say!("integrity:      ok");
+            Ok(())
+        }
         Command::Init => {
             say!("created {}", path.display());
             Ok(())

@@ -15,6 +15,7 @@ mod chain;
 mod engine;
 mod keyring;
 mod keys;
+mod ops;
 mod rbac;
 mod refresh;
 mod sessions;

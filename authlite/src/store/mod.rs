@@ -16,6 +16,7 @@ mod migrate;
 mod refresh;
 mod roles;
 mod sessions;
+mod status;
 mod throttle;
 mod users;
 mod watch;
@@ -63,6 +64,8 @@ pub(crate) struct Store {
     /// while the epoch it was read at holds.
     epoch: AtomicU64,
     watch: Watch,
+    /// The database file; `None` in memory.
+    path: Option<PathBuf>,
     /// A connection held for the store's lifetime: keeps an in-memory database alive, and
     /// a file's `-shm` WAL index in place for [`Watch`].
     _anchor: Mutex<Connection>,
@@ -116,10 +119,24 @@ impl Store {
             .build(manager)
             .map_err(|e| Error::storage("cannot build the connection pool", e))?;
         let epoch = AtomicU64::new(0);
-        let store =
-            Store { pool, writer: Mutex::new(()), epoch, watch, _anchor: Mutex::new(anchor) };
+        let store = Store {
+            pool,
+            writer: Mutex::new(()),
+            epoch,
+            watch,
+            path: (!config.is_in_memory()).then(|| config.path.clone()),
+            _anchor: Mutex::new(anchor),
+        };
         store.read(|_| Ok(()))?;
         Ok(store)
+    }
+
+    /// The `-wal` file of the database, if it is a file.
+    fn wal_path(&self) -> Option<PathBuf> {
+        let path = self.path.as_ref()?;
+        let mut wal = path.clone().into_os_string();
+        wal.push("-wal");
+        Some(PathBuf::from(wal))
     }
 
     /// The current change epoch (see the field's doc).

@@ -10,4 +10,5 @@ pub(crate) mod key;
 pub(crate) mod names;
 pub(crate) mod principal;
 pub(crate) mod session;
+pub(crate) mod status;
 pub(crate) mod user;

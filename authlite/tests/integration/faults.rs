@@ -527,6 +527,25 @@ fn closed_database(env: &Env) -> (Fixture, Vec<u8>, usize) {
     (fx, std::fs::read(&env.path).unwrap(), page_size as usize)
 }
 
+/// Damage in a table that nothing has read yet is found by the integrity check.
+#[test]
+fn the_integrity_check_reports_a_damaged_page() {
+    let env = Env::new();
+    let (_fx, mut bytes, page_size) = closed_database(&env);
+    env.open().check_integrity().expect("a sound file");
+    let root: i64 = raw(&env.path)
+        .query_row("SELECT rootpage FROM sqlite_master WHERE name = 'audit_log'", [], |r| r.get(0))
+        .unwrap();
+    let start = (root as usize - 1) * page_size;
+    bytes[start..start + page_size].copy_from_slice(&garbage(page_size, 11));
+    std::fs::write(&env.path, &bytes).unwrap();
+    match try_open(env.config()) {
+        Ok(auth) => assert_eq!(err(auth.check_integrity()), ErrorKind::Storage),
+        Err(STORAGE) => {}
+        Err(other) => panic!("opening a corrupted database: {other:?}"),
+    }
+}
+
 #[test]
 fn a_corrupted_sessions_page_fails_validate_login_and_refresh_closed_without_panicking() {
     let env = Env::new();

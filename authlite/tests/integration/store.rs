@@ -189,3 +189,28 @@ fn replaced_and_deleted_secrets_do_not_linger_in_the_file() {
     assert!(!contains(&bytes, &spent), "spent refresh token's hash lingers");
     assert!(!contains(&bytes, selector.as_bytes()), "purged refresh token's selector lingers");
 }
+
+#[test]
+fn status_counts_what_is_in_the_file() {
+    let env = Env::new();
+    let auth = env.open();
+    let fresh = auth.status().unwrap();
+    assert_eq!((fresh.users, fresh.live_sessions, fresh.signing_keys), (0, 0, 1));
+    assert!(fresh.schema_version >= 3 && fresh.db_bytes > 0);
+    user(&auth, "alice");
+    user(&auth, "bob");
+    let first = login(&auth, "alice");
+    login(&auth, "bob");
+    auth.logout(&first.access_token).unwrap();
+    let now = auth.status().unwrap();
+    assert_eq!((now.users, now.live_sessions), (2, 1));
+    assert_eq!(
+        now.audit_rows,
+        auth.audit(&authlite::AuditQuery { limit: Some(1000), ..Default::default() }).unwrap().len()
+            as u64
+    );
+    assert!(now.wal_bytes > 0, "a live engine has a WAL");
+    env.clock.advance(std::time::Duration::from_secs(31 * 86_400));
+    assert_eq!(auth.status().unwrap().live_sessions, 0, "expired sessions are not live");
+    auth.check_integrity().unwrap();
+}
