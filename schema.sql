@@ -141,3 +141,35 @@ CREATE TABLE denials (
     window_start INTEGER NOT NULL,
     repeats      INTEGER NOT NULL DEFAULT 0  -- denials after the audited one, this window
 ) STRICT, WITHOUT ROWID;
+
+-- @version 4
+
+-- Service accounts ("service") have no password and no interactive login; their password
+-- hash is a placeholder no password matches.
+ALTER TABLE users ADD COLUMN kind TEXT NOT NULL DEFAULT 'person' CHECK (kind IN ('person', 'service'));
+
+-- API keys "alk_<selector>.<secret>.<crc32>": only SHA-256 of the secret is kept. `scopes`
+-- holds "resource:action" entries joined by U+001F; NULL means unscoped (the account's
+-- grants alone decide). Keys of a deleted account go with it.
+CREATE TABLE api_keys (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name         TEXT NOT NULL,
+    selector     TEXT NOT NULL UNIQUE,
+    secret_hash  BLOB NOT NULL,
+    scopes       TEXT,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER,
+    last_used_at INTEGER,
+    revoked_at   INTEGER
+) STRICT;
+CREATE INDEX api_keys_by_user ON api_keys (user_id);
+
+-- Scoped capability tokens are stateless; revoking a (scope, subject) kills every token of
+-- it issued at or before `revoked_before` (milliseconds).
+CREATE TABLE scoped_revocations (
+    scope          TEXT NOT NULL,
+    subject        TEXT NOT NULL,
+    revoked_before INTEGER NOT NULL,
+    PRIMARY KEY (scope, subject)
+) STRICT, WITHOUT ROWID;

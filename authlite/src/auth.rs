@@ -11,13 +11,14 @@
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::features::Engine;
 use crate::values::audit::{AuditEvent, AuditQuery, SubscriptionId};
 use crate::values::config::Config;
+use crate::values::credential::{ApiKeyInfo, ApiKeySpec, NewApiKey, ScopedGrant, ServiceToken};
 use crate::values::error::Result;
-use crate::values::ids::{SessionId, UserId};
+use crate::values::ids::{ApiKeyId, SessionId, UserId};
 use crate::values::key::SigningKeyInfo;
 use crate::values::principal::{Claims, Principal};
 use crate::values::session::{ClientInfo, Login, Session, TokenPair};
@@ -234,6 +235,78 @@ impl Auth {
     /// deleted sessions keep failing validation (as revoked).
     pub fn purge_expired(&self) -> Result<usize> {
         self.inner.purge_expired()
+    }
+}
+
+/// Machine credentials: service accounts, API keys, service tokens, scoped tokens.
+impl Auth {
+    /// Creates a service account: an account of kind [`AccountKind::Service`](crate::AccountKind::Service) with no
+    /// password and no interactive login (logging in as it answers `InvalidCredentials`,
+    /// as for an unknown name). It gets roles as usual and acts through API keys and
+    /// service tokens.
+    pub fn create_service_account(&self, name: &str) -> Result<User> {
+        self.inner.create_service_account(name)
+    }
+
+    /// Creates an API key for an account (a person's personal access token, or a service
+    /// account's key) and returns its secret, shown this once: `alk_<selector>.<secret>.
+    /// <crc32>`. Only SHA-256 of the secret is stored. Scopes in `spec` narrow what the key
+    /// may do below its account's roles; an expiry ends it. `NotFound` for an unknown
+    /// account, `InvalidInput` for a bad name, scope or lifetime.
+    pub fn create_api_key(&self, user: UserId, spec: ApiKeySpec) -> Result<NewApiKey> {
+        self.inner.create_api_key(user, spec)
+    }
+
+    /// An account's API keys (revoked and expired ones too), oldest first, without secrets.
+    pub fn api_keys(&self, user: UserId) -> Result<Vec<ApiKeyInfo>> {
+        self.inner.api_keys(user)
+    }
+
+    /// Revokes an API key: it, and every service token minted from it, stop working on the
+    /// next call in every process. Idempotent; `NotFound` for an unknown id.
+    pub fn revoke_api_key(&self, id: ApiKeyId) -> Result<()> {
+        self.inner.revoke_api_key(id)
+    }
+
+    /// Validates an API key statefully, as `validate` does a token: a malformed, mistyped
+    /// (checksum) or unknown key is `InvalidToken` (the first two without a database read),
+    /// then `InactiveUser` (account deactivated), `RevokedToken`, `ExpiredToken`. The
+    /// principal has `api_key_id` and the key's `scopes`. Validation writes nothing except
+    /// `last_used_at`, at most once an hour per key.
+    pub fn validate_api_key(&self, key: &str) -> Result<Principal> {
+        self.inner.validate_api_key(key)
+    }
+
+    /// Mints a short-lived access token (a JWT, `Config::service_token_ttl`, default one
+    /// hour, never past the key's expiry) for the account of a valid API key, so services
+    /// can call each other without sending the long-lived key each time. `validate` accepts
+    /// it while the key is still usable: revoking the key, deactivating its account or
+    /// retiring the signing key ends it. Cache it on the caller's side with
+    /// [`ServiceTokenCache`](crate::ServiceTokenCache).
+    pub fn issue_service_token(&self, api_key: &str) -> Result<ServiceToken> {
+        self.inner.issue_service_token(api_key)
+    }
+
+    /// Issues a scoped capability token: compact and URL-safe (fits a small QR code), it
+    /// grants `subject` within `scope` (e.g. table `"42"`) until `ttl` has passed, with no
+    /// login. `scope`: 1–64 of `A-Z a-z 0-9 _ - . :`; `subject`: 1–256 bytes, no control
+    /// characters.
+    pub fn issue_scoped(&self, scope: &str, subject: &str, ttl: Duration) -> Result<String> {
+        self.inner.issue_scoped(scope, subject, ttl)
+    }
+
+    /// Verifies a scoped token for `scope`: `InvalidToken` if tampered, malformed, of
+    /// another scope or another database; `ExpiredToken`; `RevokedToken` after
+    /// [`Auth::revoke_scoped`] of its subject (exact, in every process, no read on a cache
+    /// hit).
+    pub fn verify_scoped(&self, token: &str, scope: &str) -> Result<ScopedGrant> {
+        self.inner.verify_scoped(token, scope)
+    }
+
+    /// Revokes every token of `scope` and `subject` issued until now (the table is
+    /// re-seated: old QR codes die, new ones work).
+    pub fn revoke_scoped(&self, scope: &str, subject: &str) -> Result<()> {
+        self.inner.revoke_scoped(scope, subject)
     }
 }
 

@@ -42,14 +42,17 @@ mod features;
 #[doc(hidden)]
 pub mod fuzzing;
 mod global;
+mod service_cache;
 mod store;
 mod values;
 
 pub use auth::Auth;
 pub use global::{global, init_global};
+pub use service_cache::ServiceTokenCache;
 pub use values::audit::{AuditEvent, AuditKind, AuditQuery, SubscriptionId};
 pub use values::clock::{Clock, ManualClock, SystemClock};
 pub use values::config::{Config, SecretBytes, SigningAlgorithm, Synchronous};
+pub use values::credential::{ApiKeyInfo, ApiKeySpec, NewApiKey, ScopedGrant, ServiceToken};
 pub use values::error::{Error, ErrorKind, Result};
 pub use values::ids::{ApiKeyId, SessionId, UserId};
 pub use values::key::SigningKeyInfo;

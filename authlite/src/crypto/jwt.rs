@@ -144,7 +144,11 @@ pub(crate) fn check_time(claims: &Claims, now: SystemTime, leeway: Duration) -> 
 fn decode_claims(payload: &str) -> Result<Claims> {
     let json = random::b64_decode(payload.as_bytes()).ok_or_else(|| invalid("malformed claims"))?;
     let claims: Claims = serde_json::from_slice(&json).map_err(|_| invalid("malformed claims"))?;
-    if claims.jti.is_empty() || claims.jti.len() > 64 {
+    // A session's token or a service token: exactly one of the two.
+    if claims.jti.is_empty()
+        || claims.jti.len() > 64
+        || claims.sid.is_some() == claims.akid.is_some()
+    {
         return Err(invalid("malformed claims"));
     }
     Ok(claims)

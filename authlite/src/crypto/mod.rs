@@ -5,4 +5,5 @@ pub(crate) mod jwt;
 pub(crate) mod mac;
 pub(crate) mod password;
 pub(crate) mod random;
+pub(crate) mod scoped;
 pub(crate) mod secret;

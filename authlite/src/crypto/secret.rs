@@ -12,6 +12,9 @@ use zeroize::Zeroizing;
 use crate::crypto::random;
 use crate::values::error::{Error, ErrorKind, Result};
 
+/// The fixed prefix of API keys, so secret scanners can spot a leaked one.
+pub(crate) const API_KEY_PREFIX: &str = "alk_";
+const CHECKSUM_HEX: usize = 8;
 const SELECTOR_BYTES: usize = 16;
 const SECRET_BYTES: usize = 32;
 /// base64url lengths of the two parts.
@@ -66,6 +69,32 @@ pub(crate) fn parse<'t>(token: &'t str, prefix: &str, what: &'static str) -> Res
     Ok(Presented { selector, hash: digest(&secret) })
 }
 
+/// Like [`issue`], with a CRC-32 of the text appended (`.<8 hex digits>`), so a mistyped
+/// or truncated token is refused by [`parse_checked`] without a database read.
+pub(crate) fn issue_checked(prefix: &str) -> Result<Issued> {
+    let mut issued = issue(prefix)?;
+    let crc = crc32fast::hash(issued.text.as_bytes());
+    issued.text = format!("{}.{crc:08x}", issued.text);
+    Ok(issued)
+}
+
+/// Parses what [`issue_checked`] made: the checksum first, then the shape.
+pub(crate) fn parse_checked<'t>(
+    token: &'t str,
+    prefix: &str,
+    what: &'static str,
+) -> Result<Presented<'t>> {
+    let invalid = || Error::new(ErrorKind::InvalidToken, what);
+    let (body, crc) = token.rsplit_once('.').ok_or_else(invalid)?;
+    let well_formed = crc.len() == CHECKSUM_HEX
+        && crc.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let expected = format!("{:08x}", crc32fast::hash(body.as_bytes()));
+    if !well_formed || crc != expected {
+        return Err(invalid());
+    }
+    parse(body, prefix, what)
+}
+
 fn digest(secret: &[u8]) -> SecretHash {
     Sha256::digest(secret).into()
 }
@@ -85,6 +114,26 @@ mod tests {
         let prefixed = issue("al_").unwrap();
         assert!(parse(&prefixed.text, "al_", "bad").is_ok());
         assert!(parse(&prefixed.text, "", "bad").is_err());
+    }
+
+    #[test]
+    fn checked_secrets_refuse_any_typo() {
+        let key = issue_checked(API_KEY_PREFIX).unwrap();
+        assert!(key.text.starts_with("alk_"));
+        let parsed = parse_checked(&key.text, API_KEY_PREFIX, "bad").unwrap();
+        assert!(parsed.matches(&key.hash));
+        // Every single-character change is caught by the checksum or the shape.
+        let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.";
+        for i in 0..key.text.len() {
+            for c in alphabet.chars().step_by(7) {
+                let mut typo = key.text.clone();
+                typo.replace_range(i..i + 1, &c.to_string());
+                if typo != key.text {
+                    assert!(parse_checked(&typo, API_KEY_PREFIX, "bad").is_err(), "{typo}");
+                }
+            }
+        }
+        assert!(parse_checked(&key.text[..key.text.len() - 1], API_KEY_PREFIX, "bad").is_err());
     }
 
     #[test]

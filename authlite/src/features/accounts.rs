@@ -8,7 +8,7 @@ use crate::values::audit::AuditKind;
 use crate::values::error::{Error, ErrorKind, Result};
 use crate::values::ids::UserId;
 use crate::values::names::{self, Lookup};
-use crate::values::user::{NewUser, User, UserQuery};
+use crate::values::user::{AccountKind, NewUser, User, UserQuery};
 
 const DEFAULT_PAGE: u32 = 100;
 const MAX_PAGE: u32 = 1000;
@@ -42,6 +42,7 @@ impl Engine {
             new.email.as_deref(),
             &new.roles,
             || password::hash(&normalized, config.pbkdf2_iterations),
+            AccountKind::Person,
             AuditKind::UserRegistered,
         )
     }
@@ -55,6 +56,7 @@ impl Engine {
             None,
             &[],
             || Ok(password_hash.to_owned()),
+            AccountKind::Person,
             AuditKind::UserImported,
         )
     }
@@ -65,6 +67,7 @@ impl Engine {
         email: Option<&str>,
         roles: &[String],
         hash: impl FnOnce() -> Result<String>,
+        kind: AccountKind,
         event: AuditKind,
     ) -> Result<User> {
         let username = names::username(username)?;
@@ -89,6 +92,7 @@ impl Engine {
                 username_skeleton: &skeleton,
                 email: email.as_ref().map(|e| (e.display.as_str(), e.key.as_str())),
                 hash: &hash,
+                kind,
             };
             let id = tx.insert_user(&row, tx.now())?;
             tx.audit(event, Record::user(id))?;
@@ -97,6 +101,18 @@ impl Engine {
             }
             load(tx, id)
         })
+    }
+
+    pub(crate) fn create_service_account(&self, name: &str) -> Result<User> {
+        let no_password = || Ok(password::NO_PASSWORD.to_owned());
+        self.create_user(
+            name,
+            None,
+            &[],
+            no_password,
+            AccountKind::Service,
+            AuditKind::ServiceAccountCreated,
+        )
     }
 
     pub(crate) fn set_email(&self, id: UserId, email: Option<&str>) -> Result<()> {
@@ -135,6 +151,7 @@ impl Engine {
             pattern: pattern.as_deref(),
             active: query.active,
             role: query.role.as_deref(),
+            kind: query.kind,
             limit: query.limit.unwrap_or(DEFAULT_PAGE).min(MAX_PAGE),
             offset: i64::try_from(query.offset).unwrap_or(i64::MAX),
         };
@@ -180,6 +197,9 @@ impl Engine {
         event: AuditKind,
     ) -> Result<()> {
         let user = self.user(id)?;
+        if user.kind == AccountKind::Service {
+            return Err(Error::invalid_input("service accounts have no password"));
+        }
         let config = &self.config;
         let context = [user.username.as_str(), user.email.as_deref().unwrap_or("")];
         let normalized = password::check_new(

@@ -1,40 +1,47 @@
-//! The exact in-process validation cache.
-//!
-//! It holds what the database said about a token's session, user and revocation state,
-//! tagged with the store epoch it was read at. The store bumps the epoch after every commit
+//! The exact in-process cache of what the database said about a credential (a token's
+//! session and user, an API key, a scoped token's revocation), tagged with the store epoch
+//! it was read at. The store bumps the epoch after every commit
 //! of this process and whenever it observes that another process committed (the WAL-index
 //! change counter moved: `store/watch.rs`), so an entry is only ever used while nothing at
 //! all has been written since it was read: a hit answers exactly what the database would.
 //! Time-based checks (expiry) are made on every call from the stored timestamps.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::store::TokenState;
+use crate::store::{ApiKeyState, TokenState};
 
 const SHARDS: usize = 16;
 
-/// `None`: the session no longer exists.
-pub(crate) type Entry = Arc<Option<TokenState>>;
-
-struct Shard {
-    epoch: u64,
-    map: HashMap<String, Entry>,
+/// What the database said about one credential, as cached.
+#[derive(Debug)]
+pub(crate) enum Cached {
+    /// A session's access token (`None`: the session no longer exists).
+    Session(Option<TokenState>),
+    /// An API key, or the key behind a service token (`None`: no such key).
+    Key(Option<ApiKeyState>),
+    /// A scoped (scope, subject): tokens issued at or before this time (ms) are revoked.
+    Scoped(Option<i64>),
 }
 
-/// Sharded by `jti` so threads rarely meet on a lock; bounded by clearing a full shard.
-pub(crate) struct ValidateCache {
-    shards: Vec<Mutex<Shard>>,
+struct Shard<V> {
+    epoch: u64,
+    map: HashMap<String, V>,
+}
+
+/// Sharded by key so threads rarely meet on a lock; bounded by clearing a full shard.
+/// `V` is cheap to clone (an `Arc`).
+pub(crate) struct EpochCache<V> {
+    shards: Vec<Mutex<Shard<V>>>,
     per_shard: usize,
 }
 
-impl ValidateCache {
+impl<V: Clone> EpochCache<V> {
     /// A cache of about `capacity` entries; 0 disables it.
     pub(crate) fn new(capacity: usize) -> Self {
         let shards = if capacity == 0 { 0 } else { SHARDS };
-        ValidateCache {
+        EpochCache {
             shards: (0..shards)
                 .map(|_| Mutex::new(Shard { epoch: 0, map: HashMap::new() }))
                 .collect(),
@@ -42,23 +49,23 @@ impl ValidateCache {
         }
     }
 
-    fn shard(&self, jti: &str) -> Option<&Mutex<Shard>> {
-        let hash = jti.bytes().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b.into()));
+    fn shard(&self, key: &str) -> Option<&Mutex<Shard<V>>> {
+        let hash = key.bytes().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b.into()));
         self.shards.get(hash % SHARDS.max(1))
     }
 
-    /// The entry for `jti` if it was read at `epoch`.
-    pub(crate) fn get(&self, jti: &str, epoch: u64) -> Option<Entry> {
-        let shard = self.shard(jti)?.lock();
+    /// The entry for `key` if it was read at `epoch`.
+    pub(crate) fn get(&self, key: &str, epoch: u64) -> Option<V> {
+        let shard = self.shard(key)?.lock();
         if shard.epoch != epoch {
             return None;
         }
-        shard.map.get(jti).cloned()
+        shard.map.get(key).cloned()
     }
 
     /// Stores what was read at `epoch`. Entries of older epochs are dropped first.
-    pub(crate) fn put(&self, jti: &str, epoch: u64, entry: Entry) {
-        let Some(shard) = self.shard(jti) else { return };
+    pub(crate) fn put(&self, key: &str, epoch: u64, entry: V) {
+        let Some(shard) = self.shard(key) else { return };
         let mut shard = shard.lock();
         if shard.epoch != epoch {
             if epoch < shard.epoch {
@@ -70,21 +77,23 @@ impl ValidateCache {
         if shard.map.len() >= self.per_shard {
             shard.map.clear();
         }
-        shard.map.insert(jti.to_owned(), entry);
+        shard.map.insert(key.to_owned(), entry);
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
 
-    fn entry() -> Entry {
+    fn entry() -> Arc<Option<u32>> {
         Arc::new(None)
     }
 
     #[test]
     fn entries_live_only_within_their_epoch() {
-        let cache = ValidateCache::new(100);
+        let cache = EpochCache::new(100);
         cache.put("a", 1, entry());
         assert!(cache.get("a", 1).is_some());
         assert!(cache.get("a", 2).is_none());
@@ -94,7 +103,7 @@ mod tests {
 
     #[test]
     fn bounded() {
-        let cache = ValidateCache::new(32);
+        let cache = EpochCache::new(32);
         for i in 0..10_000 {
             cache.put(&format!("jti-{i}"), 1, entry());
         }
@@ -104,7 +113,7 @@ mod tests {
 
     #[test]
     fn disabled() {
-        let cache = ValidateCache::new(0);
+        let cache = EpochCache::new(0);
         cache.put("a", 1, entry());
         assert!(cache.get("a", 1).is_none());
     }

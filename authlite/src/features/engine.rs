@@ -5,15 +5,17 @@
 
 use std::cell::RefCell;
 use std::ops::Deref;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use zeroize::Zeroizing;
 
 use super::binding;
-use super::cache::ValidateCache;
+use super::cache::{Cached, EpochCache};
 pub(super) use super::chain::Record;
 use super::chain::{self, Subscribers};
 use super::keyring::Keys;
+use crate::crypto::scoped;
 
 use crate::crypto::jwt;
 use crate::store::{Conn, Store, WriteTx};
@@ -32,9 +34,11 @@ pub(crate) struct Engine {
     pub(super) instance_id: String,
     pub(super) store: Store,
     pub(super) keys: Keys,
-    pub(super) cache: ValidateCache,
+    pub(super) cache: EpochCache<Arc<Cached>>,
     /// Keys the audit trail's MAC chain (derived from the master key).
     pub(super) audit_key: Zeroizing<[u8; 32]>,
+    /// Keys scoped capability tokens (derived from the master key).
+    pub(super) scoped_key: Zeroizing<[u8; 32]>,
     pub(super) subscribers: Subscribers,
 }
 
@@ -45,10 +49,12 @@ impl Engine {
         let store = Store::open(&config)?;
         let instance_id = store.write(|tx| binding::bind(tx, &mut config))?;
         let keys = Keys::open(&store, &config, &instance_id)?;
-        let cache = ValidateCache::new(config.validate_cache_capacity);
+        let cache = EpochCache::new(config.validate_cache_capacity);
         let audit_key = keys.derive(chain::KEY_LABEL);
+        let scoped_key = keys.derive(scoped::KEY_LABEL);
         let subscribers = Subscribers::default();
-        let engine = Engine { config, instance_id, store, keys, cache, audit_key, subscribers };
+        let engine =
+            Engine { config, instance_id, store, keys, cache, audit_key, scoped_key, subscribers };
         engine.self_test()?;
         Ok(engine)
     }
@@ -93,7 +99,8 @@ impl Engine {
             iss: self.config.issuer.clone(),
             aud: self.config.audience.clone(),
             sub: UserId(1),
-            sid: SessionId(1),
+            sid: Some(SessionId(1)),
+            akid: None,
             jti: jwt::new_jti()?,
             iat: now,
             exp: now + 60,

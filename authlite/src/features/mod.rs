@@ -2,22 +2,25 @@
 //! touches SQL or the database driver; the `Auth` facade above calls into [`Engine`].
 //!
 //! Inside, modules depend one way too: the components `chain` (audit MAC chain and
-//! subscribers), `cache` (exact validation cache) and `keyring` (signing keys, master key)
-//! know nothing of the others; `engine` (shared state, unit of work) builds on them; every
-//! feature (`accounts`, `sessions`, `refresh`, `validate`, `rbac`, `audit`, `keys`,
-//! `throttle`) builds on `engine`, and on each other without cycles.
+//! subscribers), `cache` (the exact epoch cache of credential state), `keyring` (signing
+//! keys, master key) and `binding` (the settings recorded in the file) know nothing of the
+//! others; `engine` (shared state, unit of work) builds on them; every feature (`accounts`,
+//! `sessions`, `refresh`, `validate`, `credentials`, `scoped`, `rbac`, `audit`, `keys`,
+//! `throttle`, `ops`) builds on `engine`, and on each other without cycles.
 
 mod accounts;
 mod audit;
 mod binding;
 mod cache;
 mod chain;
+mod credentials;
 mod engine;
 mod keyring;
 mod keys;
 mod ops;
 mod rbac;
 mod refresh;
+mod scoped;
 mod sessions;
 mod throttle;
 mod validate;

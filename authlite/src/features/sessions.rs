@@ -11,10 +11,11 @@ use crate::store::{Conn, Liveness, NewSession};
 use crate::values::audit::AuditKind;
 use crate::values::clock::millis;
 use crate::values::error::{Error, ErrorKind, Result};
-use crate::values::ids::{SessionId, UserId};
+use crate::values::ids::{ApiKeyId, SessionId, UserId};
 use crate::values::names;
 use crate::values::principal::Claims;
 use crate::values::session::{ClientInfo, Login, Session, TokenPair};
+use crate::values::user::AccountKind;
 
 /// Whether a session can still be used at `now`: the account is active, the session was
 /// not revoked, and neither its idle nor its absolute expiry has passed — checked in that
@@ -32,6 +33,15 @@ pub(super) fn check_live(live: &Liveness, now: i64) -> Result<()> {
         return Err(Error::new(ErrorKind::ExpiredToken, "session expired"));
     }
     Ok(())
+}
+
+/// Who an access token is for.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Subject {
+    pub(super) user: UserId,
+    pub(super) session: Option<SessionId>,
+    pub(super) api_key: Option<ApiKeyId>,
+    pub(super) token_version: i64,
 }
 
 /// Why a login is refused before its password is looked at.
@@ -79,6 +89,8 @@ impl Engine {
                 Some(who) => conn.credentials(accounts::user_key(who))?,
                 None => None,
             };
+            // A service account has no password: its name logs in like an unknown one.
+            let found = found.filter(|f| f.kind == AccountKind::Person);
             let id = found.as_ref().map(|f| f.id);
             let account = throttle::account_key(id, lookup_key, username_or_email);
             let refusal = throttled(conn, &account, address.as_deref(), now)?;
@@ -168,22 +180,9 @@ impl Engine {
         let now = tx.now();
         let refresh = secret::issue("")?;
         tx.insert_refresh_token(&refresh.selector, session, &refresh.hash, now)?;
-        let ttl = millis(self.config.access_token_ttl);
-        let exp = now.saturating_add(ttl).min(session_expires_at) / 1000;
-        let claims = Claims {
-            iss: self.config.issuer.clone(),
-            aud: self.config.audience.clone(),
-            sub: user,
-            sid: session,
-            jti: jwt::new_jti()?,
-            iat: now / 1000,
-            exp,
-            ver: token_version,
-            nbf: None,
-            iid: self.instance_id.clone(),
-        };
-        let key = self.keys.signer(&self.store, tx)?;
-        let access_token = jwt::issue(&key, &claims)?;
+        let ttl = self.config.access_token_ttl;
+        let subject = Subject { user, session: Some(session), api_key: None, token_version };
+        let (access_token, claims) = self.mint(tx, subject, ttl, session_expires_at)?;
         Ok(TokenPair {
             access_token,
             refresh_token: refresh.text,
@@ -191,11 +190,41 @@ impl Engine {
         })
     }
 
+    /// Signs an access token for `subject` inside the transaction that issues it: `ttl`
+    /// from now, never past `cap` (ms). The one place access tokens are made, for sessions
+    /// and service tokens alike.
+    pub(super) fn mint(
+        &self,
+        tx: &Tx<'_, '_>,
+        subject: Subject,
+        ttl: Duration,
+        cap: i64,
+    ) -> Result<(String, Claims)> {
+        let now = tx.now();
+        let claims = Claims {
+            iss: self.config.issuer.clone(),
+            aud: self.config.audience.clone(),
+            sub: subject.user,
+            sid: subject.session,
+            akid: subject.api_key,
+            jti: jwt::new_jti()?,
+            iat: now / 1000,
+            exp: now.saturating_add(millis(ttl)).min(cap) / 1000,
+            ver: subject.token_version,
+            nbf: None,
+            iid: self.instance_id.clone(),
+        };
+        let key = self.keys.signer(&self.store, tx)?;
+        Ok((jwt::issue(&key, &claims)?, claims))
+    }
+
+    /// Ends the session of a session's token; a service token (no session) is revoked.
     pub(crate) fn logout(&self, access_token: &str) -> Result<()> {
         let claims = self.verify_signature(access_token)?;
+        let Some(sid) = claims.sid else { return self.revoke_token(access_token) };
         self.write(|tx| {
-            if tx.revoke_session(claims.sid, tx.now(), "logout")? {
-                tx.audit(AuditKind::Logout, Record::session(claims.sub, claims.sid))?;
+            if tx.revoke_session(sid, tx.now(), "logout")? {
+                tx.audit(AuditKind::Logout, Record::session(claims.sub, sid))?;
             }
             Ok(())
         })
@@ -204,9 +233,10 @@ impl Engine {
     pub(crate) fn revoke_token(&self, access_token: &str) -> Result<()> {
         let claims = self.verify_signature(access_token)?;
         let expires = claims.exp.saturating_mul(1000);
+        let record = Record { session: claims.sid, ..Record::user(claims.sub) };
         self.write(|tx| {
             if tx.revoke_jti(&claims.jti, expires)? {
-                tx.audit(AuditKind::TokenRevoked, Record::session(claims.sub, claims.sid))?;
+                tx.audit(AuditKind::TokenRevoked, record)?;
             }
             Ok(())
         })

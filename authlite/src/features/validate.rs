@@ -1,15 +1,19 @@
-//! Stateful validation: a genuine token AND a live session, an active user, no revocation.
+//! Stateful validation of every credential that resolves to a [`Principal`]: a session's
+//! access token, a service token, an API key. A genuine credential AND the database's word:
+//! account active, session or key live, nothing revoked. What the database said is kept in
+//! the exact epoch cache, so a repeat costs no read until anything commits.
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::cache::Entry;
+use super::cache::Cached;
 use super::engine::Engine;
 use super::sessions::check_live;
 use crate::crypto::jwt::{self, Parsed};
-use crate::store::TokenState;
+use crate::store::{ApiKeyState, Conn, Liveness, TokenState};
 use crate::values::clock::to_millis;
 use crate::values::error::{Error, ErrorKind, Result};
+use crate::values::ids::UserId;
 use crate::values::principal::{Claims, Principal};
 use crate::values::user::AccountKind;
 
@@ -21,26 +25,44 @@ impl Engine {
         // Verified without the database when the key is known (it nearly always is).
         let claims = self.verify_parsed(&parsed)?;
         jwt::check_time(&claims, now, self.config.leeway)?;
-        // A cached answer is used only if nobody has committed since it was read.
+        let kid = parsed.kid();
+        let configured = self.keys.is_configured(kid);
+        let state = self.cached(&claims.jti, |conn| {
+            Ok(Arc::new(match (claims.sid, claims.akid) {
+                (Some(sid), _) => Cached::Session(conn.token_state(sid, &claims.jti, kid)?),
+                (None, Some(akid)) => {
+                    Cached::Key(conn.service_token_state(akid, &claims.jti, kid)?)
+                }
+                (None, None) => Cached::Key(None),
+            }))
+        })?;
+        match &*state {
+            Cached::Session(state) => session_principal(claims, state, configured, now),
+            Cached::Key(state) => service_principal(claims, state, configured, now),
+            Cached::Scoped(_) => Err(Error::new(ErrorKind::InvalidToken, "unknown token")),
+        }
+    }
+
+    /// What the database says about the credential cached under `key`: from the cache if
+    /// nobody has committed since it was read, else read through `read` (and cached).
+    pub(super) fn cached(
+        &self,
+        key: &str,
+        read: impl FnOnce(&Conn<'_>) -> Result<Arc<Cached>>,
+    ) -> Result<Arc<Cached>> {
         let epoch = self.store.epoch();
-        if let Some(entry) = self.cache.get(&claims.jti, epoch) {
+        if let Some(entry) = self.cache.get(key, epoch) {
             if self.store.observe()? == Some(epoch) {
-                return check_state(claims, &entry, now);
+                return Ok(entry);
             }
         }
         self.store.read(|conn| {
             // The epoch is taken before the read, so a commit racing with it leaves the
             // entry already stale.
             let epoch = self.store.epoch();
-            let kid = parsed.kid();
-            let mut state = conn.token_state(claims.sid, &claims.jti, kid)?;
-            if let Some(state) = &mut state {
-                // The key supplied in the config is never stored, so never "live" there.
-                state.key_live |= self.keys.is_configured(kid);
-            }
-            let entry: Entry = Arc::new(state);
-            self.cache.put(&claims.jti, epoch, entry.clone());
-            check_state(claims, &entry, now)
+            let entry = read(conn)?;
+            self.cache.put(key, epoch, entry.clone());
+            Ok(entry)
         })
     }
 
@@ -50,14 +72,14 @@ impl Engine {
         Ok(claims)
     }
 
-    /// Signature, issuer and audience, ignoring time.
+    /// Signature, issuer, audience and instance, ignoring time.
     pub(super) fn verify_signature(&self, access_token: &str) -> Result<Claims> {
         self.verify_parsed(&jwt::parse(access_token)?)
     }
 
-    /// Signature, issuer and audience with the key the token names. A key this process
-    /// does not know costs one read: the keys are reloaded if the database changed since
-    /// they were read (another process may have rotated).
+    /// Signature, issuer, audience and instance with the key the token names. A key this
+    /// process does not know costs one read: the keys are reloaded if the database changed
+    /// since they were read (another process may have rotated).
     fn verify_parsed(&self, parsed: &Parsed<'_>) -> Result<Claims> {
         let ring = self.keys.ring();
         let ring = match ring.find(parsed.kid()) {
@@ -68,29 +90,49 @@ impl Engine {
     }
 }
 
-/// The token-specific checks, then the session liveness rule shared with `refresh`:
-/// a session that no longer exists, a retired key, an inactive account, a revoked or
-/// expired session, a revoked or superseded token.
-fn check_state(claims: Claims, state: &Option<TokenState>, now: SystemTime) -> Result<Principal> {
-    let revoked = |why: &'static str| Err(Error::new(ErrorKind::RevokedToken, why));
-    let Some(state) = state else {
-        return revoked("session no longer exists");
-    };
-    if state.session != claims.sid || state.user != claims.sub {
-        return Err(Error::new(ErrorKind::InvalidToken, "token does not match its session"));
+fn revoked(why: &'static str) -> Error {
+    Error::new(ErrorKind::RevokedToken, why)
+}
+
+/// Before the liveness rule: the token names its row's account, and its signing key is
+/// live (retired or gone: the same answer as from a process that already dropped the key).
+fn check_origin(claims: &Claims, user: UserId, key_live: bool) -> Result<()> {
+    if claims.sub != user {
+        return Err(Error::new(ErrorKind::InvalidToken, "token does not match its account"));
     }
-    // Retired, or gone from the database: the same answer as from a process that has
-    // already dropped the key from its ring.
-    if !state.key_live {
+    if !key_live {
         return Err(Error::new(ErrorKind::InvalidToken, "signing key retired"));
     }
+    Ok(())
+}
+
+/// After the liveness rule: the token was not revoked on its own, and the account's token
+/// version has not moved since it was issued (password change, deactivation).
+fn check_current(claims: &Claims, version: i64, revoked_jti: bool) -> Result<()> {
+    if revoked_jti {
+        return Err(revoked("token revoked"));
+    }
+    if version != claims.ver {
+        return Err(revoked("token superseded"));
+    }
+    Ok(())
+}
+
+/// A session's token: the session liveness rule shared with `refresh`, then the token's own
+/// state.
+fn session_principal(
+    claims: Claims,
+    state: &Option<TokenState>,
+    configured: bool,
+    now: SystemTime,
+) -> Result<Principal> {
+    let Some(state) = state else { return Err(revoked("session no longer exists")) };
+    if Some(state.session) != claims.sid {
+        return Err(Error::new(ErrorKind::InvalidToken, "token does not match its session"));
+    }
+    check_origin(&claims, state.user, state.key_live || configured)?;
     check_live(&state.live, to_millis(now))?;
-    if state.token_revoked {
-        return revoked("token revoked");
-    }
-    if state.token_version != claims.ver {
-        return revoked("token superseded");
-    }
+    check_current(&claims, state.token_version, state.token_revoked)?;
     Ok(Principal {
         user_id: state.user,
         username: state.username.clone(),
@@ -102,4 +144,47 @@ fn check_state(claims: Claims, state: &Option<TokenState>, now: SystemTime) -> R
         attributes: Default::default(),
         claims: Some(claims),
     })
+}
+
+/// A service token: the key behind it must still be usable, then the token's own state.
+fn service_principal(
+    claims: Claims,
+    state: &Option<ApiKeyState>,
+    configured: bool,
+    now: SystemTime,
+) -> Result<Principal> {
+    let Some(state) = state else { return Err(revoked("API key no longer exists")) };
+    if Some(state.id) != claims.akid {
+        return Err(Error::new(ErrorKind::InvalidToken, "token does not match its key"));
+    }
+    check_origin(&claims, state.user, state.key_live || configured)?;
+    check_live(&key_liveness(state), to_millis(now))?;
+    check_current(&claims, state.token_version, state.token_revoked)?;
+    Ok(key_principal(state, Some(claims)))
+}
+
+/// An API key is live like a session that never idles: the account active, the key not
+/// revoked, not past its expiry. Checked by the one liveness rule.
+pub(super) fn key_liveness(state: &ApiKeyState) -> Liveness {
+    Liveness {
+        user_active: state.user_active,
+        revoked: state.revoked,
+        idle_expires_at: i64::MAX,
+        expires_at: state.expires_at.unwrap_or(i64::MAX),
+    }
+}
+
+/// The principal of an API key (or of a service token minted from it).
+pub(super) fn key_principal(state: &ApiKeyState, claims: Option<Claims>) -> Principal {
+    Principal {
+        user_id: state.user,
+        username: state.username.clone(),
+        kind: state.kind,
+        session_id: None,
+        api_key_id: Some(state.id),
+        roles: state.roles.clone(),
+        scopes: state.scopes.clone(),
+        attributes: Default::default(),
+        claims,
+    }
 }

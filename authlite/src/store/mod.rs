@@ -9,17 +9,21 @@
 //! meta) and take and return plain values. A second backend implements these methods
 //! (`Conn` then wraps either connection) without touching feature code.
 
+mod api_keys;
 mod audit;
 mod keys;
 mod meta;
 mod migrate;
 mod refresh;
 mod roles;
+mod scoped;
 mod sessions;
 mod status;
 mod throttle;
 mod users;
 mod watch;
+
+pub(crate) use api_keys::{ApiKeyState, NewKeyRow};
 
 pub(crate) use audit::AuditLink;
 pub(crate) use keys::KeyRow;

@@ -86,7 +86,7 @@ fn session_from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
 }
 
 /// Role names come back joined by U+001F, which names cannot contain.
-fn split_roles(joined: Option<String>) -> Vec<String> {
+pub(super) fn split_roles(joined: Option<String>) -> Vec<String> {
     let mut roles: Vec<String> =
         joined.iter().flat_map(|j| j.split('\u{1f}')).map(str::to_owned).collect();
     roles.sort();

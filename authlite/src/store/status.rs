@@ -10,6 +10,8 @@ const COUNTS: &str = "SELECT \
      (SELECT count(*) FROM sessions \
       WHERE revoked_at IS NULL AND idle_expires_at > ?1 AND expires_at > ?1), \
      (SELECT count(*) FROM signing_keys WHERE retired_at IS NULL), \
+     (SELECT count(*) FROM api_keys \
+      WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?1)), \
      (SELECT count(*) FROM audit_log), \
      (SELECT page_count * page_size FROM pragma_page_count, pragma_page_size)";
 const QUICK_CHECK: &str = "PRAGMA quick_check";
@@ -24,8 +26,9 @@ impl Conn<'_> {
                 users: n(1)?,
                 live_sessions: n(2)?,
                 signing_keys: n(3)?,
-                audit_rows: n(4)?,
-                db_bytes: n(5)?,
+                api_keys: n(4)?,
+                audit_rows: n(5)?,
+                db_bytes: n(6)?,
                 wal_bytes: 0,
             })
         })?;

@@ -1,18 +1,19 @@
 //! The `users` table.
 
+use rusqlite::types::Type;
 use rusqlite::{Row, params};
 
 use super::{Conn, WriteTx};
 use crate::values::clock::from_millis;
 use crate::values::error::Result;
 use crate::values::ids::UserId;
-use crate::values::user::User;
+use crate::values::user::{AccountKind, User};
 
 /// Builds the user `SELECT` with one shared column list.
 macro_rules! select_user {
     ($tail:literal) => {
         concat!(
-            "SELECT id, username, email, active, created_at, updated_at, last_login_at ",
+            "SELECT id, username, email, active, created_at, updated_at, last_login_at, kind ",
             "FROM users ",
             $tail
         )
@@ -27,11 +28,12 @@ const USERNAME_TAKEN: &str =
 const EMAIL_TAKEN: &str = "SELECT 1 FROM users WHERE email_key = ?1 AND id IS NOT ?2";
 const USER_EXISTS: &str = "SELECT 1 FROM users WHERE id = ?1";
 const INSERT_USER: &str = "INSERT INTO users (username, username_key, username_skeleton, \
-     email, email_key, password_hash, created_at, updated_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)";
-const CREDENTIALS_BY_USERNAME: &str = "SELECT id, password_hash FROM users WHERE username_key = ?1";
-const CREDENTIALS_BY_EMAIL: &str = "SELECT id, password_hash FROM users WHERE email_key = ?1";
-const CREDENTIALS_BY_ID: &str = "SELECT id, password_hash FROM users WHERE id = ?1";
+     email, email_key, password_hash, created_at, updated_at, kind) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)";
+const CREDENTIALS_BY_USERNAME: &str =
+    "SELECT id, password_hash, kind FROM users WHERE username_key = ?1";
+const CREDENTIALS_BY_EMAIL: &str = "SELECT id, password_hash, kind FROM users WHERE email_key = ?1";
+const CREDENTIALS_BY_ID: &str = "SELECT id, password_hash, kind FROM users WHERE id = ?1";
 const ACCOUNT_STATE: &str = "SELECT password_hash, active, token_version FROM users WHERE id = ?1";
 const SET_PASSWORD: &str = "UPDATE users SET password_hash = ?2, updated_at = ?3, \
      token_version = token_version + 1 WHERE id = ?1";
@@ -45,7 +47,7 @@ const SET_EMAIL: &str =
 const TOUCH_LOGIN: &str = "UPDATE users SET last_login_at = ?2 WHERE id = ?1";
 const LIST_USERS: &str = select_user!(
     "WHERE (?1 IS NULL OR username_key LIKE ?1 ESCAPE '\\' OR email_key LIKE ?1 ESCAPE '\\') \
-     AND (?2 IS NULL OR active = ?2) \
+     AND (?2 IS NULL OR active = ?2) AND (?6 IS NULL OR kind = ?6) \
      AND (?5 IS NULL OR EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
           WHERE ur.user_id = users.id AND r.name = ?5)) \
      ORDER BY id LIMIT ?3 OFFSET ?4"
@@ -55,6 +57,7 @@ const LIST_USERS: &str = select_user!(
 pub(crate) struct Credentials {
     pub(crate) id: UserId,
     pub(crate) hash: String,
+    pub(crate) kind: AccountKind,
 }
 
 /// Password hash, active flag and token version, read inside a write transaction.
@@ -79,6 +82,7 @@ pub(crate) struct NewUserRow<'a> {
     pub(crate) username_skeleton: &'a str,
     pub(crate) email: Option<(&'a str, &'a str)>,
     pub(crate) hash: &'a str,
+    pub(crate) kind: AccountKind,
 }
 
 /// What `list_users` filters on; `pattern` is a `LIKE` pattern with `\` escapes.
@@ -86,6 +90,7 @@ pub(crate) struct UserFilter<'a> {
     pub(crate) pattern: Option<&'a str>,
     pub(crate) active: Option<bool>,
     pub(crate) role: Option<&'a str>,
+    pub(crate) kind: Option<AccountKind>,
     pub(crate) limit: u32,
     pub(crate) offset: i64,
 }
@@ -99,6 +104,15 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
         created_at: from_millis(r.get(4)?),
         updated_at: from_millis(r.get(5)?),
         last_login_at: r.get::<_, Option<i64>>(6)?.map(from_millis),
+        kind: kind_from(r, 7)?,
+    })
+}
+
+/// The `kind` column as an [`AccountKind`].
+pub(super) fn kind_from(r: &Row<'_>, i: usize) -> rusqlite::Result<AccountKind> {
+    let name: String = r.get(i)?;
+    AccountKind::from_name(&name).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(i, Type::Text, "unknown account kind".into())
     })
 }
 
@@ -126,7 +140,9 @@ impl Conn<'_> {
     }
 
     pub(crate) fn credentials(&self, key: UserKey<'_>) -> Result<Option<Credentials>> {
-        let map = |r: &Row<'_>| Ok(Credentials { id: r.get(0)?, hash: r.get(1)? });
+        let map = |r: &Row<'_>| {
+            Ok(Credentials { id: r.get(0)?, hash: r.get(1)?, kind: kind_from(r, 2)? })
+        };
         match key {
             UserKey::Id(id) => self.row(CREDENTIALS_BY_ID, [id], map),
             UserKey::Username(k) => self.row(CREDENTIALS_BY_USERNAME, [k], map),
@@ -143,7 +159,14 @@ impl Conn<'_> {
     pub(crate) fn list_users(&self, f: &UserFilter<'_>) -> Result<Vec<User>> {
         self.rows(
             LIST_USERS,
-            params![f.pattern, f.active, f.limit, f.offset, f.role],
+            params![
+                f.pattern,
+                f.active,
+                f.limit,
+                f.offset,
+                f.role,
+                f.kind.map(AccountKind::as_str)
+            ],
             user_from_row,
         )
     }
@@ -160,7 +183,8 @@ impl WriteTx<'_> {
                 row.email.map(|e| e.0),
                 row.email.map(|e| e.1),
                 row.hash,
-                now
+                now,
+                row.kind.as_str()
             ],
         )?;
         Ok(UserId(self.last_id()))

@@ -64,6 +64,12 @@ audit_kinds! {
     KeyRotated => "key.rotated", "A new signing key was created.";
     KeyRetired => "key.retired", "A signing key was retired.";
     AuditPurged => "audit.purged", "Old audit rows were deleted by the retention purge.";
+    ServiceAccountCreated => "service.created", "A service account was created.";
+    ApiKeyCreated => "api_key.created", "An API key was created.";
+    ApiKeyRevoked => "api_key.revoked", "An API key was revoked.";
+    ServiceTokenIssued => "service_token.issued", "A service token was minted from an API key.";
+    ScopedIssued => "scoped.issued", "A scoped capability token was issued.";
+    ScopedRevoked => "scoped.revoked", "Every scoped token of a scope and subject was revoked.";
 }
 
 impl fmt::Display for AuditKind {

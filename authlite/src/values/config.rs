@@ -46,6 +46,9 @@ pub struct Config {
     pub pbkdf2_iterations: u32,
     /// Lifetime of an access token (JWT). Default **15 minutes**. Accepted 1 s..=24 h.
     pub access_token_ttl: Duration,
+    /// Lifetime of a service token minted from an API key. Default **1 hour**. Accepted
+    /// 1 s..=24 h; never past the key's own expiry.
+    pub service_token_ttl: Duration,
     /// A session ends when it is not refreshed for this long. Default **14 days**.
     pub session_idle_timeout: Duration,
     /// A session ends this long after login whatever happens (absolute). Default **30 days**.
@@ -113,6 +116,7 @@ impl Config {
             create_if_missing: true,
             pbkdf2_iterations: 600_000,
             access_token_ttl: 15 * MINUTE,
+            service_token_ttl: 60 * MINUTE,
             session_idle_timeout: 14 * DAY,
             session_lifetime: 30 * DAY,
             clock: Arc::new(SystemClock),
@@ -159,6 +163,10 @@ impl Config {
         check(
             (Duration::from_secs(1)..=DAY).contains(&self.access_token_ttl),
             "access_token_ttl must be within 1 s..=24 h",
+        )?;
+        check(
+            (Duration::from_secs(1)..=DAY).contains(&self.service_token_ttl),
+            "service_token_ttl must be within 1 s..=24 h",
         )?;
         let ten_years = 3650 * DAY;
         check(
@@ -217,6 +225,7 @@ impl fmt::Debug for Config {
             .field("create_if_missing", &self.create_if_missing)
             .field("pbkdf2_iterations", &self.pbkdf2_iterations)
             .field("access_token_ttl", &self.access_token_ttl)
+            .field("service_token_ttl", &self.service_token_ttl)
             .field("session_idle_timeout", &self.session_idle_timeout)
             .field("session_lifetime", &self.session_lifetime)
             .field("clock", &"dyn Clock")

@@ -4,6 +4,7 @@
 pub(crate) mod audit;
 pub(crate) mod clock;
 pub(crate) mod config;
+pub(crate) mod credential;
 pub(crate) mod error;
 pub(crate) mod ids;
 pub(crate) mod key;

@@ -109,6 +109,37 @@ pub(crate) fn email(input: &str) -> Result<Name> {
     Ok(Name { display, key })
 }
 
+/// The longest identifier (role, resource, action, scope name).
+const MAX_IDENTIFIER: usize = 64;
+/// Matches any resource or any action in a grant or a key's scope.
+pub(crate) const WILDCARD: &str = "*";
+
+/// Role, resource, action and scope names: 1 to 64 of `A-Z a-z 0-9 _ - . :` (so they are
+/// safe to show, log and join). Where `wildcard_ok`, `"*"` (any) is accepted too.
+pub(crate) fn identifier(what: &'static str, name: &str, wildcard_ok: bool) -> Result<()> {
+    let valid = (1..=MAX_IDENTIFIER).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.:".contains(&b));
+    if valid || (wildcard_ok && name == WILDCARD) {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(format!(
+            "{what} must be 1 to 64 of the characters A-Z a-z 0-9 _ - . :"
+        )))
+    }
+}
+
+/// A key scope `"resource:action"` (either may be `*`; a bare `"*"` means any).
+pub(crate) fn key_scope(scope: &str) -> Result<()> {
+    if scope == WILDCARD {
+        return Ok(());
+    }
+    let (resource, action) = scope
+        .split_once(':')
+        .ok_or_else(|| Error::invalid_input("a key scope must look like resource:action"))?;
+    identifier("scope resource", resource, true)?;
+    identifier("scope action", action, true)
+}
+
 /// How a login or lookup string identifies a user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Lookup {
@@ -241,6 +272,23 @@ mod tests {
             assert!(username(fine).is_ok(), "{fine}");
         }
         assert_ne!(skeleton("admin"), skeleton("admins"));
+    }
+
+    #[test]
+    fn identifiers_are_restricted() {
+        for ok in ["clerk", "orders", "refund", "admin:full", "a.b-c_d", "X9"] {
+            assert!(identifier("role", ok, false).is_ok(), "{ok}");
+        }
+        for bad in ["", "*", "with space", "ünï", "a/b", "%", &"x".repeat(65)] {
+            assert!(identifier("role", bad, false).is_err(), "{bad}");
+        }
+        assert!(identifier("resource", "*", true).is_ok());
+        for ok in ["orders:read", "orders:*", "*:read", "*"] {
+            assert!(key_scope(ok).is_ok(), "{ok}");
+        }
+        for bad in ["orders", "orders:", ":read", "a b:c", "x:y\u{1f}z"] {
+            assert!(key_scope(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

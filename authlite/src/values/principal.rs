@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::values::ids::{ApiKeyId, SessionId, UserId, parse_positive};
+use crate::values::names::WILDCARD;
 use crate::values::user::AccountKind;
 
 /// Who is calling, established by [`Auth::validate`](crate::Auth::validate) (and by every
@@ -61,8 +62,8 @@ impl Principal {
 }
 
 fn scope_matches(scope: &str, resource: &str, action: &str) -> bool {
-    let (r, a) = scope.split_once(':').unwrap_or((scope, "*"));
-    (r == "*" || r == resource) && (a == "*" || a == action)
+    let (r, a) = scope.split_once(':').unwrap_or((scope, WILDCARD));
+    (r == WILDCARD || r == resource) && (a == WILDCARD || a == action)
 }
 
 /// The claims of an access token.
@@ -76,9 +77,13 @@ pub struct Claims {
     /// Subject: the user id (a decimal string on the wire).
     #[serde(with = "decimal")]
     pub sub: UserId,
-    /// The session id (a decimal string on the wire).
-    #[serde(with = "decimal")]
-    pub sid: SessionId,
+    /// The session id (a decimal string on the wire), for a session's access token.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_decimal")]
+    pub sid: Option<SessionId>,
+    /// The API key id (a decimal string on the wire), for a service token. Every access
+    /// token has exactly one of `sid` and `akid`.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_decimal")]
+    pub akid: Option<ApiKeyId>,
     /// Unique token id: 128 random bits, base64url.
     pub jti: String,
     /// Issued at, seconds since the Unix epoch.
@@ -132,6 +137,30 @@ mod decimal {
         parse_positive(&text)
             .map(T::from)
             .ok_or_else(|| serde::de::Error::custom("not a positive decimal id"))
+    }
+}
+
+/// [`decimal`] for optional ids.
+mod opt_decimal {
+    use super::*;
+
+    pub(super) fn serialize<T, S>(id: &Option<T>, s: S) -> Result<S::Ok, S::Error>
+    where
+        T: Copy + Into<i64>,
+        S: Serializer,
+    {
+        match id {
+            Some(id) => decimal::serialize(id, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, T, D>(d: D) -> Result<Option<T>, D::Error>
+    where
+        T: From<i64>,
+        D: Deserializer<'de>,
+    {
+        decimal::deserialize(d).map(Some)
     }
 }
 

@@ -13,6 +13,8 @@ pub struct Status {
     pub users: u64,
     /// Sessions neither revoked nor expired now.
     pub live_sessions: u64,
+    /// API keys neither revoked nor expired now.
+    pub api_keys: u64,
     /// Signing keys that are not retired.
     pub signing_keys: u64,
     /// Rows in the audit trail.

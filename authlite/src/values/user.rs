@@ -8,6 +8,25 @@ use zeroize::Zeroizing;
 
 use crate::values::ids::UserId;
 
+impl AccountKind {
+    /// The stored name: `"person"` or `"service"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountKind::Person => "person",
+            AccountKind::Service => "service",
+        }
+    }
+
+    /// The kind with this stored name.
+    pub fn from_name(name: &str) -> Option<AccountKind> {
+        match name {
+            "person" => Some(AccountKind::Person),
+            "service" => Some(AccountKind::Service),
+            _ => None,
+        }
+    }
+}
+
 /// What kind of account a principal acts for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -29,6 +48,8 @@ pub struct User {
     pub username: String,
     /// The email as registered (NFKC), if any; unique ignoring case.
     pub email: Option<String>,
+    /// A person (password login) or a service account (API keys only).
+    pub kind: AccountKind,
     /// `false` after [`Auth::deactivate_user`](crate::Auth::deactivate_user): cannot log in
     /// or use tokens.
     pub active: bool,
@@ -61,6 +82,8 @@ pub struct UserQuery {
     pub active: Option<bool>,
     /// Only users holding this role.
     pub role: Option<String>,
+    /// Only people (`Some(AccountKind::Person)`) or only service accounts.
+    pub kind: Option<AccountKind>,
     /// Page size; default 100, at most 1000.
     pub limit: Option<u32>,
     /// Users to skip (ordering is by id, so pages are stable).

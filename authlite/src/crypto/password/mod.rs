@@ -19,6 +19,10 @@ const SALT_BYTES: usize = 16;
 /// from longer ones (Django accepts 4,096 characters). Longer input is refused unhashed.
 pub(crate) const MAX_VERIFY_CHARS: usize = 4096;
 
+/// The stored "hash" of an account that has no password (a service account): not a
+/// format any password verifies against; login treats the account as unknown.
+pub(crate) const NO_PASSWORD: &str = "!";
+
 /// A password in NFKC, wiped from memory when dropped.
 pub(crate) type Normalized = Zeroizing<String>;
 
