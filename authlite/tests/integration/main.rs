@@ -9,6 +9,7 @@ mod cache;
 mod concurrency;
 #[cfg(unix)]
 mod crash;
+mod credentials;
 #[cfg(unix)]
 mod faults;
 mod hardening;
