@@ -173,3 +173,51 @@ CREATE TABLE scoped_revocations (
     revoked_before INTEGER NOT NULL,
     PRIMARY KEY (scope, subject)
 ) STRICT, WITHOUT ROWID;
+
+-- @version 5
+
+-- When the current email address was proven (a verification token redeemed); cleared when
+-- the address changes.
+ALTER TABLE users ADD COLUMN email_verified_at INTEGER;
+
+-- One-time tokens (password reset, email verification, magic links, second-factor
+-- challenges): "<prefix><selector>.<secret>", only SHA-256 of the secret kept, single use.
+-- A verification token names the address it proves (`email_key`), so changing the address
+-- voids it.
+CREATE TABLE one_time_tokens (
+    selector    TEXT PRIMARY KEY NOT NULL,
+    user_id     INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    purpose     TEXT NOT NULL CHECK (purpose IN ('reset', 'verify', 'magic', 'mfa')),
+    secret_hash BLOB NOT NULL,
+    email_key   TEXT,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    spent_at    INTEGER
+) STRICT, WITHOUT ROWID;
+CREATE INDEX one_time_tokens_by_user ON one_time_tokens (user_id, purpose);
+
+-- TOTP second factor (RFC 6238). The secret is sealed (XChaCha20-Poly1305) with a key
+-- derived from the master key; `last_step` is the newest accepted time step, so no code is
+-- accepted twice.
+CREATE TABLE totp (
+    user_id      INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    secret       BLOB NOT NULL,
+    confirmed_at INTEGER,
+    last_step    INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+-- Recovery codes: SHA-256 of each, single use.
+CREATE TABLE recovery_codes (
+    user_id   INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    code_hash BLOB NOT NULL,
+    spent_at  INTEGER,
+    PRIMARY KEY (user_id, code_hash)
+) STRICT, WITHOUT ROWID;
+
+-- Application data kept per user and loaded with every validation (tier, names, provider).
+CREATE TABLE user_attributes (
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    key     TEXT NOT NULL,
+    value   TEXT NOT NULL,
+    PRIMARY KEY (user_id, key)
+) STRICT, WITHOUT ROWID;

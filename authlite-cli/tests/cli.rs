@@ -175,3 +175,40 @@ fn the_cli_on_an_applications_database_leaves_its_keys_and_chain_intact() {
     let next = app.login("alice", "a long passphrase", &ClientInfo::default()).unwrap();
     app.validate(&next.access_token).unwrap();
 }
+
+/// Service accounts, API keys, service tokens and scoped tokens by hand.
+#[test]
+fn machine_credentials_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    let db = db.to_str().unwrap();
+    let ok = |args: &[&str], stdin: &str| {
+        let mut full = vec!["--db", db];
+        full.extend_from_slice(args);
+        let out = run(&full, stdin);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    ok(&["init"], "");
+    assert!(ok(&["service", "create", "billing"], "").contains("created service account billing"));
+    let created = ok(&["apikey", "create", "billing", "prod", "--scope", "orders:read"], "");
+    let secret = created.lines().find(|l| l.starts_with("alk_")).expect("the secret").to_owned();
+    let listed = ok(&["apikey", "list", "billing"], "");
+    assert!(listed.contains("live") && listed.contains("orders:read"), "{listed}");
+    assert!(!listed.contains(&secret), "the list never shows the secret");
+    let minted = ok(&["token", "mint"], &format!("{secret}\n"));
+    let token = minted.lines().next().unwrap().trim_start_matches("access_token: ").to_owned();
+    assert!(ok(&["token", "verify", &token], "").contains("valid: user billing"));
+    ok(&["apikey", "revoke", "1"], "");
+    assert!(
+        !run(&["--db", db, "token", "verify", &token], "").status.success(),
+        "dies with its key"
+    );
+    assert!(!run(&["--db", db, "token", "mint"], &format!("{secret}\n")).status.success());
+
+    let qr = ok(&["scoped", "issue", "table", "42"], "").trim().to_owned();
+    assert!(ok(&["scoped", "verify", "table", &qr], "").contains("valid: table 42"));
+    assert!(!run(&["--db", db, "scoped", "verify", "room", &qr], "").status.success());
+    ok(&["scoped", "revoke", "table", "42"], "");
+    assert!(!run(&["--db", db, "scoped", "verify", "table", &qr], "").status.success());
+}

@@ -10,7 +10,7 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use authlite::{Auth, ClientInfo, Config, NewUser};
+use authlite::{ApiKeySpec, Auth, ClientInfo, Config, NewUser};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use serde::{Deserialize, Serialize};
 
@@ -179,6 +179,37 @@ fn validate(c: &mut Criterion) {
         });
         group.bench_function("stateless", |b| {
             b.iter(|| black_box(auth.validate_stateless(next()).unwrap()))
+        });
+
+        // The other credentials on the same database, each on a cache hit, beside the bare
+        // cryptography they cannot avoid (their "stateless part").
+        let svc = auth.create_service_account(&format!("bench-svc-{}", now_secs())).unwrap();
+        let key = auth.create_api_key(svc.id, ApiKeySpec::new("bench")).unwrap().secret;
+        group.bench_function("api_key", |b| {
+            b.iter(|| black_box(auth.validate_api_key(&key).unwrap()))
+        });
+        group.bench_function("api_key_crypto", |b| {
+            b.iter(|| {
+                let (body, _) = key.rsplit_once('.').unwrap();
+                black_box(crc32fast::hash(body.as_bytes()));
+                black_box(<sha2::Sha256 as sha2::Digest>::digest(&body.as_bytes()[27..]))
+            })
+        });
+        let service = auth.issue_service_token(&key).unwrap().access_token;
+        group.bench_function("service_token", |b| {
+            b.iter(|| black_box(auth.validate(&service).unwrap()))
+        });
+        let qr = auth.issue_scoped("table", "42", Duration::from_secs(86_400)).unwrap();
+        group.bench_function("scoped", |b| {
+            b.iter(|| black_box(auth.verify_scoped(&qr, "table").unwrap()))
+        });
+        group.bench_function("scoped_crypto", |b| {
+            use hmac::{KeyInit, Mac};
+            b.iter(|| {
+                let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&[7u8; 32]).unwrap();
+                mac.update(qr.as_bytes());
+                black_box(mac.finalize())
+            })
         });
 
         // The floor: a raw connection, a prepared statement, jsonwebtoken's own checks.

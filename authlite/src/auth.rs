@@ -23,7 +23,7 @@ use crate::values::key::SigningKeyInfo;
 use crate::values::principal::{Claims, Principal};
 use crate::values::session::{ClientInfo, Login, Session, TokenPair};
 use crate::values::status::Status;
-use crate::values::user::{NewUser, User, UserQuery};
+use crate::values::user::{NewUser, TotpEnrollment, User, UserQuery};
 
 /// The authentication engine. Cheap to clone (an `Arc` inside); `Send + Sync`; every
 /// method takes `&self` and is synchronous.
@@ -307,6 +307,93 @@ impl Auth {
     /// re-seated: old QR codes die, new ones work).
     pub fn revoke_scoped(&self, scope: &str, subject: &str) -> Result<()> {
         self.inner.revoke_scoped(scope, subject)
+    }
+}
+
+/// People credentials: one-time tokens, the TOTP second factor, attributes.
+impl Auth {
+    /// Starts a password reset for a username or email: a single-use token (30 minutes by
+    /// default, `Config::password_reset_ttl`) to send to the user, or `None` when no person
+    /// has that name (send nothing; the caller should answer the same either way). Known
+    /// and unknown names take the same time. A new request voids older reset tokens.
+    pub fn request_password_reset(&self, username_or_email: &str) -> Result<Option<String>> {
+        self.inner.request_password_reset(username_or_email)
+    }
+
+    /// Sets a new password with a reset token (spent: exactly one of concurrent redeemers
+    /// wins), ends every session of the user and clears their lockout. `InvalidToken`
+    /// (unknown, spent, of another purpose), `ExpiredToken`, `WeakPassword`.
+    pub fn reset_password(&self, token: &str, new_password: &str) -> Result<()> {
+        self.inner.reset_password(token, new_password)
+    }
+
+    /// A token proving the user's current email address (3 days by default), to send to it.
+    /// `InvalidInput` if the user has no email. Changing the email voids it.
+    pub fn email_verification_token(&self, user: UserId) -> Result<String> {
+        self.inner.email_verification_token(user)
+    }
+
+    /// Redeems a verification token: the user's `email_verified_at` is set.
+    pub fn verify_email(&self, token: &str) -> Result<User> {
+        self.inner.verify_email(token)
+    }
+
+    /// Starts a passwordless sign-in: a single-use link token (15 minutes by default) for a
+    /// username or email, or `None` for an unknown name (same time either way).
+    pub fn request_magic_link(&self, username_or_email: &str) -> Result<Option<String>> {
+        self.inner.request_magic_link(username_or_email)
+    }
+
+    /// Signs in with a magic-link token: a new session, as `login` makes. An account with a
+    /// second factor gets `MfaRequired` (see [`Auth::complete_mfa`]); a deactivated one
+    /// `InactiveUser`.
+    pub fn login_with_magic_link(&self, token: &str, client: &ClientInfo) -> Result<Login> {
+        self.inner.login_with_magic_link(token, client)
+    }
+
+    /// Starts TOTP enrolment (RFC 6238: SHA-1, 6 digits, 30 s): a new secret, inactive until
+    /// [`Auth::confirm_totp`] sees a code from it. `Conflict` if TOTP is already on.
+    pub fn enroll_totp(&self, user: UserId) -> Result<TotpEnrollment> {
+        self.inner.enroll_totp(user)
+    }
+
+    /// Turns TOTP on with a first code from the enrolled secret and returns 10 single-use
+    /// recovery codes, shown this once. A wrong code is `InvalidCredentials` and counts
+    /// toward the lockout.
+    pub fn confirm_totp(&self, user: UserId, code: &str) -> Result<Vec<String>> {
+        self.inner.confirm_totp(user, code)
+    }
+
+    /// Finishes a login that answered `MfaRequired`: the challenge from
+    /// [`Error::mfa_challenge`](crate::Error::mfa_challenge) with a TOTP code (one step of
+    /// drift; each code accepted once) or a recovery code (single use). A wrong code is
+    /// `InvalidCredentials` and counts toward the account's lockout; the challenge stays
+    /// usable until it expires (5 minutes) or succeeds once.
+    pub fn complete_mfa(&self, challenge: &str, code: &str, client: &ClientInfo) -> Result<Login> {
+        self.inner.complete_mfa(challenge, code, client)
+    }
+
+    /// Turns the second factor off and deletes its recovery codes. Idempotent.
+    pub fn disable_totp(&self, user: UserId) -> Result<()> {
+        self.inner.disable_totp(user)
+    }
+
+    /// Replaces the recovery codes with 10 new ones (shown once). `InvalidInput` when TOTP
+    /// is off.
+    pub fn regenerate_recovery_codes(&self, user: UserId) -> Result<Vec<String>> {
+        self.inner.regenerate_recovery_codes(user)
+    }
+
+    /// Sets an attribute of a user (keys 1–64 of `a-z 0-9 _ . -`, values up to 1 KiB, at
+    /// most 32 per user). Loaded into `User::attributes` and, by the same single read,
+    /// `Principal::attributes`; seen by every engine's next `validate`.
+    pub fn set_attribute(&self, user: UserId, key: &str, value: &str) -> Result<()> {
+        self.inner.set_attribute(user, key, value)
+    }
+
+    /// Removes an attribute (idempotent).
+    pub fn remove_attribute(&self, user: UserId, key: &str) -> Result<()> {
+        self.inner.remove_attribute(user, key)
     }
 }
 

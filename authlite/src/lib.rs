@@ -59,7 +59,7 @@ pub use values::key::SigningKeyInfo;
 pub use values::principal::{Claims, Principal};
 pub use values::session::{ClientInfo, Login, Session, TokenPair};
 pub use values::status::Status;
-pub use values::user::{AccountKind, NewUser, User, UserQuery};
+pub use values::user::{AccountKind, NewUser, TotpEnrollment, User, UserQuery};
 
 /// The README's examples run as doc tests, so they cannot rot.
 #[cfg(doctest)]

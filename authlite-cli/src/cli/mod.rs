@@ -12,11 +12,11 @@ mod demo;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use authlite::{
-    AuditKind, AuditQuery, Auth, ClientInfo, Config, Error, ErrorKind, NewUser, Result,
-    SecretBytes, SessionId, User, UserQuery,
+    ApiKeyId, ApiKeySpec, AuditKind, AuditQuery, Auth, ClientInfo, Config, Error, ErrorKind,
+    NewUser, Result, SecretBytes, SessionId, User, UserQuery,
 };
 use clap::{Parser, Subcommand};
 
@@ -69,6 +69,15 @@ enum Command {
     /// Read and check the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Service accounts: accounts with no password that act through API keys.
+    #[command(subcommand)]
+    Service(ServiceCommand),
+    /// API keys of people and service accounts.
+    #[command(subcommand)]
+    Apikey(ApiKeyCommand),
+    /// Scoped capability tokens (QR codes, share links).
+    #[command(subcommand)]
+    Scoped(ScopedCommand),
     /// Delete ended sessions and expired revocation entries.
     Purge,
     /// Summarise the database and check its integrity (`PRAGMA quick_check`).
@@ -155,6 +164,51 @@ enum AuditCommand {
 enum TokenCommand {
     /// Validate an access token statefully and print who it belongs to.
     Verify { token: String },
+    /// Mint a service token from an API key (read from stdin) and print it.
+    Mint,
+}
+
+#[derive(Debug, Subcommand)]
+enum ServiceCommand {
+    /// Create a service account.
+    Create { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum ApiKeyCommand {
+    /// Create an API key for a user or service account; the secret is printed once.
+    Create {
+        /// The account (username or email).
+        owner: String,
+        /// A name for the key, e.g. billing-prod.
+        name: String,
+        /// Limit the key to a "resource:action" scope (repeatable; * for any).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Days until the key expires.
+        #[arg(long)]
+        expires_in_days: Option<u64>,
+    },
+    /// List an account's API keys (no secrets).
+    List { owner: String },
+    /// Revoke an API key by id: it and its service tokens stop working.
+    Revoke { id: ApiKeyId },
+}
+
+#[derive(Debug, Subcommand)]
+enum ScopedCommand {
+    /// Issue a token for SUBJECT within SCOPE and print it.
+    Issue {
+        scope: String,
+        subject: String,
+        /// Lifetime in minutes.
+        #[arg(long, default_value_t = 240)]
+        minutes: u64,
+    },
+    /// Verify a token for SCOPE.
+    Verify { scope: String, token: String },
+    /// Revoke every token of SCOPE and SUBJECT issued until now.
+    Revoke { scope: String, subject: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -254,6 +308,20 @@ pub(crate) fn run(args: Args) -> Result<()> {
             say!("session {id} revoked");
             Ok(())
         }
+        Command::Token(TokenCommand::Mint) => {
+            let key = read_password("API key: ")?;
+            let token = auth.issue_service_token(key.trim())?;
+            say!("access_token: {}", token.access_token);
+            say!("expires:      {}", timestamp(token.expires_at));
+            Ok(())
+        }
+        Command::Service(ServiceCommand::Create { name }) => {
+            let user = auth.create_service_account(&name)?;
+            say!("created service account {} (id {})", user.username, user.id);
+            Ok(())
+        }
+        Command::Apikey(cmd) => api_key_command(&auth, cmd),
+        Command::Scoped(cmd) => scoped_command(&auth, cmd),
         Command::Key(cmd) => key_command(&auth, cmd),
         Command::Role(cmd) => role_command(&auth, cmd),
         Command::Audit(cmd) => audit_command(&auth, cmd),
@@ -262,6 +330,59 @@ pub(crate) fn run(args: Args) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn api_key_command(auth: &Auth, cmd: ApiKeyCommand) -> Result<()> {
+    match cmd {
+        ApiKeyCommand::Create { owner, name, scopes, expires_in_days } => {
+            let owner = auth.find_user(&owner)?;
+            let mut spec = ApiKeySpec::new(name);
+            if !scopes.is_empty() {
+                spec = spec.scopes(scopes);
+            }
+            if let Some(days) = expires_in_days {
+                spec = spec.expires_in(Duration::from_secs(days.saturating_mul(86_400)));
+            }
+            let key = auth.create_api_key(owner.id, spec)?;
+            say!("created API key {} for {} (shown once):", key.info.id, owner.username);
+            say!("{}", key.secret);
+        }
+        ApiKeyCommand::List { owner } => {
+            let owner = auth.find_user(&owner)?;
+            for k in auth.api_keys(owner.id)? {
+                let state = match (k.revoked_at, k.expires_at) {
+                    (Some(_), _) => "revoked",
+                    (None, Some(at)) if at <= SystemTime::now() => "expired",
+                    _ => "live",
+                };
+                let scopes = k.scopes.map_or("(unscoped)".to_owned(), |s| s.join(" "));
+                say!("{:>5}  {:<8} {}…  {}  {}", k.id, state, k.prefix, k.name, scopes);
+            }
+        }
+        ApiKeyCommand::Revoke { id } => {
+            auth.revoke_api_key(id)?;
+            say!("API key {id} revoked");
+        }
+    }
+    Ok(())
+}
+
+fn scoped_command(auth: &Auth, cmd: ScopedCommand) -> Result<()> {
+    match cmd {
+        ScopedCommand::Issue { scope, subject, minutes } => {
+            let ttl = Duration::from_secs(minutes.saturating_mul(60));
+            say!("{}", auth.issue_scoped(&scope, &subject, ttl)?);
+        }
+        ScopedCommand::Verify { scope, token } => {
+            let grant = auth.verify_scoped(token.trim(), &scope)?;
+            say!("valid: {} {} until {}", grant.scope, grant.subject, timestamp(grant.expires_at));
+        }
+        ScopedCommand::Revoke { scope, subject } => {
+            auth.revoke_scoped(&scope, &subject)?;
+            say!("every {scope} {subject} token issued until now is revoked");
+        }
+    }
+    Ok(())
 }
 
 fn user_command(auth: &Auth, cmd: UserCommand) -> Result<()> {

@@ -367,9 +367,9 @@ impl Harness {
             if let Some(found) = expect("user", self.auth.user(user.id), reasons) {
                 assert_eq!(found.active, user.active, "active flag of user {}", user.id);
             }
-            let listed: Vec<i64> =
+            let listed: Vec<SessionId> =
                 self.auth.sessions(user.id).expect("sessions").iter().map(|s| s.id).collect();
-            let live: Vec<i64> = (self.sessions.iter().rev())
+            let live: Vec<SessionId> = (self.sessions.iter().rev())
                 .filter(|s| s.user == index && !user.deleted && !s.revoked)
                 .filter(|s| self.now < s.idle_expires_at && self.now < s.expires_at)
                 .map(|s| s.id)

@@ -6,4 +6,6 @@ pub(crate) mod mac;
 pub(crate) mod password;
 pub(crate) mod random;
 pub(crate) mod scoped;
+pub(crate) mod seal;
 pub(crate) mod secret;
+pub(crate) mod totp;

@@ -95,6 +95,40 @@ pub(crate) fn parse_checked<'t>(
     parse(body, prefix, what)
 }
 
+/// A human-typeable single-use code (recovery codes): 16 random base32 characters in four
+/// groups, `xxxx-xxxx-xxxx-xxxx` (80 bits), and its digest.
+pub(crate) fn issue_code() -> Result<(Zeroizing<String>, SecretHash)> {
+    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let raw = Zeroizing::new(random::bytes::<16>()?);
+    let mut code = Zeroizing::new(String::with_capacity(19));
+    for (i, byte) in raw.iter().enumerate() {
+        if i > 0 && i % 4 == 0 {
+            code.push('-');
+        }
+        code.push(char::from(ALPHABET[usize::from(byte % 32)]));
+    }
+    let hash = code_digest(&code);
+    Ok((code, hash))
+}
+
+/// The digest of a typed code, ignoring case, spaces and dashes; `None` if it cannot be
+/// a code at all.
+pub(crate) fn typed_code_digest(typed: &str) -> Option<SecretHash> {
+    let letters: String =
+        typed.chars().filter(|c| !matches!(c, '-' | ' ')).flat_map(char::to_lowercase).collect();
+    if letters.len() != 16
+        || !letters.bytes().all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
+    {
+        return None;
+    }
+    let grouped: Vec<&str> = (0..4).map(|i| &letters[i * 4..i * 4 + 4]).collect();
+    Some(code_digest(&grouped.join("-")))
+}
+
+fn code_digest(code: &str) -> SecretHash {
+    digest(code.as_bytes())
+}
+
 fn digest(secret: &[u8]) -> SecretHash {
     Sha256::digest(secret).into()
 }
@@ -134,6 +168,16 @@ mod tests {
             }
         }
         assert!(parse_checked(&key.text[..key.text.len() - 1], API_KEY_PREFIX, "bad").is_err());
+    }
+
+    #[test]
+    fn codes_are_typeable_and_forgiving_of_case_and_dashes() {
+        let (code, hash) = issue_code().unwrap();
+        assert_eq!(code.len(), 19);
+        assert_eq!(typed_code_digest(&code), Some(hash));
+        assert_eq!(typed_code_digest(&code.to_uppercase().replace('-', " ")), Some(hash));
+        assert_eq!(typed_code_digest("not-a-code"), None);
+        assert_ne!(issue_code().unwrap().1, hash);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use super::engine::{Engine, Record, require_user, user_not_found};
 use super::{rbac, throttle};
 use crate::crypto::password;
-use crate::store::{Conn, NewUserRow, UserFilter, UserKey};
+use crate::store::{Conn, NewUserRow, Purpose, UserFilter, UserKey};
 use crate::values::audit::AuditKind;
 use crate::values::error::{Error, ErrorKind, Result};
 use crate::values::ids::UserId;
@@ -13,6 +13,20 @@ use crate::values::user::{AccountKind, NewUser, User, UserQuery};
 const DEFAULT_PAGE: u32 = 100;
 const MAX_PAGE: u32 = 1000;
 const MAX_SEARCH_BYTES: usize = 1024;
+const MAX_ATTRIBUTE_KEY: usize = 64;
+const MAX_ATTRIBUTE_VALUE_BYTES: usize = 1024;
+const MAX_ATTRIBUTES: u64 = 32;
+
+/// Attribute keys: 1–64 of `a-z 0-9 _ . -`.
+fn attribute_key(key: &str) -> Result<()> {
+    let valid = (1..=MAX_ATTRIBUTE_KEY).contains(&key.len())
+        && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b));
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::invalid_input("attribute keys are 1 to 64 of a-z 0-9 _ . -"))
+    }
+}
 
 pub(super) fn load(conn: &Conn<'_>, id: UserId) -> Result<User> {
     conn.user(UserKey::Id(id))?.ok_or_else(user_not_found)
@@ -126,7 +140,37 @@ impl Engine {
             }
             let pair = email.as_ref().map(|e| (e.display.as_str(), e.key.as_str()));
             tx.set_email(id, pair, tx.now())?;
+            tx.void_one_time(id, Purpose::Verify)?;
             tx.audit(AuditKind::EmailChanged, Record::user(id))
+        })
+    }
+
+    pub(crate) fn set_attribute(&self, id: UserId, key: &str, value: &str) -> Result<()> {
+        attribute_key(key)?;
+        if value.len() > MAX_ATTRIBUTE_VALUE_BYTES || value.contains('\0') {
+            return Err(Error::invalid_input("attribute values are at most 1 KiB, without NUL"));
+        }
+        self.write(|tx| {
+            let user = load(tx, id)?;
+            if !user.attributes.contains_key(key) && tx.attribute_count(id)? >= MAX_ATTRIBUTES {
+                return Err(Error::invalid_input("a user has at most 32 attributes"));
+            }
+            tx.set_attribute(id, key, value)?;
+            tx.audit(AuditKind::AttributeSet, Record::user(id).detail(format!("key={key}")))
+        })
+    }
+
+    pub(crate) fn remove_attribute(&self, id: UserId, key: &str) -> Result<()> {
+        attribute_key(key)?;
+        self.write(|tx| {
+            require_user(tx, id)?;
+            if tx.remove_attribute(id, key)? {
+                tx.audit(
+                    AuditKind::AttributeRemoved,
+                    Record::user(id).detail(format!("key={key}")),
+                )?;
+            }
+            Ok(())
         })
     }
 
@@ -196,19 +240,7 @@ impl Engine {
         expected: Option<&str>,
         event: AuditKind,
     ) -> Result<()> {
-        let user = self.user(id)?;
-        if user.kind == AccountKind::Service {
-            return Err(Error::invalid_input("service accounts have no password"));
-        }
-        let config = &self.config;
-        let context = [user.username.as_str(), user.email.as_deref().unwrap_or("")];
-        let normalized = password::check_new(
-            new,
-            config.min_password_length,
-            config.max_password_length,
-            &context,
-        )?;
-        let hash = password::hash(&normalized, config.pbkdf2_iterations)?;
+        let hash = self.hash_new_password(&self.user(id)?, new)?;
         self.write(|tx| {
             let state = tx.account_state(id)?.ok_or_else(user_not_found)?;
             if expected.is_some_and(|old| old != state.hash) {

@@ -15,7 +15,7 @@ use super::cache::{Cached, EpochCache};
 pub(super) use super::chain::Record;
 use super::chain::{self, Subscribers};
 use super::keyring::Keys;
-use crate::crypto::scoped;
+use crate::crypto::{scoped, totp};
 
 use crate::crypto::jwt;
 use crate::store::{Conn, Store, WriteTx};
@@ -39,6 +39,8 @@ pub(crate) struct Engine {
     pub(super) audit_key: Zeroizing<[u8; 32]>,
     /// Keys scoped capability tokens (derived from the master key).
     pub(super) scoped_key: Zeroizing<[u8; 32]>,
+    /// Seals TOTP secrets at rest (derived from the master key).
+    pub(super) totp_key: Zeroizing<[u8; 32]>,
     pub(super) subscribers: Subscribers,
 }
 
@@ -52,9 +54,19 @@ impl Engine {
         let cache = EpochCache::new(config.validate_cache_capacity);
         let audit_key = keys.derive(chain::KEY_LABEL);
         let scoped_key = keys.derive(scoped::KEY_LABEL);
+        let totp_key = keys.derive(totp::SEAL_LABEL);
         let subscribers = Subscribers::default();
-        let engine =
-            Engine { config, instance_id, store, keys, cache, audit_key, scoped_key, subscribers };
+        let engine = Engine {
+            config,
+            instance_id,
+            store,
+            keys,
+            cache,
+            audit_key,
+            scoped_key,
+            totp_key,
+            subscribers,
+        };
         engine.self_test()?;
         Ok(engine)
     }

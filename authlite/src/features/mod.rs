@@ -17,6 +17,8 @@ mod credentials;
 mod engine;
 mod keyring;
 mod keys;
+mod mfa;
+mod one_time;
 mod ops;
 mod rbac;
 mod refresh;

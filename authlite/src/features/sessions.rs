@@ -142,30 +142,44 @@ impl Engine {
                 tx.audit(AuditKind::LoginFailed, record)?;
                 return Ok(Err(Error::from_kind(ErrorKind::InactiveUser)));
             }
-            tx.clear_throttle(&account)?;
             if let Some(new_hash) = &upgraded {
                 tx.upgrade_hash(found.id, &found.hash, new_hash)?;
                 tx.audit(AuditKind::PasswordRehashed, Record::about(user))?;
             }
-            tx.touch_login(found.id, now)?;
-            let expires_at = now.saturating_add(millis(config.session_lifetime));
-            let idle_expires_at =
-                now.saturating_add(millis(config.session_idle_timeout)).min(expires_at);
-            let session =
-                NewSession { user: found.id, now, idle_expires_at, expires_at, client: &client };
-            let session_id = tx.insert_session(&session)?;
-            let tokens =
-                self.issue_pair(tx, found.id, session_id, state.token_version, expires_at)?;
-            let record = Record::session(found.id, session_id).client(&client);
-            tx.audit(AuditKind::LoginSucceeded, record)?;
-            Ok(Ok(Login {
-                user: accounts::load(tx, found.id)?,
-                session: load(tx, session_id)?,
-                access_token: tokens.access_token,
-                refresh_token: tokens.refresh_token,
-                access_expires_at: tokens.access_expires_at,
-            }))
+            // With a second factor the failure count stays until that factor is shown too.
+            if let Some(pending) = self.second_factor(tx, found.id, &client)? {
+                return Ok(Err(pending));
+            }
+            tx.clear_throttle(&account)?;
+            Ok(Ok(self.start_session(tx, found.id, state.token_version, &client)?))
         })?
+    }
+
+    /// Creates a session for an authenticated, active account and its first token pair,
+    /// inside the transaction that authenticated it (password, magic link, second factor).
+    pub(super) fn start_session(
+        &self,
+        tx: &Tx<'_, '_>,
+        user: UserId,
+        token_version: i64,
+        client: &ClientInfo,
+    ) -> Result<Login> {
+        let now = tx.now();
+        tx.touch_login(user, now)?;
+        let expires_at = now.saturating_add(millis(self.config.session_lifetime));
+        let idle_expires_at =
+            now.saturating_add(millis(self.config.session_idle_timeout)).min(expires_at);
+        let session = NewSession { user, now, idle_expires_at, expires_at, client };
+        let session_id = tx.insert_session(&session)?;
+        let tokens = self.issue_pair(tx, user, session_id, token_version, expires_at)?;
+        tx.audit(AuditKind::LoginSucceeded, Record::session(user, session_id).client(client))?;
+        Ok(Login {
+            user: accounts::load(tx, user)?,
+            session: load(tx, session_id)?,
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+            access_expires_at: tokens.access_expires_at,
+        })
     }
 
     /// Issues a refresh token and an access token for a session, inside its transaction.
@@ -275,6 +289,7 @@ impl Engine {
         self.write(|tx| {
             let sessions = tx.purge_sessions(tx.now())?;
             tx.purge_throttle(tx.now())?;
+            tx.purge_one_time(tx.now())?;
             tx.purge_denials(tx.now().saturating_sub(millis(rbac::DENIAL_WINDOW)))?;
             Ok(sessions)
         })

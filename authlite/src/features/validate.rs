@@ -141,7 +141,7 @@ fn session_principal(
         api_key_id: None,
         roles: state.roles.clone(),
         scopes: None,
-        attributes: Default::default(),
+        attributes: state.attributes.clone(),
         claims: Some(claims),
     })
 }
@@ -184,7 +184,7 @@ pub(super) fn key_principal(state: &ApiKeyState, claims: Option<Claims>) -> Prin
         api_key_id: Some(state.id),
         roles: state.roles.clone(),
         scopes: state.scopes.clone(),
-        attributes: Default::default(),
+        attributes: state.attributes.clone(),
         claims,
     }
 }

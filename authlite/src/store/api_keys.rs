@@ -1,9 +1,11 @@
 //! The `api_keys` table, and the reads that validate an API key or a service token.
 
+use std::collections::BTreeMap;
+
 use rusqlite::{Row, params};
 
 use super::sessions::split_roles;
-use super::users::kind_from;
+use super::users::{attributes_from, kind_from};
 use super::{Conn, WriteTx};
 use crate::crypto::secret::SecretHash;
 use crate::values::clock::from_millis;
@@ -33,7 +35,9 @@ macro_rules! key_state {
             " JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), ",
             "EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?2), ",
             "EXISTS (SELECT 1 FROM signing_keys WHERE kid = ?3 AND retired_at IS NULL), ",
-            "u.token_version ",
+            "u.token_version, ",
+            "(SELECT json_group_object(a.key, a.value) FROM user_attributes a ",
+            " WHERE a.user_id = u.id) ",
             "FROM api_keys k JOIN users u ON u.id = k.user_id ",
             $where
         )
@@ -61,6 +65,7 @@ pub(crate) struct ApiKeyState {
     /// For a service token: its signing key is live in the database.
     pub(crate) key_live: bool,
     pub(crate) token_version: i64,
+    pub(crate) attributes: BTreeMap<String, String>,
 }
 
 /// A new key's row.
@@ -116,6 +121,7 @@ fn state_from_row(r: &Row<'_>) -> rusqlite::Result<ApiKeyState> {
         token_revoked: r.get(11)?,
         key_live: r.get(12)?,
         token_version: r.get(13)?,
+        attributes: attributes_from(r, 14)?,
     })
 }
 

@@ -13,7 +13,9 @@ mod api_keys;
 mod audit;
 mod keys;
 mod meta;
+mod mfa;
 mod migrate;
+mod one_time;
 mod refresh;
 mod roles;
 mod scoped;
@@ -27,6 +29,7 @@ pub(crate) use api_keys::{ApiKeyState, NewKeyRow};
 
 pub(crate) use audit::AuditLink;
 pub(crate) use keys::KeyRow;
+pub(crate) use one_time::{NewOneTime, OneTimeRow, Purpose};
 pub(crate) use roles::RoleId;
 pub(crate) use sessions::{Liveness, NewSession, TokenState};
 pub(crate) use throttle::ThrottleState;

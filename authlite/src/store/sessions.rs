@@ -1,6 +1,10 @@
 //! The `sessions` and `revoked_tokens` tables, and the validation read.
 
+use std::collections::BTreeMap;
+
 use rusqlite::{Row, params};
+
+use super::users::attributes_from;
 
 use super::{Conn, WriteTx};
 use crate::values::clock::from_millis;
@@ -44,7 +48,8 @@ const TOKEN_STATE: &str = "SELECT s.user_id, u.username, u.active, u.token_versi
      EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?2), \
      EXISTS (SELECT 1 FROM signing_keys WHERE kid = ?3 AND retired_at IS NULL), \
      (SELECT group_concat(r.name, char(31)) FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
-      WHERE ur.user_id = s.user_id) \
+      WHERE ur.user_id = s.user_id), \
+     (SELECT json_group_object(a.key, a.value) FROM user_attributes a WHERE a.user_id = s.user_id) \
      FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?1";
 
 /// Whether a session can still be used, as stored: the input of the one liveness rule
@@ -64,6 +69,7 @@ pub(crate) struct TokenState {
     pub(crate) user: UserId,
     pub(crate) username: String,
     pub(crate) roles: Vec<String>,
+    pub(crate) attributes: BTreeMap<String, String>,
     pub(crate) token_version: i64,
     pub(crate) live: Liveness,
     pub(crate) token_revoked: bool,
@@ -117,6 +123,7 @@ impl Conn<'_> {
                 user: r.get(0)?,
                 username: r.get(1)?,
                 roles: split_roles(r.get(9)?),
+                attributes: attributes_from(r, 10)?,
                 token_version: r.get(3)?,
                 live: Liveness {
                     user_active: r.get(2)?,

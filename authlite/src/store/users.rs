@@ -1,5 +1,7 @@
 //! The `users` table.
 
+use std::collections::BTreeMap;
+
 use rusqlite::types::Type;
 use rusqlite::{Row, params};
 
@@ -13,7 +15,9 @@ use crate::values::user::{AccountKind, User};
 macro_rules! select_user {
     ($tail:literal) => {
         concat!(
-            "SELECT id, username, email, active, created_at, updated_at, last_login_at, kind ",
+            "SELECT id, username, email, active, created_at, updated_at, last_login_at, kind, ",
+            "email_verified_at, (SELECT json_group_object(a.key, a.value) ",
+            "FROM user_attributes a WHERE a.user_id = users.id) ",
             "FROM users ",
             $tail
         )
@@ -42,8 +46,13 @@ const UPGRADE_HASH: &str =
 const SET_ACTIVE: &str = "UPDATE users SET active = ?2, updated_at = ?3, \
      token_version = token_version + 1 WHERE id = ?1";
 const DELETE_USER: &str = "DELETE FROM users WHERE id = ?1";
-const SET_EMAIL: &str =
-    "UPDATE users SET email = ?2, email_key = ?3, updated_at = ?4 WHERE id = ?1";
+const SET_EMAIL: &str = "UPDATE users SET email = ?2, email_key = ?3, updated_at = ?4, email_verified_at = NULL \
+     WHERE id = ?1";
+const SET_EMAIL_VERIFIED: &str = "UPDATE users SET email_verified_at = ?2 WHERE id = ?1";
+const SET_ATTRIBUTE: &str =
+    "INSERT OR REPLACE INTO user_attributes (user_id, key, value) VALUES (?1, ?2, ?3)";
+const REMOVE_ATTRIBUTE: &str = "DELETE FROM user_attributes WHERE user_id = ?1 AND key = ?2";
+const COUNT_ATTRIBUTES: &str = "SELECT count(*) FROM user_attributes WHERE user_id = ?1";
 const TOUCH_LOGIN: &str = "UPDATE users SET last_login_at = ?2 WHERE id = ?1";
 const LIST_USERS: &str = select_user!(
     "WHERE (?1 IS NULL OR username_key LIKE ?1 ESCAPE '\\' OR email_key LIKE ?1 ESCAPE '\\') \
@@ -105,7 +114,18 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
         updated_at: from_millis(r.get(5)?),
         last_login_at: r.get::<_, Option<i64>>(6)?.map(from_millis),
         kind: kind_from(r, 7)?,
+        email_verified_at: r.get::<_, Option<i64>>(8)?.map(from_millis),
+        attributes: attributes_from(r, 9)?,
     })
+}
+
+/// Attributes come back as one JSON object (`json_group_object`), `{}` when there are none.
+pub(super) fn attributes_from(r: &Row<'_>, i: usize) -> rusqlite::Result<BTreeMap<String, String>> {
+    match r.get::<_, Option<String>>(i)? {
+        None => Ok(BTreeMap::new()),
+        Some(json) => serde_json::from_str(&json)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e))),
+    }
 }
 
 /// The `kind` column as an [`AccountKind`].
@@ -217,6 +237,26 @@ impl WriteTx<'_> {
     pub(crate) fn set_active(&self, id: UserId, active: bool, now: i64) -> Result<()> {
         self.run(SET_ACTIVE, params![id, active, now])?;
         Ok(())
+    }
+
+    pub(crate) fn set_email_verified(&self, id: UserId, now: i64) -> Result<()> {
+        self.run(SET_EMAIL_VERIFIED, params![id, now])?;
+        Ok(())
+    }
+
+    /// How many attributes a user has.
+    pub(crate) fn attribute_count(&self, id: UserId) -> Result<u64> {
+        Ok(self.row(COUNT_ATTRIBUTES, [id], |r| r.get::<_, i64>(0))?.unwrap_or(0).max(0) as u64)
+    }
+
+    pub(crate) fn set_attribute(&self, id: UserId, key: &str, value: &str) -> Result<()> {
+        self.run(SET_ATTRIBUTE, params![id, key, value])?;
+        Ok(())
+    }
+
+    /// `false` if there was no such attribute.
+    pub(crate) fn remove_attribute(&self, id: UserId, key: &str) -> Result<bool> {
+        Ok(self.run(REMOVE_ATTRIBUTE, params![id, key])? > 0)
     }
 
     pub(crate) fn touch_login(&self, id: UserId, now: i64) -> Result<()> {

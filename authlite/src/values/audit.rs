@@ -70,6 +70,20 @@ audit_kinds! {
     ServiceTokenIssued => "service_token.issued", "A service token was minted from an API key.";
     ScopedIssued => "scoped.issued", "A scoped capability token was issued.";
     ScopedRevoked => "scoped.revoked", "Every scoped token of a scope and subject was revoked.";
+    PasswordResetRequested => "password.reset_requested", "A password reset was requested (for a known or an unknown name).";
+    PasswordReset => "password.reset", "A password was reset with a one-time token.";
+    EmailVerificationIssued => "email.verification_issued", "An email-verification token was issued.";
+    EmailVerified => "email.verified", "An email address was verified.";
+    MagicLinkRequested => "magic_link.requested", "A magic sign-in link was requested (for a known or an unknown name).";
+    MfaEnrolled => "mfa.enrolled", "A TOTP second factor was enrolled (not yet confirmed).";
+    MfaEnabled => "mfa.enabled", "A TOTP second factor was confirmed and turned on.";
+    MfaDisabled => "mfa.disabled", "The TOTP second factor was turned off.";
+    MfaChallenged => "mfa.challenged", "A first factor succeeded; the second is awaited.";
+    MfaFailed => "mfa.failed", "A wrong second-factor code was presented.";
+    RecoveryCodeUsed => "mfa.recovery_code_used", "A recovery code was spent.";
+    RecoveryCodesRegenerated => "mfa.recovery_codes_regenerated", "New recovery codes replaced the old ones.";
+    AttributeSet => "attribute.set", "A user attribute was set.";
+    AttributeRemoved => "attribute.removed", "A user attribute was removed.";
 }
 
 impl fmt::Display for AuditKind {

@@ -46,6 +46,13 @@ pub struct Config {
     pub pbkdf2_iterations: u32,
     /// Lifetime of an access token (JWT). Default **15 minutes**. Accepted 1 s..=24 h.
     pub access_token_ttl: Duration,
+    /// Lifetime of a password-reset token. Default **30 minutes** (OWASP Forgot Password
+    /// Cheat Sheet: short-lived). Accepted 1 min..=24 h.
+    pub password_reset_ttl: Duration,
+    /// Lifetime of a magic sign-in link. Default **15 minutes**. Accepted 1 min..=24 h.
+    pub magic_link_ttl: Duration,
+    /// Lifetime of an email-verification token. Default **3 days**. Accepted 1 min..=30 days.
+    pub email_verification_ttl: Duration,
     /// Lifetime of a service token minted from an API key. Default **1 hour**. Accepted
     /// 1 s..=24 h; never past the key's own expiry.
     pub service_token_ttl: Duration,
@@ -117,6 +124,9 @@ impl Config {
             pbkdf2_iterations: 600_000,
             access_token_ttl: 15 * MINUTE,
             service_token_ttl: 60 * MINUTE,
+            password_reset_ttl: 30 * MINUTE,
+            magic_link_ttl: 15 * MINUTE,
+            email_verification_ttl: 3 * DAY,
             session_idle_timeout: 14 * DAY,
             session_lifetime: 30 * DAY,
             clock: Arc::new(SystemClock),
@@ -167,6 +177,18 @@ impl Config {
         check(
             (Duration::from_secs(1)..=DAY).contains(&self.service_token_ttl),
             "service_token_ttl must be within 1 s..=24 h",
+        )?;
+        check(
+            (MINUTE..=DAY).contains(&self.password_reset_ttl),
+            "password_reset_ttl must be within 1 min..=24 h",
+        )?;
+        check(
+            (MINUTE..=DAY).contains(&self.magic_link_ttl),
+            "magic_link_ttl must be within 1 min..=24 h",
+        )?;
+        check(
+            (MINUTE..=30 * DAY).contains(&self.email_verification_ttl),
+            "email_verification_ttl must be within 1 min..=30 days",
         )?;
         let ten_years = 3650 * DAY;
         check(
@@ -226,6 +248,9 @@ impl fmt::Debug for Config {
             .field("pbkdf2_iterations", &self.pbkdf2_iterations)
             .field("access_token_ttl", &self.access_token_ttl)
             .field("service_token_ttl", &self.service_token_ttl)
+            .field("password_reset_ttl", &self.password_reset_ttl)
+            .field("magic_link_ttl", &self.magic_link_ttl)
+            .field("email_verification_ttl", &self.email_verification_ttl)
             .field("session_idle_timeout", &self.session_idle_timeout)
             .field("session_lifetime", &self.session_lifetime)
             .field("clock", &"dyn Clock")

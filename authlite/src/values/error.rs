@@ -45,6 +45,10 @@ pub enum ErrorKind {
     Config,
     /// An internal failure that is not the caller's fault (e.g. the OS random source).
     Internal,
+    /// The password (or magic link) was right, and the account has a second factor:
+    /// finish with [`Auth::complete_mfa`](crate::Auth::complete_mfa) and the challenge in
+    /// [`Error::mfa_challenge`].
+    MfaRequired,
 }
 
 impl ErrorKind {
@@ -55,7 +59,8 @@ impl ErrorKind {
     pub fn http_status(self) -> u16 {
         use ErrorKind::*;
         match self {
-            InvalidCredentials | InvalidToken | ExpiredToken | RevokedToken | TokenReused => 401,
+            InvalidCredentials | InvalidToken | ExpiredToken | RevokedToken | TokenReused
+            | MfaRequired => 401,
             InactiveUser | Forbidden => 403,
             NotFound => 404,
             Conflict => 409,
@@ -84,6 +89,7 @@ impl ErrorKind {
             Storage => "storage error",
             Config => "invalid configuration",
             Internal => "internal error",
+            MfaRequired => "a second factor is required",
         }
     }
 }
@@ -97,13 +103,15 @@ impl fmt::Display for ErrorKind {
 /// The error of every fallible authlite call.
 ///
 /// Messages never contain a password, token, key or hash.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 #[error("{message}")]
 pub struct Error {
     kind: ErrorKind,
     message: Cow<'static, str>,
     retry_after: Option<Duration>,
+    /// The single-use challenge of an `MfaRequired` error (a bearer secret: never printed).
+    challenge: Option<String>,
     #[source]
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
@@ -111,7 +119,7 @@ pub struct Error {
 impl Error {
     /// An error of `kind` with a message for people.
     pub fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
-        Error { kind, message: message.into(), retry_after: None, source: None }
+        Error { kind, message: message.into(), retry_after: None, challenge: None, source: None }
     }
 
     /// The kind of error, to branch on.
@@ -123,6 +131,18 @@ impl Error {
     /// attempt can succeed. `None` for every other kind.
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after
+    }
+
+    /// For [`ErrorKind::MfaRequired`]: the challenge to pass to
+    /// [`Auth::complete_mfa`](crate::Auth::complete_mfa) with the user's code (single use,
+    /// five minutes). `None` for every other kind.
+    pub fn mfa_challenge(&self) -> Option<&str> {
+        self.challenge.as_deref()
+    }
+
+    pub(crate) fn with_challenge(mut self, challenge: String) -> Self {
+        self.challenge = Some(challenge);
+        self
     }
 
     pub(crate) fn from_kind(kind: ErrorKind) -> Self {
@@ -143,6 +163,18 @@ impl Error {
     pub(crate) fn with_retry_after(mut self, after: Duration) -> Self {
         self.retry_after = Some(after);
         self
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.kind)
+            .field("message", &self.message)
+            .field("retry_after", &self.retry_after)
+            .field("challenge", &self.challenge.as_ref().map(|_| "[redacted]"))
+            .field("source", &self.source)
+            .finish()
     }
 }
 

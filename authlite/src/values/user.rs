@@ -1,5 +1,6 @@
 //! Accounts as callers see them: [`User`], [`NewUser`], [`UserQuery`], [`AccountKind`].
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::SystemTime;
 
@@ -59,6 +60,11 @@ pub struct User {
     pub updated_at: SystemTime,
     /// When the user last logged in successfully.
     pub last_login_at: Option<SystemTime>,
+    /// When the current email address was proven with a verification token.
+    pub email_verified_at: Option<SystemTime>,
+    /// Application data kept with the account (see
+    /// [`Auth::set_attribute`](crate::Auth::set_attribute)).
+    pub attributes: BTreeMap<String, String>,
 }
 
 /// Filters and paging for [`Auth::list_users`](crate::Auth::list_users). `Default` lists the
@@ -136,5 +142,23 @@ impl fmt::Debug for NewUser {
             .field("email", &self.email)
             .field("roles", &self.roles)
             .finish()
+    }
+}
+
+/// A new second factor from [`Auth::enroll_totp`](crate::Auth::enroll_totp), inactive until
+/// [`Auth::confirm_totp`](crate::Auth::confirm_totp) sees a code from it. `Debug` hides the
+/// secret.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct TotpEnrollment {
+    /// The shared secret in base32, for typing into an authenticator app.
+    pub secret: String,
+    /// `otpauth://totp/<issuer>:<username>?secret=...`, for a QR code.
+    pub otpauth_uri: String,
+}
+
+impl fmt::Debug for TotpEnrollment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TotpEnrollment([redacted])")
     }
 }
