@@ -16,6 +16,7 @@ mod hardening;
 mod import;
 mod layers;
 mod migrations;
+mod people;
 mod rbac;
 mod sessions;
 mod store;
