@@ -212,3 +212,66 @@ fn machine_credentials_from_the_command_line() {
     ok(&["scoped", "revoke", "table", "42"], "");
     assert!(!run(&["--db", db, "scoped", "verify", "table", &qr], "").status.success());
 }
+
+/// Reset and verification links, attributes, and TOTP enrolment with its QR code.
+#[test]
+fn people_credentials_from_the_command_line() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let db = db.to_str().unwrap();
+    let ok = |args: &[&str], stdin: &str| {
+        let mut full = vec!["--db", db];
+        full.extend_from_slice(args);
+        let out = run(&full, stdin);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    ok(&["init"], "");
+    ok(&["user", "add", "carol", "--email", "carol@example.com"], "a long passphrase\n");
+    assert!(ok(&["user", "reset-link", "carol"], "").starts_with("rst_"));
+    assert!(!run(&["--db", db, "user", "reset-link", "nobody"], "").status.success());
+    assert!(ok(&["user", "verify-link", "carol"], "").starts_with("evt_"));
+    ok(&["user", "attr", "set", "carol", "tier", "gold"], "");
+    assert_eq!(ok(&["user", "attr", "list", "carol"], "").trim(), "tier=gold");
+    ok(&["user", "attr", "rm", "carol", "tier"], "");
+    assert_eq!(ok(&["user", "attr", "list", "carol"], "").trim(), "");
+
+    let mut child = Command::new(BIN)
+        .args(["--db", db, "mfa", "enroll", "carol"])
+        .env_remove("AUTHLITE_DB")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let secret = line.trim().strip_prefix("secret: ").expect("the secret first").to_owned();
+    let totp = totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::try_from_base32(&secret).unwrap())
+        .build()
+        .unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    let code = totp.generate(now.as_secs()).to_string();
+    child.stdin.take().unwrap().write_all(format!("{code}\n").as_bytes()).unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert!(child.wait().unwrap().success(), "{rest}");
+    assert!(rest.contains("otpauth://totp/authlite:carol?"), "{rest}");
+    assert!(rest.contains('█') || rest.contains('▀') || rest.contains('▄'), "a QR code drawn");
+    assert_eq!(
+        rest.lines().filter(|l| l.trim().len() == 19 && l.matches('-').count() == 3).count(),
+        10
+    );
+
+    let out = run(&["--db", db, "login", "carol"], "a long passphrase\n");
+    assert!(
+        !out.status.success() && text(&out.stderr).contains("MfaRequired"),
+        "{}",
+        text(&out.stderr)
+    );
+    ok(&["mfa", "disable", "carol"], "");
+    ok(&["login", "carol"], "a long passphrase\n");
+}

@@ -78,6 +78,9 @@ enum Command {
     /// Scoped capability tokens (QR codes, share links).
     #[command(subcommand)]
     Scoped(ScopedCommand),
+    /// The TOTP second factor.
+    #[command(subcommand)]
+    Mfa(MfaCommand),
     /// Delete ended sessions and expired revocation entries.
     Purge,
     /// Summarise the database and check its integrity (`PRAGMA quick_check`).
@@ -122,6 +125,32 @@ enum UserCommand {
     Delete { name: String },
     /// Clear a login lockout.
     Unlock { name: String },
+    /// Make a password-reset token for a user (to send by your own channel).
+    ResetLink { name: String },
+    /// Make an email-verification token for a user's current address.
+    VerifyLink { name: String },
+    /// A user's attributes.
+    #[command(subcommand)]
+    Attr(AttrCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AttrCommand {
+    /// Set an attribute (keys: a-z 0-9 _ . -).
+    Set { name: String, key: String, value: String },
+    /// Remove an attribute.
+    Rm { name: String, key: String },
+    /// List a user's attributes.
+    List { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum MfaCommand {
+    /// Enroll TOTP for a user: prints the secret and draws the otpauth QR code, then reads
+    /// a first code from stdin to turn it on and prints the recovery codes.
+    Enroll { name: String },
+    /// Turn a user's second factor off.
+    Disable { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -321,6 +350,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
             Ok(())
         }
         Command::Apikey(cmd) => api_key_command(&auth, cmd),
+        Command::Mfa(cmd) => mfa_command(&auth, cmd),
         Command::Scoped(cmd) => scoped_command(&auth, cmd),
         Command::Key(cmd) => key_command(&auth, cmd),
         Command::Role(cmd) => role_command(&auth, cmd),
@@ -330,6 +360,41 @@ pub(crate) fn run(args: Args) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn mfa_command(auth: &Auth, cmd: MfaCommand) -> Result<()> {
+    match cmd {
+        MfaCommand::Enroll { name } => {
+            let user = auth.find_user(&name)?;
+            let enrollment = auth.enroll_totp(user.id)?;
+            say!("secret: {}", enrollment.secret);
+            say!("uri:    {}", enrollment.otpauth_uri);
+            say!("{}", qr(&enrollment.otpauth_uri)?);
+            let code = read_line("Code from the app: ")?;
+            let codes = auth.confirm_totp(user.id, code.trim())?;
+            say!("TOTP is on for {}. Recovery codes (each works once; shown once):", user.username);
+            for code in codes {
+                say!("  {code}");
+            }
+        }
+        MfaCommand::Disable { name } => {
+            let user = auth.find_user(&name)?;
+            auth.disable_totp(user.id)?;
+            say!("TOTP is off for {}", user.username);
+        }
+    }
+    Ok(())
+}
+
+/// `text` as a QR code of Unicode half blocks, for a terminal.
+fn qr(text: &str) -> Result<String> {
+    let code = qrcode::QrCode::new(text.as_bytes())
+        .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot draw the QR code: {e}")))?;
+    Ok(code
+        .render::<qrcode::render::unicode::Dense1x2>()
+        .dark_color(qrcode::render::unicode::Dense1x2::Light)
+        .light_color(qrcode::render::unicode::Dense1x2::Dark)
+        .build())
 }
 
 fn api_key_command(auth: &Auth, cmd: ApiKeyCommand) -> Result<()> {
@@ -436,6 +501,26 @@ fn user_command(auth: &Auth, cmd: UserCommand) -> Result<()> {
             auth.unlock_user(auth.find_user(&name)?.id)?;
             say!("{name} unlocked");
         }
+        UserCommand::ResetLink { name } => match auth.request_password_reset(&name)? {
+            Some(token) => say!("{token}"),
+            None => return Err(Error::new(ErrorKind::NotFound, format!("no person named {name}"))),
+        },
+        UserCommand::VerifyLink { name } => {
+            say!("{}", auth.email_verification_token(auth.find_user(&name)?.id)?);
+        }
+        UserCommand::Attr(AttrCommand::Set { name, key, value }) => {
+            auth.set_attribute(auth.find_user(&name)?.id, &key, &value)?;
+            say!("{name}: {key} set");
+        }
+        UserCommand::Attr(AttrCommand::Rm { name, key }) => {
+            auth.remove_attribute(auth.find_user(&name)?.id, &key)?;
+            say!("{name}: {key} removed");
+        }
+        UserCommand::Attr(AttrCommand::List { name }) => {
+            for (key, value) in auth.find_user(&name)?.attributes {
+                say!("{key}={value}");
+            }
+        }
     }
     Ok(())
 }
@@ -531,6 +616,17 @@ fn print_user(user: &User) {
 }
 
 /// Reads a password: without echo from a terminal, else one line of stdin.
+/// A line from stdin (echoed: not a secret), after a prompt on stderr.
+fn read_line(prompt: &str) -> Result<String> {
+    let _ = write!(std::io::stderr(), "{prompt}");
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::new(ErrorKind::InvalidInput, format!("cannot read input: {e}")))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
 fn read_password(prompt: &str) -> Result<String> {
     let io_error = |e: std::io::Error| {
         Error::new(ErrorKind::InvalidInput, format!("cannot read password: {e}"))
