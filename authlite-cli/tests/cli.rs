@@ -57,6 +57,10 @@ fn a_person_can_add_list_log_in_and_verify_by_hand() {
     assert!(!run(&["--db", db, "init"], "").status.success(), "init never reuses a file");
     let out = run(&["--db", db, "status"], "");
     assert!(text(&out.stdout).contains("integrity:      ok"), "{}", text(&out.stdout));
+    let copy = dir.path().join("copy.db");
+    let out = run(&["--db", db, "backup", copy.to_str().unwrap()], "");
+    assert!(out.status.success() && copy.exists(), "{}", text(&out.stderr));
+    assert!(run(&["--db", copy.to_str().unwrap(), "audit", "verify"], "").status.success());
 
     let out = run(
         &["--db", db, "user", "add", "bob", "--email", "bob@example.com"],

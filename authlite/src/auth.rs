@@ -543,6 +543,15 @@ impl Auth {
         self.inner.status()
     }
 
+    /// Writes a consistent copy of the live database to a new file at `path` (SQLite's
+    /// online backup API: one snapshot, writers keep going). The copy opens with
+    /// [`Auth::open`] (given the same `master_secret`, if any) and passes
+    /// [`Auth::verify_audit_chain`]. `Conflict` if `path` exists; an in-memory database can
+    /// be backed up too.
+    pub fn backup_to(&self, path: impl AsRef<Path>) -> Result<()> {
+        self.inner.backup_to(path.as_ref())
+    }
+
     /// Runs SQLite's `PRAGMA quick_check` over the whole file (O(size): seconds for a large
     /// database) so damage is seen before it is hit: `Ok` when sound, otherwise a `Storage`
     /// error with SQLite's first findings. `authlite status` runs it.

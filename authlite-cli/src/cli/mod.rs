@@ -85,6 +85,8 @@ enum Command {
     Purge,
     /// Summarise the database and check its integrity (`PRAGMA quick_check`).
     Status,
+    /// Write a consistent copy of the live database to a new FILE.
+    Backup { file: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -290,6 +292,11 @@ pub(crate) fn run(args: Args) -> Result<()> {
             say!("wal bytes:      {}", s.wal_bytes);
             auth.check_integrity()?;
             say!("integrity:      ok");
+            Ok(())
+        }
+        Command::Backup { file } => {
+            auth.backup_to(&file)?;
+            say!("backed up to {}", file.display());
             Ok(())
         }
         Command::Init => {

@@ -1,5 +1,7 @@
 //! Operations: status and integrity.
 
+use std::path::Path;
+
 use super::engine::Engine;
 use crate::values::error::Result;
 use crate::values::status::Status;
@@ -10,6 +12,10 @@ impl Engine {
         let mut status = self.store.snapshot(|conn| conn.status(now))?;
         status.wal_bytes = self.store.wal_bytes();
         Ok(status)
+    }
+
+    pub(crate) fn backup_to(&self, dest: &Path) -> Result<()> {
+        self.store.backup_to(dest)
     }
 
     pub(crate) fn check_integrity(&self) -> Result<()> {

@@ -1,5 +1,10 @@
 //! Whole-database questions: counts for `status`, and the integrity check.
 
+use std::path::Path;
+
+use rusqlite::backup::{Backup, StepResult};
+use rusqlite::{Connection, OpenFlags};
+
 use super::{Conn, Store};
 use crate::values::error::{Error, ErrorKind, Result};
 use crate::values::status::Status;
@@ -48,6 +53,31 @@ impl Conn<'_> {
 }
 
 impl Store {
+    /// Copies the whole database, as of one moment, to a new file at `dest` with SQLite's
+    /// online backup API (writers are not stopped). Never overwrites: `Conflict` if `dest`
+    /// exists.
+    pub(crate) fn backup_to(&self, dest: &Path) -> Result<()> {
+        if dest.exists() {
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                format!("{} already exists", dest.display()),
+            ));
+        }
+        let source = self.checkout()?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut copy = Connection::open_with_flags(dest, flags)
+            .map_err(|e| Error::storage(format!("cannot create {}", dest.display()), e))?;
+        // All pages in one step: one read snapshot of the source, so the copy is consistent.
+        let step = Backup::new(&source, &mut copy)?.step(-1)?;
+        if step != StepResult::Done {
+            return Err(Error::new(ErrorKind::Storage, "the backup did not complete; try again"));
+        }
+        copy.close().map_err(|(_, e)| Error::storage("cannot finish the backup file", e))?;
+        Ok(())
+    }
+
     /// Size of the `-wal` file in bytes; 0 when there is none (or in memory).
     pub(crate) fn wal_bytes(&self) -> u64 {
         self.wal_path().and_then(|p| std::fs::metadata(p).ok()).map_or(0, |m| m.len())

@@ -214,3 +214,33 @@ fn status_counts_what_is_in_the_file() {
     assert_eq!(auth.status().unwrap().live_sessions, 0, "expired sessions are not live");
     auth.check_integrity().unwrap();
 }
+
+#[test]
+fn a_backup_taken_while_writing_opens_and_verifies() {
+    let env = Env::new();
+    let auth = env.open();
+    for i in 0..20 {
+        user(&auth, &format!("user{i}"));
+    }
+    let token = login(&auth, "user0").access_token;
+    let writer = {
+        let auth = env.open();
+        std::thread::spawn(move || {
+            for i in 0..100 {
+                auth.create_role(&format!("role{i}")).unwrap();
+            }
+        })
+    };
+    let copy = env.dir.path().join("copy.db");
+    auth.backup_to(&copy).unwrap();
+    writer.join().unwrap();
+    assert_eq!(err(auth.backup_to(&copy)), ErrorKind::Conflict, "never overwrites");
+
+    let restored = Auth::open_with(crate::common::config_for(&copy, &env.clock)).unwrap();
+    assert!(restored.verify_audit_chain().unwrap() > 20);
+    assert_eq!(restored.status().unwrap().users, 20);
+    restored.validate(&token).expect("the same database: its tokens");
+    restored.login("user3", PASSWORD, &ClientInfo::default()).unwrap();
+    let memory = Auth::open_in_memory().unwrap();
+    memory.backup_to(env.dir.path().join("mem.db")).unwrap();
+}
