@@ -195,6 +195,13 @@ impl Auth {
         self.inner.validate_stateless(access_token)
     }
 
+    /// Ends the session a refresh token belongs to, for clients that hold only the refresh
+    /// token (an HttpOnly cookie). Its access tokens stop working at once too.
+    /// `InvalidToken` for an unknown token; ending an ended session is not an error.
+    pub fn logout_with_refresh_token(&self, refresh_token: &str) -> Result<()> {
+        self.inner.logout_with_refresh_token(refresh_token)
+    }
+
     /// Ends the session of this access token: its refresh token and every access token of
     /// the session stop working at once. The token must be genuine (signature, issuer,
     /// audience) but may have expired. Logging out an ended session is not an error.
@@ -452,6 +459,13 @@ impl Auth {
     /// Takes a permission from a role (idempotent). Denied on the very next check.
     pub fn revoke_grant(&self, role: &str, resource: &str, action: &str) -> Result<()> {
         self.inner.change_grant(role, resource, action, false)
+    }
+
+    /// Makes sure `role` exists with at least these `(resource, action)` grants: creates what
+    /// is missing, changes nothing else (grants it already has beyond these stay). Idempotent,
+    /// for declaring roles at startup; only changes are audited.
+    pub fn declare_role(&self, role: &str, grants: &[(&str, &str)]) -> Result<()> {
+        self.inner.declare_role(role, grants)
     }
 
     /// The `(resource, action)` pairs granted to a role, sorted.

@@ -82,6 +82,30 @@ impl Engine {
         })
     }
 
+    /// Creates `role` if missing and adds `grants` it lacks, in one transaction; audits only
+    /// what changed. For declaring roles at startup.
+    pub(crate) fn declare_role(&self, role: &str, grants: &[(&str, &str)]) -> Result<()> {
+        identifier("role name", role, false)?;
+        for (resource, action) in grants {
+            identifier("resource", resource, true)?;
+            identifier("action", action, true)?;
+        }
+        self.write(|tx| {
+            if tx.role_id(role)?.is_none() {
+                tx.create_role(role, tx.now())?;
+                tx.audit(AuditKind::RoleCreated, detail(None, format!("role={role}")))?;
+            }
+            let id = role_id(tx, role)?;
+            for (resource, action) in grants {
+                if tx.set_grant(id, resource, action, true)? {
+                    let text = format!("role={role} resource={resource} action={action}");
+                    tx.audit(AuditKind::PermissionGranted, detail(None, text))?;
+                }
+            }
+            Ok(())
+        })
+    }
+
     pub(crate) fn role_permissions(&self, role: &str) -> Result<Vec<(String, String)>> {
         self.store.snapshot(|conn| conn.role_permissions(role_id(conn, role)?))
     }

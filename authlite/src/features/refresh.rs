@@ -37,10 +37,27 @@ impl Engine {
             tx.spend_refresh_token(presented.selector, now)?;
             let idle_expires_at = now.saturating_add(idle).min(row.live.expires_at);
             tx.slide_session(row.session, now, idle_expires_at)?;
-            let pair =
-                self.issue_pair(tx, row.user, row.session, row.token_version, row.live.expires_at)?;
+            let window = (idle_expires_at, row.live.expires_at);
+            let pair = self.issue_pair(tx, row.user, row.session, row.token_version, window)?;
             tx.audit(AuditKind::TokenRefreshed, record())?;
             Ok(Ok(pair))
         })?
+    }
+
+    /// Ends the session a refresh token belongs to (for a client that holds only the
+    /// refresh token, e.g. in a cookie). A spent token ends it too, as reuse would.
+    pub(crate) fn logout_with_refresh_token(&self, refresh_token: &str) -> Result<()> {
+        let presented = secret::parse(refresh_token, PREFIX, MALFORMED)?;
+        self.write(|tx| {
+            let unknown = || Error::new(ErrorKind::InvalidToken, "unknown refresh token");
+            let row = tx.refresh_token(presented.selector)?.ok_or_else(unknown)?;
+            if !presented.matches(&row.secret_hash) {
+                return Err(unknown());
+            }
+            if tx.revoke_session(row.session, tx.now(), "logout")? {
+                tx.audit(AuditKind::Logout, Record::session(row.user, row.session))?;
+            }
+            Ok(())
+        })
     }
 }

@@ -9,7 +9,7 @@ use crate::crypto::password::{self, Verdict};
 use crate::crypto::{jwt, secret};
 use crate::store::{Conn, Liveness, NewSession};
 use crate::values::audit::AuditKind;
-use crate::values::clock::millis;
+use crate::values::clock::{from_millis, millis};
 use crate::values::error::{Error, ErrorKind, Result};
 use crate::values::ids::{ApiKeyId, SessionId, UserId};
 use crate::values::names;
@@ -171,7 +171,8 @@ impl Engine {
             now.saturating_add(millis(self.config.session_idle_timeout)).min(expires_at);
         let session = NewSession { user, now, idle_expires_at, expires_at, client };
         let session_id = tx.insert_session(&session)?;
-        let tokens = self.issue_pair(tx, user, session_id, token_version, expires_at)?;
+        let window = (idle_expires_at, expires_at);
+        let tokens = self.issue_pair(tx, user, session_id, token_version, window)?;
         tx.audit(AuditKind::LoginSucceeded, Record::session(user, session_id).client(client))?;
         Ok(Login {
             user: accounts::load(tx, user)?,
@@ -189,7 +190,7 @@ impl Engine {
         user: UserId,
         session: SessionId,
         token_version: i64,
-        session_expires_at: i64,
+        (idle_expires_at, session_expires_at): (i64, i64),
     ) -> Result<TokenPair> {
         let now = tx.now();
         let refresh = secret::issue("")?;
@@ -201,6 +202,8 @@ impl Engine {
             access_token,
             refresh_token: refresh.text,
             access_expires_at: claims.expires_at(),
+            session_id: session,
+            refresh_expires_at: from_millis(idle_expires_at),
         })
     }
 

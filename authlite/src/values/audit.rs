@@ -4,6 +4,8 @@
 use std::fmt;
 use std::time::SystemTime;
 
+use serde::Serialize;
+
 use crate::values::ids::{SessionId, UserId};
 
 macro_rules! audit_kinds {
@@ -86,6 +88,12 @@ audit_kinds! {
     AttributeRemoved => "attribute.removed", "A user attribute was removed.";
 }
 
+impl Serialize for AuditKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 impl fmt::Display for AuditKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -93,12 +101,13 @@ impl fmt::Display for AuditKind {
 }
 
 /// One recorded security event. Never contains a password, token, key or hash.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct AuditEvent {
     /// Position in the trail (consecutive).
     pub id: i64,
     /// When it happened (the engine's clock).
+    #[serde(serialize_with = "crate::values::time::ms")]
     pub at: SystemTime,
     /// What happened.
     pub kind: AuditKind,

@@ -58,12 +58,16 @@ pub struct ApiKeyInfo {
     /// `Some`: the scopes the key is limited to.
     pub scopes: Option<Vec<String>>,
     /// When it was created.
+    #[serde(serialize_with = "crate::values::time::ms")]
     pub created_at: SystemTime,
     /// When it stops working, if ever.
+    #[serde(serialize_with = "crate::values::time::opt_ms")]
     pub expires_at: Option<SystemTime>,
     /// When it was last used, to the hour (validation writes at most once an hour).
+    #[serde(serialize_with = "crate::values::time::opt_ms")]
     pub last_used_at: Option<SystemTime>,
     /// When it was revoked.
+    #[serde(serialize_with = "crate::values::time::opt_ms")]
     pub revoked_at: Option<SystemTime>,
 }
 
@@ -117,7 +121,9 @@ pub struct ScopedGrant {
     /// The subject within the scope (e.g. `"42"`).
     pub subject: String,
     /// When it was issued.
+    #[serde(serialize_with = "crate::values::time::ms")]
     pub issued_at: SystemTime,
     /// When it expires.
+    #[serde(serialize_with = "crate::values::time::ms")]
     pub expires_at: SystemTime,
 }

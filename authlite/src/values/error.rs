@@ -70,6 +70,52 @@ impl ErrorKind {
         }
     }
 
+    /// A stable snake_case name for the kind (`"invalid_token"`, `"account_locked"`, ...),
+    /// for JSON bodies, logs and scripts. Never changes for an existing kind.
+    pub fn as_str(self) -> &'static str {
+        use ErrorKind::*;
+        match self {
+            InvalidCredentials => "invalid_credentials",
+            AccountLocked => "account_locked",
+            RateLimited => "rate_limited",
+            InactiveUser => "inactive_user",
+            InvalidToken => "invalid_token",
+            ExpiredToken => "expired_token",
+            RevokedToken => "revoked_token",
+            TokenReused => "token_reused",
+            Forbidden => "forbidden",
+            NotFound => "not_found",
+            Conflict => "conflict",
+            InvalidInput => "invalid_input",
+            WeakPassword => "weak_password",
+            Storage => "storage",
+            Config => "config",
+            Internal => "internal",
+            MfaRequired => "mfa_required",
+        }
+    }
+
+    /// Every kind, for documentation and exhaustive tests.
+    pub const ALL: &'static [ErrorKind] = &[
+        ErrorKind::InvalidCredentials,
+        ErrorKind::AccountLocked,
+        ErrorKind::RateLimited,
+        ErrorKind::InactiveUser,
+        ErrorKind::InvalidToken,
+        ErrorKind::ExpiredToken,
+        ErrorKind::RevokedToken,
+        ErrorKind::TokenReused,
+        ErrorKind::Forbidden,
+        ErrorKind::NotFound,
+        ErrorKind::Conflict,
+        ErrorKind::InvalidInput,
+        ErrorKind::WeakPassword,
+        ErrorKind::Storage,
+        ErrorKind::Config,
+        ErrorKind::Internal,
+        ErrorKind::MfaRequired,
+    ];
+
     fn default_message(self) -> &'static str {
         use ErrorKind::*;
         match self {

@@ -2,8 +2,10 @@
 
 use std::time::SystemTime;
 
+use serde::Serialize;
+
 /// Public description of a signing key (no key material).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct SigningKeyInfo {
     /// The key id, as in the `kid` header of tokens it signed.
@@ -11,7 +13,9 @@ pub struct SigningKeyInfo {
     /// `"HS256"` or `"EdDSA"`.
     pub alg: String,
     /// When the key was created.
+    #[serde(serialize_with = "crate::values::time::ms")]
     pub created_at: SystemTime,
     /// When it was retired; tokens it signed stop validating then.
+    #[serde(serialize_with = "crate::values::time::opt_ms")]
     pub retired_at: Option<SystemTime>,
 }

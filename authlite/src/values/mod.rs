@@ -12,4 +12,5 @@ pub(crate) mod names;
 pub(crate) mod principal;
 pub(crate) mod session;
 pub(crate) mod status;
+pub(crate) mod time;
 pub(crate) mod user;

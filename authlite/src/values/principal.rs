@@ -12,7 +12,7 @@ use crate::values::user::AccountKind;
 
 /// Who is calling, established by [`Auth::validate`](crate::Auth::validate) (and by every
 /// other credential check): one type, so an application checks access one way.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Principal {
     /// The account.

@@ -4,6 +4,8 @@
 use std::fmt;
 use std::time::SystemTime;
 
+use serde::Serialize;
+
 use crate::values::ids::{SessionId, UserId};
 use crate::values::user::User;
 
@@ -12,7 +14,7 @@ const MAX_USER_AGENT_CHARS: usize = 512;
 
 /// Where a login comes from; stored with the session. Both fields are optional and are
 /// truncated (64 / 512 characters) with control characters replaced.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ClientInfo {
     /// The client's address, e.g. from the socket or a trusted proxy header.
     pub ip: Option<String>,
@@ -35,7 +37,7 @@ fn clean(value: Option<&str>, max: usize) -> Option<String> {
 }
 
 /// A login session: what the refresh token and every access token of one login belong to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Session {
     /// The id, as in the `sid` claim.
@@ -43,15 +45,20 @@ pub struct Session {
     /// Whose session it is.
     pub user_id: UserId,
     /// When the user logged in.
+    #[serde(serialize_with = "crate::values::time::ms")]
     pub created_at: SystemTime,
     /// When the refresh token was last redeemed (or the login time).
+    #[serde(serialize_with = "crate::values::time::ms")]
     pub last_refreshed_at: SystemTime,
     /// The session ends here unless refreshed before; refreshing moves it forward, never
     /// past `expires_at`.
+    #[serde(serialize_with = "crate::values::time::ms")]
     pub idle_expires_at: SystemTime,
     /// The absolute end of the session; never moves.
+    #[serde(serialize_with = "crate::values::time::ms")]
     pub expires_at: SystemTime,
     /// When it was revoked (logout, revocation, password change, reuse detection...).
+    #[serde(serialize_with = "crate::values::time::opt_ms")]
     pub revoked_at: Option<SystemTime>,
     /// The client address given at login.
     pub ip: Option<String>,
@@ -88,6 +95,11 @@ pub struct TokenPair {
     pub refresh_token: String,
     /// When `access_token` expires.
     pub access_expires_at: SystemTime,
+    /// The session both tokens belong to.
+    pub session_id: SessionId,
+    /// When `refresh_token` stops working unless redeemed before: the session's idle expiry
+    /// (never past its absolute end). Use it as a refresh cookie's `Max-Age`.
+    pub refresh_expires_at: SystemTime,
 }
 
 impl fmt::Debug for Login {
@@ -108,6 +120,8 @@ impl fmt::Debug for TokenPair {
             .field("access_token", &"[redacted]")
             .field("refresh_token", &"[redacted]")
             .field("access_expires_at", &self.access_expires_at)
+            .field("session_id", &self.session_id)
+            .field("refresh_expires_at", &self.refresh_expires_at)
             .finish()
     }
 }

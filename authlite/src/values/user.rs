@@ -40,7 +40,7 @@ pub enum AccountKind {
 }
 
 /// An account, without its password hash.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct User {
     /// The id, stable for the life of the account.
@@ -55,12 +55,16 @@ pub struct User {
     /// or use tokens.
     pub active: bool,
     /// When the account was registered.
+    #[serde(serialize_with = "crate::values::time::ms")]
     pub created_at: SystemTime,
     /// When the account last changed (password, activation).
+    #[serde(serialize_with = "crate::values::time::ms")]
     pub updated_at: SystemTime,
     /// When the user last logged in successfully.
+    #[serde(serialize_with = "crate::values::time::opt_ms")]
     pub last_login_at: Option<SystemTime>,
     /// When the current email address was proven with a verification token.
+    #[serde(serialize_with = "crate::values::time::opt_ms")]
     pub email_verified_at: Option<SystemTime>,
     /// Application data kept with the account (see
     /// [`Auth::set_attribute`](crate::Auth::set_attribute)).

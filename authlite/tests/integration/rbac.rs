@@ -198,3 +198,17 @@ fn scopes_narrow_role_grants_and_never_widen_them() {
     who.scopes = Some(Vec::new());
     assert_eq!(kind(auth.authorize(&who, "orders", "read")), Some(ErrorKind::Forbidden));
 }
+
+#[test]
+fn declaring_a_role_is_idempotent_and_audits_only_changes() {
+    let env = Env::new();
+    let auth = env.open();
+    let grants = [("orders", "refund"), ("orders", "read")];
+    auth.declare_role("clerk", &grants).unwrap();
+    let rows = auth.status().unwrap().audit_rows;
+    auth.declare_role("clerk", &grants).unwrap();
+    assert_eq!(auth.status().unwrap().audit_rows, rows, "nothing changed, nothing audited");
+    auth.declare_role("clerk", &[("orders", "void")]).unwrap();
+    assert_eq!(auth.role_permissions("clerk").unwrap().len(), 3);
+    assert_eq!(kind(auth.declare_role("bad name", &[])), Some(ErrorKind::InvalidInput));
+}

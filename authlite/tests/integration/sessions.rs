@@ -440,3 +440,43 @@ fn validate_and_refresh_agree_on_every_session_outcome() {
         assert_eq!(err(auth.refresh(&login.refresh_token)), expected, "refresh: {name}");
     }
 }
+
+#[test]
+fn a_refresh_token_alone_logs_out_and_pairs_say_their_session_and_refresh_expiry() {
+    let env = Env::new();
+    let auth = env.open();
+    user(&auth, "alice");
+    let first = login(&auth, "alice");
+    let pair = auth.refresh(&first.refresh_token).unwrap();
+    assert_eq!(pair.session_id, first.session.id);
+    let session = auth.session(first.session.id).unwrap();
+    assert_eq!(pair.refresh_expires_at, session.idle_expires_at);
+    auth.logout_with_refresh_token(&pair.refresh_token).unwrap();
+    assert_eq!(err(auth.validate(&pair.access_token)), ErrorKind::RevokedToken);
+    auth.logout_with_refresh_token(&pair.refresh_token).unwrap(); // already ended: fine
+    assert_eq!(err(auth.logout_with_refresh_token("garbage")), ErrorKind::InvalidToken);
+}
+
+#[test]
+fn public_values_serialize_without_secrets_and_kinds_have_stable_names() {
+    let env = Env::new();
+    let auth = env.open();
+    let alice = auth.register(authlite::NewUser::new("alice", PASSWORD).email("a@x.io")).unwrap();
+    let login = login(&auth, "alice");
+    let who = auth.validate(&login.access_token).unwrap();
+    let user = serde_json::to_value(&alice).unwrap();
+    assert_eq!(user["username"], "alice");
+    assert_eq!(user["kind"], "person");
+    assert!(user["created_at"].is_i64(), "times are milliseconds: {user}");
+    let principal = serde_json::to_value(&who).unwrap();
+    assert_eq!(principal["session_id"], login.session.id.get());
+    let session = serde_json::to_value(&login.session).unwrap();
+    let events = serde_json::to_value(auth.audit(&Default::default()).unwrap()).unwrap();
+    assert_eq!(events[0]["kind"], "login.succeeded");
+    let all = format!("{user}{principal}{session}{events}");
+    assert!(!all.contains("pbkdf2") && !all.contains(&login.refresh_token));
+    let names: std::collections::HashSet<_> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
+    assert_eq!(names.len(), ErrorKind::ALL.len());
+    assert_eq!(ErrorKind::InvalidToken.as_str(), "invalid_token");
+    assert_eq!(ErrorKind::MfaRequired.http_status(), 401);
+}
