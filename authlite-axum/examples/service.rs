@@ -1,0 +1,187 @@
+//! A complete small service on authlite-axum: register, login (the refresh token in an
+//! HttpOnly `SameSite=Strict` cookie), refresh by the cookie, logout, `/me`, and an
+//! admin-only route.
+//!
+//! ```sh
+//! cargo run --release -p authlite-axum --example service -- 127.0.0.1:3000 service.db
+//! curl -s localhost:3000/register -H 'content-type: application/json' \
+//!      -d '{"username":"alice","password":"a long passphrase"}'
+//! curl -si localhost:3000/login -H 'content-type: application/json' \
+//!      -d '{"username":"alice","password":"a long passphrase"}'
+//! curl -s localhost:3000/me -H "authorization: Bearer $ACCESS_TOKEN"
+//! ```
+//!
+//! The integration tests (`tests/service.rs`) drive this very router over a real socket.
+
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
+use authlite::{Auth, Claims, Config, NewUser, Principal, User};
+use authlite_axum::{
+    ApiError, Authenticated, Client, bearer, blocking, cookie_value, refresh_cookie, require_role,
+};
+use axum::extract::{FromRef, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{AppendHeaders, IntoResponse};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+/// The refresh-token cookie.
+pub const COOKIE: &str = "authlite_refresh";
+
+/// The router's state: the engine, and whether cookies are `Secure` (not on plain HTTP).
+#[derive(Clone)]
+pub struct AppState {
+    pub auth: Auth,
+    pub secure_cookies: bool,
+}
+
+impl FromRef<AppState> for Auth {
+    fn from_ref(state: &AppState) -> Auth {
+        state.auth.clone()
+    }
+}
+
+/// The service's routes.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/register", post(register))
+        .route("/login", post(login))
+        .route("/refresh", post(refresh))
+        .route("/logout", post(logout))
+        .route("/me", get(me))
+        .route("/me/stateless", get(me_stateless))
+        .route("/admin", get(admin))
+        .with_state(state)
+}
+
+#[derive(Deserialize)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+    pub email: Option<String>,
+}
+
+/// What a login or refresh answers (the refresh token travels only in the cookie).
+#[derive(Serialize, Deserialize)]
+pub struct Tokens {
+    pub access_token: String,
+    /// Milliseconds since the Unix epoch.
+    pub access_expires_at: u128,
+}
+
+fn millis(t: SystemTime) -> u128 {
+    t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis())
+}
+
+async fn register(
+    State(auth): State<Auth>,
+    Json(body): Json<Credentials>,
+) -> Result<(StatusCode, Json<User>), ApiError> {
+    let user = blocking(&auth, move |auth| {
+        let mut new = NewUser::new(body.username, body.password);
+        if let Some(email) = body.email {
+            new = new.email(email);
+        }
+        auth.register(new)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Json(body): Json<Credentials>,
+) -> Result<impl IntoResponse, ApiError> {
+    let login =
+        blocking(&state.auth, move |auth| auth.login(&body.username, &body.password, &client))
+            .await?;
+    // The session's idle expiry bounds the refresh token.
+    let cookie = refresh_cookie(
+        COOKIE,
+        Some(&login.refresh_token),
+        login.session.idle_expires_at,
+        "/",
+        state.secure_cookies,
+    );
+    let tokens = Tokens {
+        access_token: login.access_token,
+        access_expires_at: millis(login.access_expires_at),
+    };
+    Ok((AppendHeaders([(SET_COOKIE, cookie)]), Json(tokens)))
+}
+
+async fn refresh(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    let token = cookie_value(&headers, COOKIE).ok_or(ApiError::MissingCredentials)?.to_owned();
+    let pair = blocking(&state.auth, move |auth| auth.refresh(&token)).await?;
+    let cookie = refresh_cookie(
+        COOKIE,
+        Some(&pair.refresh_token),
+        pair.refresh_expires_at,
+        "/",
+        state.secure_cookies,
+    );
+    let tokens = Tokens {
+        access_token: pair.access_token,
+        access_expires_at: millis(pair.access_expires_at),
+    };
+    Ok((AppendHeaders([(SET_COOKIE, cookie)]), Json(tokens)))
+}
+
+/// Ends the session of the refresh cookie (or, without one, of the bearer access token).
+async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    if let Some(token) = cookie_value(&headers, COOKIE).map(str::to_owned) {
+        blocking(&state.auth, move |auth| auth.logout_with_refresh_token(&token)).await?;
+    } else {
+        let token = bearer(&headers).ok_or(ApiError::MissingCredentials)?.to_owned();
+        blocking(&state.auth, move |auth| auth.logout(&token)).await?;
+    }
+    let cleared = refresh_cookie(COOKIE, None, SystemTime::now(), "/", state.secure_cookies);
+    Ok((StatusCode::NO_CONTENT, AppendHeaders([(SET_COOKIE, cleared)])))
+}
+
+async fn me(Authenticated(who): Authenticated) -> Json<Principal> {
+    Json(who)
+}
+
+/// The same answer from the signature alone (revocation NOT seen): for comparison only.
+async fn me_stateless(
+    State(auth): State<Auth>,
+    headers: HeaderMap,
+) -> Result<Json<Claims>, ApiError> {
+    let token = bearer(&headers).ok_or(ApiError::MissingCredentials)?;
+    Ok(Json(auth.validate_stateless(token)?))
+}
+
+async fn admin(
+    State(auth): State<Auth>,
+    Authenticated(who): Authenticated,
+) -> Result<&'static str, ApiError> {
+    require_role(&auth, &who, "admin").await?;
+    Ok("hello, admin")
+}
+
+#[allow(dead_code)] // the tests include this file for `app` only
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let addr: SocketAddr = args.next().unwrap_or_else(|| "127.0.0.1:3000".into()).parse()?;
+    let db = args.next().unwrap_or_else(|| "service.db".into());
+    let auth = Auth::open_with(Config::new(db))?;
+    auth.declare_role("admin", &[("*", "*")])?;
+    let state = AppState { auth, secure_cookies: !addr.ip().is_loopback() };
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    println!("listening on http://{addr}");
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service).await?;
+    Ok(())
+}

@@ -1,0 +1,223 @@
+//! The example service (`examples/service.rs`) on a real loopback socket, driven by a real
+//! HTTP client: every rejection of the extractor, the refresh cookie, logout, the guarded
+//! route, lockout.
+
+#[path = "../examples/service.rs"]
+#[allow(dead_code)]
+mod service;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use authlite::{ApiKeySpec, Auth, Config, ManualClock};
+use reqwest::StatusCode;
+use reqwest::header::{AUTHORIZATION, COOKIE, RETRY_AFTER, SET_COOKIE, WWW_AUTHENTICATE};
+use serde_json::{Value, json};
+use service::{AppState, COOKIE as REFRESH, Tokens, app};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+struct Server {
+    base: String,
+    auth: Auth,
+    clock: ManualClock,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+async fn start() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new();
+    let config = Config {
+        pbkdf2_iterations: 1_000,
+        clock: Arc::new(clock.clone()),
+        ..Config::new(dir.path().join("service.db"))
+    };
+    let auth = Auth::open_with(config).unwrap();
+    auth.declare_role("admin", &[("*", "*")]).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = AppState { auth: auth.clone(), secure_cookies: false };
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, service).await.unwrap() });
+    Server { base: format!("http://{addr}"), auth, clock, http: reqwest::Client::new(), _dir: dir }
+}
+
+impl Server {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn register(&self, name: &str) {
+        let body = json!({ "username": name, "password": PASSWORD });
+        let res = self.http.post(self.url("/register")).json(&body).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+
+    /// Logs in: the access token and the refresh cookie (`name=value`).
+    async fn login(&self, name: &str, password: &str) -> reqwest::Response {
+        let body = json!({ "username": name, "password": password });
+        self.http.post(self.url("/login")).json(&body).send().await.unwrap()
+    }
+
+    async fn get(&self, path: &str, bearer: Option<&str>) -> reqwest::Response {
+        let mut req = self.http.get(self.url(path));
+        if let Some(token) = bearer {
+            req = req.header(AUTHORIZATION, format!("Bearer {token}"));
+        }
+        req.send().await.unwrap()
+    }
+}
+
+/// The `name=value` of the refresh cookie a response sets, with its attributes checked.
+fn refresh_cookie(res: &reqwest::Response) -> String {
+    let set = res.headers().get(SET_COOKIE).expect("a cookie").to_str().unwrap().to_owned();
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+    set.split(';').next().unwrap().to_owned()
+}
+
+async fn error_of(res: reqwest::Response) -> (StatusCode, Option<String>, Value) {
+    let status = res.status();
+    let challenge = res.headers().get(WWW_AUTHENTICATE).map(|v| v.to_str().unwrap().to_owned());
+    (status, challenge, res.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_login_me_refresh_logout_over_a_real_socket() {
+    let s = start().await;
+    s.register("alice").await;
+    let res = s.login("alice", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookie = refresh_cookie(&res);
+    assert!(cookie.starts_with(REFRESH));
+    let tokens: Tokens = res.json().await.unwrap();
+
+    let me: Value = s.get("/me", Some(&tokens.access_token)).await.json().await.unwrap();
+    assert_eq!(me["username"], "alice");
+    assert_eq!(me["kind"], "person");
+
+    let res = s.http.post(s.url("/refresh")).header(COOKIE, &cookie).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let next_cookie = refresh_cookie(&res);
+    let next: Tokens = res.json().await.unwrap();
+    assert_eq!(s.get("/me", Some(&next.access_token)).await.status(), StatusCode::OK);
+    // The old cookie is spent: presenting it again is reuse, and ends the session.
+    let res = s.http.post(s.url("/refresh")).header(COOKIE, &cookie).send().await.unwrap();
+    let (status, _, body) = error_of(res).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("token_reused")));
+    let (status, challenge, body) = error_of(s.get("/me", Some(&next.access_token)).await).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"], "revoked_token");
+    assert!(challenge.unwrap().contains("error=\"invalid_token\""));
+
+    // Logout by the cookie alone: its access token is dead at once.
+    let res = s.login("alice", PASSWORD).await;
+    let cookie = refresh_cookie(&res);
+    let tokens: Tokens = res.json().await.unwrap();
+    let res = s.http.post(s.url("/logout")).header(COOKIE, &cookie).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert!(res.headers()[SET_COOKIE].to_str().unwrap().contains("Max-Age=0"), "cleared");
+    assert_eq!(s.get("/me", Some(&tokens.access_token)).await.status(), StatusCode::UNAUTHORIZED);
+    let res = s.http.post(s.url("/refresh")).header(COOKIE, &cookie).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let _ = next_cookie;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_rejection_of_the_extractor() {
+    let s = start().await;
+    s.register("alice").await;
+    let tokens: Tokens = s.login("alice", PASSWORD).await.json().await.unwrap();
+
+    // No credential: 401 with a bare challenge (RFC 6750 §3.1: no error code).
+    let (status, challenge, body) = error_of(s.get("/me", None).await).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(challenge.as_deref(), Some("Bearer realm=\"authlite\""));
+    assert_eq!(body["error"], "missing_credentials");
+    let res =
+        s.http.get(s.url("/me")).header(AUTHORIZATION, "Basic YWxpY2U6eA==").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "another scheme is no credential");
+
+    // Garbage, a tampered token, an unknown API key: invalid_token.
+    let mut tampered = tokens.access_token.clone();
+    tampered.pop();
+    for bad in ["garbage", tampered.as_str(), "alk_AAAA.BBBB.00000000"] {
+        let (status, challenge, body) = error_of(s.get("/me", Some(bad)).await).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{bad}");
+        assert!(challenge.unwrap().contains("error=\"invalid_token\""));
+        assert_eq!(body["error"], "invalid_token");
+    }
+
+    // Expired.
+    s.clock.advance(Duration::from_secs(16 * 60));
+    let (status, _, body) = error_of(s.get("/me", Some(&tokens.access_token)).await).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("expired_token")));
+
+    // Deactivated: 403.
+    let fresh: Tokens = s.login("alice", PASSWORD).await.json().await.unwrap();
+    let alice = s.auth.find_user("alice").unwrap();
+    s.auth.deactivate_user(alice.id).unwrap();
+    let (status, _, body) = error_of(s.get("/me", Some(&fresh.access_token)).await).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::FORBIDDEN, Some("inactive_user")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_route_is_guarded_and_api_keys_work_as_bearer() {
+    let s = start().await;
+    s.register("bob").await;
+    let tokens: Tokens = s.login("bob", PASSWORD).await.json().await.unwrap();
+    let (status, challenge, body) =
+        error_of(s.get("/admin", Some(&tokens.access_token)).await).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+    assert!(challenge.unwrap().contains("error=\"insufficient_scope\""));
+    let bob = s.auth.find_user("bob").unwrap();
+    s.auth.assign_role(bob.id, "admin").unwrap();
+    let res = s.get("/admin", Some(&tokens.access_token)).await;
+    assert_eq!(res.status(), StatusCode::OK, "roles are read now, not from the token");
+
+    let svc = s.auth.create_service_account("billing").unwrap();
+    let key = s.auth.create_api_key(svc.id, ApiKeySpec::new("k")).unwrap();
+    let me: Value = s.get("/me", Some(&key.secret)).await.json().await.unwrap();
+    assert_eq!(
+        (me["kind"].as_str(), me["api_key_id"].as_i64()),
+        (Some("service"), Some(key.info.id.get()))
+    );
+    let st = s.auth.issue_service_token(&key.secret).unwrap();
+    assert_eq!(s.get("/me", Some(&st.access_token)).await.status(), StatusCode::OK);
+    s.auth.revoke_api_key(key.info.id).unwrap();
+    assert_eq!(s.get("/me", Some(&key.secret)).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(s.get("/me", Some(&st.access_token)).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_account_answers_429_with_retry_after() {
+    let s = start().await;
+    s.register("carol").await;
+    for _ in 0..10 {
+        assert_eq!(s.login("carol", "wrong guess").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = s.login("carol", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = res.headers()[RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "account_locked");
+    assert_eq!(body["retry_after"].as_u64(), Some(retry));
+    let res = s
+        .http
+        .post(s.url("/register"))
+        .json(&json!({"username": "carol", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let res = s
+        .http
+        .post(s.url("/register"))
+        .json(&json!({"username": "dave", "password": "password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
