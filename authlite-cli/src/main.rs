@@ -2,18 +2,49 @@
 
 mod cli;
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser;
+use serde_json::json;
 
 fn main() -> ExitCode {
     let args = cli::Args::parse();
+    let json = args.json;
     match cli::run(args) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(out) => {
+            if json {
+                let doc = serde_json::to_string_pretty(&out.json).unwrap_or_else(|_| "null".into());
+                cli::say(&doc);
+            } else if !out.text.is_empty() {
+                cli::say(&out.text);
+            }
+            ExitCode::SUCCESS
+        }
         Err(e) => {
-            use std::io::Write as _;
-            let _ = writeln!(std::io::stderr().lock(), "error ({:?}): {e}", e.kind());
-            ExitCode::FAILURE
+            // The underlying cause (e.g. SQLite's "file is not a database") says what to fix.
+            let cause = std::error::Error::source(&e).map(|c| c.to_string());
+            let retry = e.retry_after().map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0));
+            let mut stderr = std::io::stderr().lock();
+            if json {
+                let doc = json!({
+                    "error": e.kind().as_str(),
+                    "message": e.to_string(),
+                    "cause": cause,
+                    "retry_after": retry,
+                });
+                let _ = writeln!(stderr, "{doc}");
+            } else {
+                let mut line = format!("error ({:?}): {e}", e.kind());
+                if let Some(cause) = cause {
+                    line.push_str(&format!(": {cause}"));
+                }
+                if let Some(secs) = retry {
+                    line.push_str(&format!(" (try again in {secs} s)"));
+                }
+                let _ = writeln!(stderr, "{line}");
+            }
+            ExitCode::from(cli::code_of(e.kind()))
         }
     }
 }

@@ -102,15 +102,31 @@ fn a_person_can_add_list_log_in_and_verify_by_hand() {
     assert!(text(&out.stderr).contains("InactiveUser"));
 
     let out = run(&["--db", db, "token", "verify", "garbage"], "");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(14), "invalid_token");
     assert!(text(&out.stderr).contains("InvalidToken"));
 }
 
 #[test]
 fn commands_without_a_database_explain_themselves() {
     let out = run(&["user", "list"], "");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(31), "config");
     assert!(text(&out.stderr).contains("--db"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&["--db", dir.path().to_str().unwrap(), "status"], "");
+    assert_eq!(out.status.code(), Some(23));
+    assert!(text(&out.stderr).contains("is a directory"), "{}", text(&out.stderr));
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    let out = run(&["--db", empty.to_str().unwrap(), "status"], "");
+    assert_eq!(out.status.code(), Some(21), "an empty file is no database");
+    assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0, "and it stays empty");
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, b"this is not an SQLite database, not at all, no").unwrap();
+    let out = run(&["--db", junk.to_str().unwrap(), "user", "list"], "");
+    assert_eq!(out.status.code(), Some(30));
+    assert!(text(&out.stderr).contains("not a database"), "the cause: {}", text(&out.stderr));
+    let help = run(&["--help"], "");
+    assert!(text(&help.stdout).contains("14  invalid_token"), "exit codes in --help");
 }
 
 /// The CLI on an application's database (EdDSA, master secret, its own issuer and
@@ -278,4 +294,92 @@ fn people_credentials_from_the_command_line() {
     );
     ok(&["mfa", "disable", "carol"], "");
     ok(&["login", "carol"], "a long passphrase\n");
+}
+
+/// Runs `authlite --db DB --json ARGS` and parses stdout; asserts the exit code.
+fn json_of(db: &str, args: &[&str], stdin: &str, code: i32) -> serde_json::Value {
+    let mut full = vec!["--db", db];
+    full.extend_from_slice(args);
+    full.push("--json"); // accepted anywhere on the line
+    let out = run(&full, stdin);
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {}", text(&out.stderr));
+    if code == 0 {
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", text(&out.stdout)))
+    } else {
+        assert!(out.stdout.is_empty());
+        serde_json::from_slice(&out.stderr)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", text(&out.stderr)))
+    }
+}
+
+/// Every command's `--json` document, and the exit code of each error kind a script meets.
+#[test]
+fn json_output_and_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("j.db");
+    let db = db.to_str().unwrap();
+    assert_eq!(json_of(db, &["init"], "", 0)["created"], db);
+    let status = json_of(db, &["status"], "", 0);
+    for field in [
+        "schema_version",
+        "users",
+        "live_sessions",
+        "api_keys",
+        "signing_keys",
+        "audit_rows",
+        "db_bytes",
+        "wal_bytes",
+    ] {
+        assert!(status[field].is_u64(), "status.{field}: {status}");
+    }
+    assert_eq!(status["integrity"], "ok");
+    let user =
+        json_of(db, &["user", "add", "alice", "--email", "a@x.io"], "a long passphrase\n", 0);
+    assert_eq!((user["username"].as_str(), user["kind"].as_str()), (Some("alice"), Some("person")));
+    json_of(db, &["user", "add", "bob"], "another long passphrase\n", 0);
+    let page = json_of(db, &["user", "list", "--limit", "1", "--offset", "1"], "", 0);
+    assert_eq!(page.as_array().unwrap().len(), 1);
+    assert_eq!(page[0]["username"], "bob");
+    assert_eq!(json_of(db, &["user", "show", "ALICE"], "", 0)["email"], "a@x.io");
+    json_of(db, &["user", "email", "bob", "bob@x.io"], "", 0);
+    assert_eq!(json_of(db, &["user", "show", "bob"], "", 0)["email"], "bob@x.io");
+    json_of(db, &["user", "email", "bob", "--clear"], "", 0);
+
+    let login = json_of(db, &["login", "alice"], "a long passphrase\n", 0);
+    let token = login["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(login["user"]["username"], "alice");
+    let who = json_of(db, &["token", "verify", &token], "", 0);
+    assert_eq!((who["username"].as_str(), who["kind"].as_str()), (Some("alice"), Some("person")));
+    let sessions = json_of(db, &["session", "list", "alice"], "", 0);
+    assert_eq!(sessions[0]["id"], login["session"]["id"]);
+    let keys = json_of(db, &["key", "list"], "", 0);
+    assert_eq!(keys[0]["signing"], true);
+    json_of(db, &["role", "create", "clerk"], "", 0);
+    json_of(db, &["role", "grant", "clerk", "orders", "refund"], "", 0);
+    assert_eq!(json_of(db, &["role", "list"], "", 0)[0]["permissions"][0][1], "refund");
+    let events = json_of(db, &["audit", "list", "--kind", "login.succeeded"], "", 0);
+    assert_eq!(events[0]["kind"], "login.succeeded");
+    assert!(json_of(db, &["audit", "verify"], "", 0)["rows"].as_u64().unwrap() > 5);
+    assert_eq!(json_of(db, &["audit", "purge", "--older-than-days", "30"], "", 0)["deleted"], 0);
+    assert_eq!(json_of(db, &["session", "revoke-all", "alice"], "", 0)["revoked"], 1);
+
+    // Errors: JSON on stderr with the kind, and the kind's exit code.
+    let e = json_of(db, &["token", "verify", &token], "", 16);
+    assert_eq!(e["error"], "revoked_token");
+    assert_eq!(json_of(db, &["user", "show", "nobody"], "", 21)["error"], "not_found");
+    assert_eq!(json_of(db, &["role", "create", "clerk"], "", 22)["error"], "conflict");
+    assert_eq!(json_of(db, &["user", "add", "carol"], "password\n", 24)["error"], "weak_password");
+    assert_eq!(json_of(db, &["role", "create", "no spaces"], "", 23)["error"], "invalid_input");
+    for _ in 0..9 {
+        json_of(db, &["login", "bob"], "wrong\n", 10);
+    }
+    json_of(db, &["login", "bob"], "wrong\n", 10); // the tenth locks
+    let locked = json_of(db, &["login", "bob"], "another long passphrase\n", 11);
+    assert_eq!(locked["error"], "account_locked");
+    assert!(locked["retry_after"].as_u64().unwrap() > 0, "says for how long: {locked}");
+    let out = run(&["--db", db, "login", "bob"], "another long passphrase\n");
+    assert!(text(&out.stderr).contains("try again in"), "{}", text(&out.stderr));
+    let help = run(&["audit", "list", "--help"], "");
+    assert!(text(&help.stdout).contains("login.succeeded"), "kinds listed in --help");
 }

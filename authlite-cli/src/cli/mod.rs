@@ -1,14 +1,9 @@
-//! Command-line parsing and the administrative commands.
-
-/// `println!` that never panics: output to a closed pipe (`authlite ... | head`) is dropped.
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
-    }};
-}
+//! Command-line parsing and the administrative commands. Every command returns an [`Out`]:
+//! one JSON document (with `--json`, field names as in the library's types) or lines of
+//! text, so scripts and people read the same results.
 
 mod demo;
+mod exit;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -18,13 +13,18 @@ use authlite::{
     ApiKeyId, ApiKeySpec, AuditKind, AuditQuery, Auth, ClientInfo, Config, Error, ErrorKind,
     NewUser, Result, SecretBytes, SessionId, User, UserQuery,
 };
-use clap::{Parser, Subcommand};
+use clap::builder::PossibleValuesParser;
+use clap::{Args as ClapArgs, Parser, Subcommand};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+pub(crate) use exit::{EXIT_CODES, code_of};
 
 /// Administer an authlite database.
 #[derive(Debug, Parser)]
-#[command(name = "authlite", version, about)]
+#[command(name = "authlite", version, about, after_help = EXIT_CODES)]
 pub(crate) struct Args {
-    /// The database file (created if missing). Also read from AUTHLITE_DB.
+    /// The database file (must exist; `init` creates it). Also read from AUTHLITE_DB.
     #[arg(long, global = true, env = "AUTHLITE_DB", value_name = "PATH")]
     db: Option<PathBuf>,
     /// The application's master secret, when its database was created with one (at least
@@ -32,6 +32,9 @@ pub(crate) struct Args {
     /// other setting (signing algorithm, issuer, audience) is adopted from the database.
     #[arg(long, global = true, env = "AUTHLITE_MASTER_SECRET", hide_env_values = true)]
     master_secret: Option<String>,
+    /// Print one JSON document on stdout (errors as JSON on stderr).
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -43,6 +46,10 @@ enum Command {
     Demo,
     /// Create a new database at --db (every other command requires an existing one).
     Init,
+    /// Summarise the database and check its integrity (`PRAGMA quick_check`).
+    Status,
+    /// Write a consistent copy of the live database to a new FILE.
+    Backup { file: PathBuf },
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
@@ -54,7 +61,7 @@ enum Command {
         #[arg(long)]
         ip: Option<String>,
     },
-    /// Check access tokens.
+    /// Check, mint and revoke access tokens.
     #[command(subcommand)]
     Token(TokenCommand),
     /// Manage sessions.
@@ -66,7 +73,7 @@ enum Command {
     /// Manage roles and permissions.
     #[command(subcommand)]
     Role(RoleCommand),
-    /// Read and check the audit trail.
+    /// Read, check and trim the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
     /// Service accounts: accounts with no password that act through API keys.
@@ -81,12 +88,26 @@ enum Command {
     /// The TOTP second factor.
     #[command(subcommand)]
     Mfa(MfaCommand),
-    /// Delete ended sessions and expired revocation entries.
+    /// Delete ended sessions, spent one-time tokens and expired revocation entries.
     Purge,
-    /// Summarise the database and check its integrity (`PRAGMA quick_check`).
-    Status,
-    /// Write a consistent copy of the live database to a new FILE.
-    Backup { file: PathBuf },
+}
+
+/// Paging of a listing.
+#[derive(Debug, Clone, Copy, ClapArgs)]
+struct Page {
+    /// How many entries at most.
+    #[arg(long, default_value_t = 100)]
+    limit: u32,
+    /// How many to skip.
+    #[arg(long, default_value_t = 0)]
+    offset: u64,
+}
+
+impl Page {
+    fn of<T>(self, all: Vec<T>) -> Vec<T> {
+        let skip = usize::try_from(self.offset).unwrap_or(usize::MAX);
+        all.into_iter().skip(skip).take(self.limit as usize).collect()
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -99,14 +120,9 @@ enum UserCommand {
         #[arg(long)]
         email: Option<String>,
     },
-    /// Import a user with a password hash from Django, Werkzeug, passlib or authlite.
-    Import {
-        /// The username.
-        name: String,
-        /// The hash, e.g. `pbkdf2_sha256$600000$salt$hash`.
-        hash: String,
-    },
-    /// List users.
+    /// Add a user with a password hash from another system (Django, Werkzeug, passlib, PHC).
+    Import { name: String, hash: String },
+    /// List users, by id.
     List {
         /// Only usernames or emails containing this text.
         #[arg(long)]
@@ -114,11 +130,23 @@ enum UserCommand {
         /// Only holders of this role.
         #[arg(long)]
         role: Option<String>,
+        /// Only service accounts.
+        #[arg(long)]
+        services: bool,
+        #[command(flatten)]
+        page: Page,
     },
     /// Show one user (by username or email) with their roles.
     Show { name: String },
     /// Set a user's password (read from stdin); ends their sessions.
     Passwd { name: String },
+    /// Set or clear (--clear) a user's email.
+    Email {
+        name: String,
+        email: Option<String>,
+        #[arg(long, conflicts_with = "email")]
+        clear: bool,
+    },
     /// Deactivate a user; ends their sessions.
     Deactivate { name: String },
     /// Re-activate a user.
@@ -175,20 +203,28 @@ enum RoleCommand {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Show recent events, newest first.
+    /// Show events, newest first.
     List {
         /// Only events about this user (username or email).
         #[arg(long)]
         user: Option<String>,
-        /// Only events of this kind, e.g. login.failed.
-        #[arg(long)]
+        /// Only events of this kind.
+        #[arg(long, value_parser = PossibleValuesParser::new(AuditKind::ALL.iter().map(|k| k.as_str())))]
         kind: Option<String>,
         /// How many.
         #[arg(long, default_value_t = 50)]
         limit: u32,
+        /// Only events older than this id (the last id of the previous page).
+        #[arg(long)]
+        before_id: Option<i64>,
     },
     /// Check the audit trail's MAC chain.
     Verify,
+    /// Delete events older than DAYS days, keeping the chain verifiable.
+    Purge {
+        #[arg(long, value_name = "DAYS")]
+        older_than_days: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -197,6 +233,8 @@ enum TokenCommand {
     Verify { token: String },
     /// Mint a service token from an API key (read from stdin) and print it.
     Mint,
+    /// Revoke one access token (its session stays).
+    Revoke { token: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -221,7 +259,11 @@ enum ApiKeyCommand {
         expires_in_days: Option<u64>,
     },
     /// List an account's API keys (no secrets).
-    List { owner: String },
+    List {
+        owner: String,
+        #[command(flatten)]
+        page: Page,
+    },
     /// Revoke an API key by id: it and its service tokens stop working.
     Revoke { id: ApiKeyId },
 }
@@ -244,15 +286,21 @@ enum ScopedCommand {
 
 #[derive(Debug, Subcommand)]
 enum SessionCommand {
-    /// List a user's live sessions.
-    List { name: String },
+    /// List a user's live sessions, newest first.
+    List {
+        name: String,
+        #[command(flatten)]
+        page: Page,
+    },
     /// Revoke one session by id.
     Revoke { id: SessionId },
+    /// Revoke every live session of a user.
+    RevokeAll { name: String },
 }
 
 #[derive(Debug, Subcommand)]
 enum KeyCommand {
-    /// List signing keys.
+    /// List signing keys; the one that signs is marked.
     List,
     /// Create a new signing key and sign with it from now on.
     Rotate,
@@ -262,13 +310,34 @@ enum KeyCommand {
     Jwks,
 }
 
-pub(crate) fn run(args: Args) -> Result<()> {
+/// What a command produced: a JSON document and the same for people.
+pub(crate) struct Out {
+    pub(crate) json: Value,
+    pub(crate) text: String,
+}
+
+fn out(json: impl Serialize, text: impl Into<String>) -> Result<Out> {
+    let json = serde_json::to_value(json)
+        .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot encode the result: {e}")))?;
+    Ok(Out { json, text: text.into() })
+}
+
+/// A one-line success with a small JSON object.
+fn done(json: Value, text: impl Into<String>) -> Result<Out> {
+    Ok(Out { json, text: text.into() })
+}
+
+pub(crate) fn run(args: Args) -> Result<Out> {
     if let Command::Demo = args.command {
         return demo::run();
     }
     let path = args.db.ok_or_else(|| {
         Error::new(ErrorKind::Config, "no database: pass --db PATH or set AUTHLITE_DB")
     })?;
+    if path.is_dir() {
+        let message = format!("{} is a directory, not a database file", path.display());
+        return Err(Error::new(ErrorKind::InvalidInput, message));
+    }
     let init = matches!(args.command, Command::Init);
     if init && path.exists() {
         return Err(Error::new(ErrorKind::Conflict, format!("{} already exists", path.display())));
@@ -281,80 +350,57 @@ pub(crate) fn run(args: Args) -> Result<()> {
     let auth = Auth::open_with(config)?;
     match args.command {
         Command::Demo => unreachable!("handled above"),
+        Command::Init => done(json!({ "created": path }), format!("created {}", path.display())),
         Command::Status => {
-            let s = auth.status()?;
-            say!("schema version: {}", s.schema_version);
-            say!("users:          {}", s.users);
-            say!("live sessions:  {}", s.live_sessions);
-            say!("signing keys:   {}", s.signing_keys);
-            say!("audit rows:     {}", s.audit_rows);
-            say!("database bytes: {}", s.db_bytes);
-            say!("wal bytes:      {}", s.wal_bytes);
+            let status = auth.status()?;
             auth.check_integrity()?;
-            say!("integrity:      ok");
-            Ok(())
+            let mut json = serde_json::to_value(&status).unwrap_or(Value::Null);
+            json["integrity"] = json!("ok");
+            let text = format!(
+                "schema version: {}\nusers:          {}\nlive sessions:  {}\napi keys:       {}\nsigning keys:   {}\naudit rows:     {}\ndatabase bytes: {}\nwal bytes:      {}\nintegrity:      ok",
+                status.schema_version,
+                status.users,
+                status.live_sessions,
+                status.api_keys,
+                status.signing_keys,
+                status.audit_rows,
+                status.db_bytes,
+                status.wal_bytes
+            );
+            Ok(Out { json, text })
         }
         Command::Backup { file } => {
             auth.backup_to(&file)?;
-            say!("backed up to {}", file.display());
-            Ok(())
-        }
-        Command::Init => {
-            say!("created {}", path.display());
-            Ok(())
+            done(json!({ "backup": file }), format!("backed up to {}", file.display()))
         }
         Command::User(cmd) => user_command(&auth, cmd),
         Command::Login { name, ip } => {
             let password = read_password("Password: ")?;
             let login = auth.login(&name, &password, &ClientInfo { ip, user_agent: None })?;
-            say!("user:          {} (id {})", login.user.username, login.user.id);
-            say!("session:       {}", login.session.id);
-            say!("expires:       {}", timestamp(login.access_expires_at));
-            say!("access_token:  {}", login.access_token);
-            say!("refresh_token: {}", login.refresh_token);
-            Ok(())
+            let json = json!({
+                "user": login.user,
+                "session": login.session,
+                "access_token": login.access_token,
+                "refresh_token": login.refresh_token,
+                "access_expires_at": ms(login.access_expires_at),
+            });
+            let text = format!(
+                "user:          {} (id {})\nsession:       {}\nexpires:       {}\naccess_token:  {}\nrefresh_token: {}",
+                login.user.username,
+                login.user.id,
+                login.session.id,
+                timestamp(login.access_expires_at),
+                login.access_token,
+                login.refresh_token
+            );
+            Ok(Out { json, text })
         }
-        Command::Token(TokenCommand::Verify { token }) => {
-            let who = auth.validate(token.trim())?;
-            say!("valid: user {} (id {})", who.username, who.user_id);
-            if let Some(session) = who.session_id {
-                say!("session: {session}");
-            }
-            say!("roles:   {}", who.roles.join(", "));
-            if let Some(claims) = &who.claims {
-                say!("expires: {}", timestamp(claims.expires_at()));
-            }
-            Ok(())
-        }
-        Command::Session(SessionCommand::List { name }) => {
-            let user = auth.find_user(&name)?;
-            for s in auth.sessions(user.id)? {
-                say!(
-                    "{:>6}  created {}  idle until {}  ip {}",
-                    s.id,
-                    timestamp(s.created_at),
-                    timestamp(s.idle_expires_at),
-                    s.ip.as_deref().unwrap_or("-")
-                );
-            }
-            Ok(())
-        }
-        Command::Session(SessionCommand::Revoke { id }) => {
-            auth.revoke_session(id)?;
-            say!("session {id} revoked");
-            Ok(())
-        }
-        Command::Token(TokenCommand::Mint) => {
-            let key = read_password("API key: ")?;
-            let token = auth.issue_service_token(key.trim())?;
-            say!("access_token: {}", token.access_token);
-            say!("expires:      {}", timestamp(token.expires_at));
-            Ok(())
-        }
+        Command::Token(cmd) => token_command(&auth, cmd),
+        Command::Session(cmd) => session_command(&auth, cmd),
         Command::Service(ServiceCommand::Create { name }) => {
             let user = auth.create_service_account(&name)?;
-            say!("created service account {} (id {})", user.username, user.id);
-            Ok(())
+            let text = format!("created service account {} (id {})", user.username, user.id);
+            out(&user, text)
         }
         Command::Apikey(cmd) => api_key_command(&auth, cmd),
         Command::Mfa(cmd) => mfa_command(&auth, cmd),
@@ -363,34 +409,113 @@ pub(crate) fn run(args: Args) -> Result<()> {
         Command::Role(cmd) => role_command(&auth, cmd),
         Command::Audit(cmd) => audit_command(&auth, cmd),
         Command::Purge => {
-            say!("{} ended sessions deleted", auth.purge_expired()?);
-            Ok(())
+            let sessions = auth.purge_expired()?;
+            done(
+                json!({ "sessions_deleted": sessions }),
+                format!("{sessions} ended sessions deleted"),
+            )
         }
     }
 }
 
-fn mfa_command(auth: &Auth, cmd: MfaCommand) -> Result<()> {
+fn token_command(auth: &Auth, cmd: TokenCommand) -> Result<Out> {
+    match cmd {
+        TokenCommand::Verify { token } => {
+            let who = auth.validate(token.trim())?;
+            let mut text = format!("valid: user {} (id {})", who.username, who.user_id);
+            if let Some(session) = who.session_id {
+                text.push_str(&format!("\nsession: {session}"));
+            }
+            if let Some(key) = who.api_key_id {
+                text.push_str(&format!("\napi key: {key}"));
+            }
+            text.push_str(&format!("\nroles:   {}", who.roles.join(", ")));
+            if let Some(claims) = &who.claims {
+                text.push_str(&format!("\nexpires: {}", timestamp(claims.expires_at())));
+            }
+            out(&who, text)
+        }
+        TokenCommand::Mint => {
+            let key = read_password("API key: ")?;
+            let token = auth.issue_service_token(key.trim())?;
+            let json =
+                json!({ "access_token": token.access_token, "expires_at": ms(token.expires_at) });
+            let text = format!(
+                "access_token: {}\nexpires:      {}",
+                token.access_token,
+                timestamp(token.expires_at)
+            );
+            Ok(Out { json, text })
+        }
+        TokenCommand::Revoke { token } => {
+            auth.revoke_token(token.trim())?;
+            done(json!({ "revoked": true }), "token revoked")
+        }
+    }
+}
+
+fn session_command(auth: &Auth, cmd: SessionCommand) -> Result<Out> {
+    match cmd {
+        SessionCommand::List { name, page } => {
+            let user = auth.find_user(&name)?;
+            let sessions = page.of(auth.sessions(user.id)?);
+            let lines: Vec<String> = sessions
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{:>6}  created {}  idle until {}  ip {}",
+                        s.id,
+                        timestamp(s.created_at),
+                        timestamp(s.idle_expires_at),
+                        s.ip.as_deref().unwrap_or("-")
+                    )
+                })
+                .collect();
+            let text =
+                if lines.is_empty() { "no live sessions".to_owned() } else { lines.join("\n") };
+            out(&sessions, text)
+        }
+        SessionCommand::Revoke { id } => {
+            auth.revoke_session(id)?;
+            done(json!({ "revoked": id }), format!("session {id} revoked"))
+        }
+        SessionCommand::RevokeAll { name } => {
+            let user = auth.find_user(&name)?;
+            let ended = auth.revoke_all_sessions(user.id)?;
+            done(json!({ "revoked": ended }), format!("{ended} sessions of {name} revoked"))
+        }
+    }
+}
+
+fn mfa_command(auth: &Auth, cmd: MfaCommand) -> Result<Out> {
     match cmd {
         MfaCommand::Enroll { name } => {
             let user = auth.find_user(&name)?;
             let enrollment = auth.enroll_totp(user.id)?;
-            say!("secret: {}", enrollment.secret);
-            say!("uri:    {}", enrollment.otpauth_uri);
-            say!("{}", qr(&enrollment.otpauth_uri)?);
+            // The secret and the QR code come first, before the code is read.
+            say(&format!("secret: {}", enrollment.secret));
+            say(&format!("uri:    {}", enrollment.otpauth_uri));
+            say(&qr(&enrollment.otpauth_uri)?);
             let code = read_line("Code from the app: ")?;
             let codes = auth.confirm_totp(user.id, code.trim())?;
-            say!("TOTP is on for {}. Recovery codes (each works once; shown once):", user.username);
-            for code in codes {
-                say!("  {code}");
+            let mut text = format!(
+                "TOTP is on for {}. Recovery codes (each works once; shown once):",
+                user.username
+            );
+            for code in &codes {
+                text.push_str(&format!("\n  {code}"));
             }
+            done(json!({ "user": user.username, "recovery_codes": codes }), text)
         }
         MfaCommand::Disable { name } => {
             let user = auth.find_user(&name)?;
             auth.disable_totp(user.id)?;
-            say!("TOTP is off for {}", user.username);
+            done(
+                json!({ "user": user.username, "totp": false }),
+                format!("TOTP is off for {}", user.username),
+            )
         }
     }
-    Ok(())
 }
 
 /// `text` as a QR code of Unicode half blocks, for a terminal.
@@ -404,7 +529,7 @@ fn qr(text: &str) -> Result<String> {
         .build())
 }
 
-fn api_key_command(auth: &Auth, cmd: ApiKeyCommand) -> Result<()> {
+fn api_key_command(auth: &Auth, cmd: ApiKeyCommand) -> Result<Out> {
     match cmd {
         ApiKeyCommand::Create { owner, name, scopes, expires_in_days } => {
             let owner = auth.find_user(&owner)?;
@@ -416,48 +541,67 @@ fn api_key_command(auth: &Auth, cmd: ApiKeyCommand) -> Result<()> {
                 spec = spec.expires_in(Duration::from_secs(days.saturating_mul(86_400)));
             }
             let key = auth.create_api_key(owner.id, spec)?;
-            say!("created API key {} for {} (shown once):", key.info.id, owner.username);
-            say!("{}", key.secret);
+            let text = format!(
+                "created API key {} for {} (shown once):\n{}",
+                key.info.id, owner.username, key.secret
+            );
+            done(json!({ "secret": key.secret, "info": key.info }), text)
         }
-        ApiKeyCommand::List { owner } => {
+        ApiKeyCommand::List { owner, page } => {
             let owner = auth.find_user(&owner)?;
-            for k in auth.api_keys(owner.id)? {
-                let state = match (k.revoked_at, k.expires_at) {
-                    (Some(_), _) => "revoked",
-                    (None, Some(at)) if at <= SystemTime::now() => "expired",
-                    _ => "live",
-                };
-                let scopes = k.scopes.map_or("(unscoped)".to_owned(), |s| s.join(" "));
-                say!("{:>5}  {:<8} {}…  {}  {}", k.id, state, k.prefix, k.name, scopes);
-            }
+            let keys = page.of(auth.api_keys(owner.id)?);
+            let lines: Vec<String> = keys
+                .iter()
+                .map(|k| {
+                    let state = match (k.revoked_at, k.expires_at) {
+                        (Some(_), _) => "revoked",
+                        (None, Some(at)) if at <= SystemTime::now() => "expired",
+                        _ => "live",
+                    };
+                    let scopes = k.scopes.as_ref().map_or("(unscoped)".to_owned(), |s| s.join(" "));
+                    format!("{:>5}  {:<8} {}…  {}  {}", k.id, state, k.prefix, k.name, scopes)
+                })
+                .collect();
+            let text = if lines.is_empty() { "no API keys".to_owned() } else { lines.join("\n") };
+            out(&keys, text)
         }
         ApiKeyCommand::Revoke { id } => {
             auth.revoke_api_key(id)?;
-            say!("API key {id} revoked");
+            done(json!({ "revoked": id }), format!("API key {id} revoked"))
         }
     }
-    Ok(())
 }
 
-fn scoped_command(auth: &Auth, cmd: ScopedCommand) -> Result<()> {
+fn scoped_command(auth: &Auth, cmd: ScopedCommand) -> Result<Out> {
     match cmd {
         ScopedCommand::Issue { scope, subject, minutes } => {
             let ttl = Duration::from_secs(minutes.saturating_mul(60));
-            say!("{}", auth.issue_scoped(&scope, &subject, ttl)?);
+            let token = auth.issue_scoped(&scope, &subject, ttl)?;
+            done(json!({ "token": token }), token)
         }
         ScopedCommand::Verify { scope, token } => {
             let grant = auth.verify_scoped(token.trim(), &scope)?;
-            say!("valid: {} {} until {}", grant.scope, grant.subject, timestamp(grant.expires_at));
+            let text = format!(
+                "valid: {} {} until {}",
+                grant.scope,
+                grant.subject,
+                timestamp(grant.expires_at)
+            );
+            out(&grant, text)
         }
         ScopedCommand::Revoke { scope, subject } => {
             auth.revoke_scoped(&scope, &subject)?;
-            say!("every {scope} {subject} token issued until now is revoked");
+            let text = format!("every {scope} {subject} token issued until now is revoked");
+            done(json!({ "scope": scope, "subject": subject, "revoked": true }), text)
         }
     }
-    Ok(())
 }
 
-fn user_command(auth: &Auth, cmd: UserCommand) -> Result<()> {
+fn user_command(auth: &Auth, cmd: UserCommand) -> Result<Out> {
+    let created = |user: User| {
+        let text = format!("created user {} (id {})", user.username, user.id);
+        out(&user, text)
+    };
     match cmd {
         UserCommand::Add { name, email } => {
             let password = read_password("Password: ")?;
@@ -465,164 +609,242 @@ fn user_command(auth: &Auth, cmd: UserCommand) -> Result<()> {
             if let Some(email) = email {
                 new = new.email(email);
             }
-            let user = auth.register(new)?;
-            say!("created user {} (id {})", user.username, user.id);
+            created(auth.register(new)?)
         }
-        UserCommand::Import { name, hash } => {
-            let user = auth.import_user(&name, &hash)?;
-            say!(
-                "imported user {} (id {}); the first login upgrades the hash",
-                user.username,
-                user.id
-            );
-        }
-        UserCommand::List { search, role } => {
-            let query = UserQuery { search, role, limit: Some(1000), ..UserQuery::default() };
-            for user in auth.list_users(&query)? {
-                print_user(&user);
-            }
+        UserCommand::Import { name, hash } => created(auth.import_user(&name, &hash)?),
+        UserCommand::List { search, role, services, page } => {
+            let query = UserQuery {
+                search,
+                role,
+                kind: services.then_some(authlite::AccountKind::Service),
+                limit: Some(page.limit),
+                offset: page.offset,
+                ..UserQuery::default()
+            };
+            let users = auth.list_users(&query)?;
+            let lines: Vec<String> = users.iter().map(user_line).collect();
+            let text = if lines.is_empty() { "no users".to_owned() } else { lines.join("\n") };
+            out(&users, text)
         }
         UserCommand::Show { name } => {
             let user = auth.find_user(&name)?;
-            print_user(&user);
-            say!("        roles: {}", auth.user_roles(user.id)?.join(", "));
+            let roles = auth.user_roles(user.id)?;
+            let mut json = serde_json::to_value(&user).unwrap_or(Value::Null);
+            json["roles"] = json!(roles);
+            let text = format!("{}\nroles: {}", user_line(&user), roles.join(", "));
+            Ok(Out { json, text })
         }
         UserCommand::Passwd { name } => {
             let user = auth.find_user(&name)?;
-            auth.set_password(user.id, &read_password("New password: ")?)?;
-            say!("password set; sessions of {} ended", user.username);
+            let password = read_password("New password: ")?;
+            auth.set_password(user.id, password)?;
+            done(
+                json!({ "user": user.username }),
+                format!("password of {name} set; sessions ended"),
+            )
+        }
+        UserCommand::Email { name, email, clear } => {
+            let user = auth.find_user(&name)?;
+            if email.is_none() && !clear {
+                return Err(Error::new(ErrorKind::InvalidInput, "give an EMAIL or --clear"));
+            }
+            auth.set_email(user.id, email.as_deref())?;
+            let text = match &email {
+                Some(email) => format!("email of {name} set to {email}"),
+                None => format!("email of {name} cleared"),
+            };
+            done(json!({ "user": user.username, "email": email }), text)
         }
         UserCommand::Deactivate { name } => {
             auth.deactivate_user(auth.find_user(&name)?.id)?;
-            say!("{name} deactivated");
+            done(json!({ "user": name, "active": false }), format!("{name} deactivated"))
         }
         UserCommand::Activate { name } => {
             auth.activate_user(auth.find_user(&name)?.id)?;
-            say!("{name} activated");
+            done(json!({ "user": name, "active": true }), format!("{name} activated"))
         }
         UserCommand::Delete { name } => {
             auth.delete_user(auth.find_user(&name)?.id)?;
-            say!("{name} deleted");
+            done(json!({ "deleted": name }), format!("{name} deleted"))
         }
         UserCommand::Unlock { name } => {
             auth.unlock_user(auth.find_user(&name)?.id)?;
-            say!("{name} unlocked");
+            done(json!({ "unlocked": name }), format!("{name} unlocked"))
         }
         UserCommand::ResetLink { name } => match auth.request_password_reset(&name)? {
-            Some(token) => say!("{token}"),
-            None => return Err(Error::new(ErrorKind::NotFound, format!("no person named {name}"))),
+            Some(token) => done(json!({ "token": token }), token),
+            None => Err(Error::new(ErrorKind::NotFound, format!("no person named {name}"))),
         },
         UserCommand::VerifyLink { name } => {
-            say!("{}", auth.email_verification_token(auth.find_user(&name)?.id)?);
+            let token = auth.email_verification_token(auth.find_user(&name)?.id)?;
+            done(json!({ "token": token }), token)
         }
         UserCommand::Attr(AttrCommand::Set { name, key, value }) => {
             auth.set_attribute(auth.find_user(&name)?.id, &key, &value)?;
-            say!("{name}: {key} set");
+            done(json!({ "user": name, "key": key, "value": value }), format!("{name}: {key} set"))
         }
         UserCommand::Attr(AttrCommand::Rm { name, key }) => {
             auth.remove_attribute(auth.find_user(&name)?.id, &key)?;
-            say!("{name}: {key} removed");
+            done(
+                json!({ "user": name, "key": key, "removed": true }),
+                format!("{name}: {key} removed"),
+            )
         }
         UserCommand::Attr(AttrCommand::List { name }) => {
-            for (key, value) in auth.find_user(&name)?.attributes {
-                say!("{key}={value}");
-            }
+            let attributes = auth.find_user(&name)?.attributes;
+            let text: Vec<String> = attributes.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            out(&attributes, text.join("\n"))
         }
     }
-    Ok(())
 }
 
-fn role_command(auth: &Auth, cmd: RoleCommand) -> Result<()> {
+fn user_line(u: &User) -> String {
+    format!(
+        "{:>6}  {:<24} {:<32} {}{}",
+        u.id,
+        u.username,
+        u.email.as_deref().unwrap_or("-"),
+        if u.active { "active" } else { "deactivated" },
+        if u.kind == authlite::AccountKind::Service { " (service)" } else { "" }
+    )
+}
+
+fn role_command(auth: &Auth, cmd: RoleCommand) -> Result<Out> {
     match cmd {
         RoleCommand::List => {
+            let mut roles = Vec::new();
+            let mut lines = Vec::new();
             for role in auth.roles()? {
-                let grants: Vec<String> = auth
-                    .role_permissions(&role)?
-                    .into_iter()
-                    .map(|(resource, action)| format!("{resource}:{action}"))
-                    .collect();
-                say!("{role:<24} {}", grants.join(" "));
+                let grants = auth.role_permissions(&role)?;
+                let shown: Vec<String> = grants.iter().map(|(r, a)| format!("{r}:{a}")).collect();
+                lines.push(format!("{role}: {}", shown.join(" ")));
+                roles.push(json!({ "name": role, "permissions": grants }));
             }
+            let text = if lines.is_empty() { "no roles".to_owned() } else { lines.join("\n") };
+            done(Value::Array(roles), text)
         }
-        RoleCommand::Create { role } => auth.create_role(&role)?,
-        RoleCommand::Delete { role } => auth.delete_role(&role)?,
-        RoleCommand::Grant { role, resource, action } => auth.grant(&role, &resource, &action)?,
+        RoleCommand::Create { role } => {
+            auth.create_role(&role)?;
+            done(json!({ "created": role }), format!("role {role} created"))
+        }
+        RoleCommand::Delete { role } => {
+            auth.delete_role(&role)?;
+            done(json!({ "deleted": role }), format!("role {role} deleted"))
+        }
+        RoleCommand::Grant { role, resource, action } => {
+            auth.grant(&role, &resource, &action)?;
+            let json = json!({ "role": role, "resource": resource, "action": action });
+            done(json, format!("{role} may {action} {resource}"))
+        }
         RoleCommand::Revoke { role, resource, action } => {
-            auth.revoke_grant(&role, &resource, &action)?
+            auth.revoke_grant(&role, &resource, &action)?;
+            let json = json!({ "role": role, "resource": resource, "action": action });
+            done(json, format!("{role} may no longer {action} {resource}"))
         }
-        RoleCommand::Assign { name, role } => auth.assign_role(auth.find_user(&name)?.id, &role)?,
+        RoleCommand::Assign { name, role } => {
+            auth.assign_role(auth.find_user(&name)?.id, &role)?;
+            done(json!({ "user": name, "role": role }), format!("{name} has role {role}"))
+        }
         RoleCommand::Unassign { name, role } => {
-            auth.unassign_role(auth.find_user(&name)?.id, &role)?
+            auth.unassign_role(auth.find_user(&name)?.id, &role)?;
+            done(json!({ "user": name, "role": role }), format!("{name} no longer has role {role}"))
         }
     }
-    Ok(())
 }
 
-fn audit_command(auth: &Auth, cmd: AuditCommand) -> Result<()> {
+fn audit_command(auth: &Auth, cmd: AuditCommand) -> Result<Out> {
     match cmd {
-        AuditCommand::List { user, kind, limit } => {
-            let user_id = user.map(|name| auth.find_user(&name).map(|u| u.id)).transpose()?;
-            let kind = kind
-                .map(|k| {
-                    AuditKind::from_name(&k).ok_or_else(|| {
-                        Error::new(ErrorKind::InvalidInput, format!("unknown event kind {k}"))
-                    })
+        AuditCommand::List { user, kind, limit, before_id } => {
+            let user_id = match user {
+                Some(name) => Some(auth.find_user(&name)?.id),
+                None => None,
+            };
+            let kind = kind.as_deref().and_then(AuditKind::from_name);
+            let events = auth.audit(&AuditQuery {
+                user_id,
+                kind,
+                limit: Some(limit),
+                before_id,
+                ..AuditQuery::default()
+            })?;
+            let lines: Vec<String> = events
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{:>6}  {}  {:<28} user {:<6} {}",
+                        e.id,
+                        timestamp(e.at),
+                        e.kind.as_str(),
+                        e.user_id.map_or("-".to_owned(), |u| u.to_string()),
+                        e.detail.as_deref().unwrap_or("")
+                    )
                 })
-                .transpose()?;
-            let query = AuditQuery { user_id, kind, limit: Some(limit), ..AuditQuery::default() };
-            for e in auth.audit(&query)? {
-                say!(
-                    "{:>7}  {}  {:<20} user {:<6} session {:<6} ip {:<15} {}",
-                    e.id,
-                    timestamp(e.at),
-                    e.kind.as_str(),
-                    e.user_id.map_or("-".into(), |u| u.to_string()),
-                    e.session_id.map_or("-".into(), |s| s.to_string()),
-                    e.ip.as_deref().unwrap_or("-"),
-                    e.detail.as_deref().unwrap_or("")
-                );
-            }
+                .collect();
+            let text = if lines.is_empty() { "no events".to_owned() } else { lines.join("\n") };
+            out(&events, text)
         }
         AuditCommand::Verify => {
-            say!("audit trail intact: {} rows verified", auth.verify_audit_chain()?)
+            let rows = auth.verify_audit_chain()?;
+            done(
+                json!({ "intact": true, "rows": rows }),
+                format!("audit trail intact: {rows} rows verified"),
+            )
+        }
+        AuditCommand::Purge { older_than_days } => {
+            let age = Duration::from_secs(older_than_days.saturating_mul(86_400));
+            let before = SystemTime::now().checked_sub(age).unwrap_or(SystemTime::UNIX_EPOCH);
+            let deleted = auth.purge_audit(before)?;
+            done(
+                json!({ "deleted": deleted }),
+                format!("{deleted} audit rows older than {older_than_days} days deleted"),
+            )
         }
     }
-    Ok(())
 }
 
-fn key_command(auth: &Auth, cmd: KeyCommand) -> Result<()> {
+fn key_command(auth: &Auth, cmd: KeyCommand) -> Result<Out> {
     match cmd {
         KeyCommand::List => {
-            for k in auth.signing_keys()? {
-                let state = match k.retired_at {
-                    Some(t) => format!("retired {}", timestamp(t)),
-                    None => "live".to_owned(),
-                };
-                say!("{}  {:<5}  created {}  {state}", k.kid, k.alg, timestamp(k.created_at));
-            }
+            let keys = auth.signing_keys()?;
+            let lines: Vec<String> = keys
+                .iter()
+                .map(|k| {
+                    let state = match (k.signing, k.retired_at) {
+                        (true, _) => "signing".to_owned(),
+                        (false, None) => "verifies".to_owned(),
+                        (false, Some(at)) => format!("retired {}", timestamp(at)),
+                    };
+                    format!("{}  {:<6} created {}  {state}", k.kid, k.alg, timestamp(k.created_at))
+                })
+                .collect();
+            out(&keys, lines.join("\n"))
         }
-        KeyCommand::Rotate => say!("new signing key {}", auth.rotate_signing_key()?),
+        KeyCommand::Rotate => {
+            let kid = auth.rotate_signing_key()?;
+            done(json!({ "kid": kid }), format!("new signing key {kid}"))
+        }
         KeyCommand::Retire { kid } => {
             auth.retire_signing_key(&kid)?;
-            say!("key {kid} retired");
+            done(json!({ "retired": kid }), format!("key {kid} retired"))
         }
-        KeyCommand::Jwks => say!("{}", auth.jwks()?),
+        KeyCommand::Jwks => {
+            let jwks = auth.jwks()?;
+            let json: Value = serde_json::from_str(&jwks).unwrap_or(Value::Null);
+            Ok(Out { json, text: jwks })
+        }
     }
-    Ok(())
 }
 
-fn print_user(user: &User) {
-    say!(
-        "{:>6}  {:<24} {:<32} {}  created {}",
-        user.id,
-        user.username,
-        user.email.as_deref().unwrap_or("-"),
-        if user.active { "active  " } else { "inactive" },
-        timestamp(user.created_at)
-    );
+/// Milliseconds since the Unix epoch, as the library serializes times.
+fn ms(t: SystemTime) -> u128 {
+    t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis())
 }
 
-/// Reads a password: without echo from a terminal, else one line of stdin.
+/// A line on stdout that never panics (a closed pipe drops it).
+pub(crate) fn say(line: &str) {
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
 /// A line from stdin (echoed: not a secret), after a prompt on stderr.
 fn read_line(prompt: &str) -> Result<String> {
     let _ = write!(std::io::stderr(), "{prompt}");

@@ -45,7 +45,12 @@ impl Engine {
     }
 
     pub(crate) fn signing_keys(&self) -> Result<Vec<SigningKeyInfo>> {
-        self.store.read(|conn| conn.signing_keys())
+        let signer = self.keys.reload(&self.store)?.signer.kid.clone();
+        let mut keys = self.store.read(|conn| conn.signing_keys())?;
+        for key in &mut keys {
+            key.signing = key.kid == signer;
+        }
+        Ok(keys)
     }
 
     pub(crate) fn jwks(&self) -> Result<String> {

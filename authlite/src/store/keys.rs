@@ -48,6 +48,7 @@ impl Conn<'_> {
                 kid: r.get(0)?,
                 alg: r.get(1)?,
                 created_at: from_millis(r.get(2)?),
+                signing: false,
                 retired_at: r.get::<_, Option<i64>>(3)?.map(from_millis),
             })
         })

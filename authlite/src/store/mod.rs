@@ -295,11 +295,15 @@ fn pool_threads() -> Arc<ScheduledThreadPool> {
 /// changing a byte of it, turns on WAL once, and migrates, on a single connection before
 /// the pool exists (setting WAL from several new connections at once races).
 fn bootstrap(path: &Path, create: bool, busy: Duration, sync: Synchronous) -> Result<()> {
-    if !create && !path.exists() {
-        return Err(Error::new(
-            ErrorKind::NotFound,
-            format!("no database at {} (and creating one was not asked for)", path.display()),
-        ));
+    if !create {
+        // An empty file is no database either: SQLite would quietly make one in it.
+        let len = std::fs::metadata(path).map(|m| m.len()).ok();
+        if len.is_none_or(|len| len == 0) {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("no database at {} (and creating one was not asked for)", path.display()),
+            ));
+        }
     }
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if create {

@@ -15,6 +15,8 @@ pub struct SigningKeyInfo {
     /// When the key was created.
     #[serde(serialize_with = "crate::values::time::ms")]
     pub created_at: SystemTime,
+    /// Whether new tokens are signed with this key now.
+    pub signing: bool,
     /// When it was retired; tokens it signed stop validating then.
     #[serde(serialize_with = "crate::values::time::opt_ms")]
     pub retired_at: Option<SystemTime>,
