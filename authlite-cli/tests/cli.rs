@@ -18,6 +18,15 @@ fn run(args: &[&str], stdin: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// Runs `authlite --db DB ARGS`, asserts success, and returns stdout.
+fn ok_in(db: &str, args: &[&str], stdin: &str) -> String {
+    let mut full = vec!["--db", db];
+    full.extend_from_slice(args);
+    let out = run(&full, stdin);
+    assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -202,13 +211,7 @@ fn machine_credentials_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("m.db");
     let db = db.to_str().unwrap();
-    let ok = |args: &[&str], stdin: &str| {
-        let mut full = vec!["--db", db];
-        full.extend_from_slice(args);
-        let out = run(&full, stdin);
-        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
-        text(&out.stdout)
-    };
+    let ok = |args: &[&str], stdin: &str| ok_in(db, args, stdin);
     ok(&["init"], "");
     assert!(ok(&["service", "create", "billing"], "").contains("created service account billing"));
     let created = ok(&["apikey", "create", "billing", "prod", "--scope", "orders:read"], "");
@@ -240,13 +243,7 @@ fn people_credentials_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("p.db");
     let db = db.to_str().unwrap();
-    let ok = |args: &[&str], stdin: &str| {
-        let mut full = vec!["--db", db];
-        full.extend_from_slice(args);
-        let out = run(&full, stdin);
-        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
-        text(&out.stdout)
-    };
+    let ok = |args: &[&str], stdin: &str| ok_in(db, args, stdin);
     ok(&["init"], "");
     ok(&["user", "add", "carol", "--email", "carol@example.com"], "a long passphrase\n");
     assert!(ok(&["user", "reset-link", "carol"], "").starts_with("rst_"));

@@ -242,6 +242,12 @@ fn validate(c: &mut Criterion) {
                 black_box(row);
             })
         });
+        // A refresh rotation on the same (large) database.
+        let mut refresh =
+            auth.login("template", PASSWORD, &ClientInfo::default()).unwrap().refresh_token;
+        group.bench_function("refresh", |b| {
+            b.iter(|| refresh = auth.refresh(&refresh).unwrap().refresh_token)
+        });
         group.finish();
     }
 }
@@ -268,6 +274,7 @@ fn writes(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
+    bare_writes(&mut group, &dir.path().join("writes.db"));
     let mut n = 0u64;
     group.bench_function("register_1k_iterations", |b| {
         b.iter(|| {
@@ -276,6 +283,98 @@ fn writes(c: &mut Criterion) {
         })
     });
     group.finish();
+}
+
+/// The same rows `logout` and `refresh` write, as bare SQL transactions on a raw connection
+/// with the engine's pragmas (WAL, synchronous=NORMAL, secure_delete): what any engine must
+/// pay, so write/bare is a real ratio. Logout: the session row and an audit row. Refresh:
+/// spend the token, slide the session, insert the next token, an audit row.
+fn bare_writes(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    path: &Path,
+) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(
+        "PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON; PRAGMA foreign_keys = ON;",
+    )
+    .unwrap();
+    let now = now_secs() * 1000;
+    let far = now + 86_400_000;
+    let new_session = |conn: &rusqlite::Connection| -> i64 {
+        conn.prepare_cached(
+            "INSERT INTO sessions (user_id, created_at, last_refreshed_at, idle_expires_at, \
+             expires_at) VALUES (1, ?1, ?1, ?2, ?2)",
+        )
+        .unwrap()
+        .execute([now, far])
+        .unwrap();
+        conn.last_insert_rowid()
+    };
+    let audit = |conn: &rusqlite::Connection, session: i64| {
+        let id: i64 = conn
+            .query_row("SELECT coalesce(max(id), 0) + 1 FROM audit_log", [], |r| r.get(0))
+            .unwrap();
+        conn.prepare_cached(
+            "INSERT INTO audit_log (id, at, kind, user_id, session_id, mac) \
+             VALUES (?1, ?2, 'logout', 1, ?3, zeroblob(32))",
+        )
+        .unwrap()
+        .execute(rusqlite::params![id, now, session])
+        .unwrap();
+    };
+    group.bench_function("bare_logout_tx", |b| {
+        b.iter_batched(
+            || new_session(&conn),
+            |session| {
+                conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+                conn.prepare_cached(
+                    "UPDATE sessions SET revoked_at = ?2, revoke_reason = 'logout' \
+                     WHERE id = ?1 AND revoked_at IS NULL",
+                )
+                .unwrap()
+                .execute([session, now])
+                .unwrap();
+                audit(&conn, session);
+                conn.execute_batch("COMMIT").unwrap();
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    let session = new_session(&conn);
+    let mut selector = 0u64;
+    conn.execute(
+        "INSERT INTO refresh_tokens (selector, session_id, secret_hash, created_at) \
+         VALUES ('bare-0', ?1, zeroblob(32), ?2)",
+        [session, now],
+    )
+    .unwrap();
+    group.bench_function("bare_refresh_tx", |b| {
+        b.iter(|| {
+            conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+            conn.prepare_cached(
+                "UPDATE refresh_tokens SET spent_at = ?2 WHERE selector = ?1 AND spent_at IS NULL",
+            )
+            .unwrap()
+            .execute(rusqlite::params![format!("bare-{selector}"), now])
+            .unwrap();
+            conn.prepare_cached(
+                "UPDATE sessions SET last_refreshed_at = ?2, idle_expires_at = ?3 WHERE id = ?1",
+            )
+            .unwrap()
+            .execute([session, now, far])
+            .unwrap();
+            selector += 1;
+            conn.prepare_cached(
+                "INSERT INTO refresh_tokens (selector, session_id, secret_hash, created_at) \
+                 VALUES (?1, ?2, zeroblob(32), ?3)",
+            )
+            .unwrap()
+            .execute(rusqlite::params![format!("bare-{selector}"), session, now])
+            .unwrap();
+            audit(&conn, session);
+            conn.execute_batch("COMMIT").unwrap();
+        })
+    });
 }
 
 /// Login at the default 600,000 iterations next to the same PBKDF2 call alone: the

@@ -43,19 +43,12 @@ pub(super) fn user_key(lookup: &Lookup) -> UserKey<'_> {
 /// Accounts.
 impl Engine {
     pub(crate) fn register(&self, new: NewUser) -> Result<User> {
-        let config = &self.config;
-        let context = [new.username.as_str(), new.email.as_deref().unwrap_or("")];
-        let normalized = password::check_new(
-            &new.password,
-            config.min_password_length,
-            config.max_password_length,
-            &context,
-        )?;
+        let normalized = self.policy(&new.username, new.email.as_deref(), &new.password)?;
         self.create_user(
             &new.username,
             new.email.as_deref(),
             &new.roles,
-            || password::hash(&normalized, config.pbkdf2_iterations),
+            || password::hash(&normalized, self.config.pbkdf2_iterations),
             AccountKind::Person,
             AuditKind::UserRegistered,
         )
@@ -302,4 +295,33 @@ fn like_escape(text: &str) -> String {
         out.push(c);
     }
     out
+}
+
+impl Engine {
+    /// The policy check and hash of a new password for `account` (PBKDF2: before any
+    /// transaction). Service accounts have none.
+    pub(super) fn hash_new_password(&self, account: &User, new: &str) -> Result<String> {
+        if account.kind == AccountKind::Service {
+            return Err(Error::invalid_input("service accounts have no password"));
+        }
+        let normalized = self.policy(&account.username, account.email.as_deref(), new)?;
+        password::hash(&normalized, self.config.pbkdf2_iterations)
+    }
+
+    /// The password policy for a new password (NIST 800-63B: length, breached list, not the
+    /// name or email); the NFKC form to hash.
+    fn policy(
+        &self,
+        username: &str,
+        email: Option<&str>,
+        new: &str,
+    ) -> Result<password::Normalized> {
+        let config = &self.config;
+        password::check_new(
+            new,
+            config.min_password_length,
+            config.max_password_length,
+            &[username, email.unwrap_or("")],
+        )
+    }
 }

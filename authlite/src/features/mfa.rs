@@ -22,7 +22,7 @@ use crate::values::audit::AuditKind;
 use crate::values::error::{Error, ErrorKind, Result};
 use crate::values::ids::UserId;
 use crate::values::session::{ClientInfo, Login};
-use crate::values::user::TotpEnrollment;
+use crate::values::user::{AccountKind, TotpEnrollment};
 
 const CHALLENGE_TTL: Duration = Duration::from_secs(5 * 60);
 const RECOVERY_CODES: usize = 10;
@@ -58,7 +58,7 @@ impl Engine {
 
     pub(crate) fn enroll_totp(&self, user: UserId) -> Result<TotpEnrollment> {
         let account = self.user(user)?;
-        if account.kind != crate::values::user::AccountKind::Person {
+        if account.kind != AccountKind::Person {
             return Err(Error::invalid_input("service accounts have no second factor"));
         }
         let raw = zeroize::Zeroizing::new(random::bytes::<{ totp::SECRET_BYTES }>()?);

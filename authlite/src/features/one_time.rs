@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use super::engine::{Engine, Record, Tx, user_not_found};
 use super::{accounts, throttle};
-use crate::crypto::password;
 use crate::crypto::secret::{self, Presented};
 use crate::store::{NewOneTime, Purpose};
 use crate::values::audit::AuditKind;
@@ -198,24 +197,5 @@ impl Engine {
             }
             Ok(Ok(self.start_session(tx, user, state.token_version, &client)?))
         })?
-    }
-}
-
-/// The policy check and hash of a new password for `account` (PBKDF2: before any
-/// transaction).
-impl Engine {
-    pub(super) fn hash_new_password(&self, account: &User, new: &str) -> Result<String> {
-        if account.kind == AccountKind::Service {
-            return Err(Error::invalid_input("service accounts have no password"));
-        }
-        let config = &self.config;
-        let context = [account.username.as_str(), account.email.as_deref().unwrap_or("")];
-        let normalized = password::check_new(
-            new,
-            config.min_password_length,
-            config.max_password_length,
-            &context,
-        )?;
-        password::hash(&normalized, config.pbkdf2_iterations)
     }
 }
