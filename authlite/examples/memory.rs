@@ -48,8 +48,8 @@ fn main() -> authlite::Result<()> {
     }
     let after = peak_rss_kib();
     println!(
-        "{sessions} sessions: peak RSS {warm} KiB after warm-up, {after} KiB after {validations} \\
-         validations ({:.1} s)",
+        "{sessions} sessions: peak RSS {warm} KiB after warm-up, {after} KiB after \
+         {validations} validations ({:.1} s)",
         started.elapsed().as_secs_f64()
     );
     Ok(())
