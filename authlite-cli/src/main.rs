@@ -23,7 +23,13 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             // The underlying cause (e.g. SQLite's "file is not a database") says what to fix.
-            let cause = std::error::Error::source(&e).map(|c| c.to_string());
+            let mut causes = Vec::new();
+            let mut next = std::error::Error::source(&e);
+            while let Some(cause) = next {
+                causes.push(cause.to_string());
+                next = cause.source();
+            }
+            let cause = (!causes.is_empty()).then(|| causes.join(": "));
             let retry = e.retry_after().map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0));
             let mut stderr = std::io::stderr().lock();
             if json {

@@ -52,6 +52,16 @@ impl Auth {
         Ok(Auth { inner: Arc::new(Engine::open(config)?) })
     }
 
+    /// The configuration an existing database records — path, signing algorithm, issuer and
+    /// audience, every other field at its default — read without writing a byte. A tool
+    /// that must open any application's database (a CLI, a migration script) starts from it,
+    /// sets the master secret if the application uses one, and opens with
+    /// [`Auth::open_with`]: a `Config` that conflicts with the file is refused.
+    /// `NotFound` for a missing file, `Storage` for one authlite did not make.
+    pub fn recorded_config(path: impl AsRef<Path>) -> Result<Config> {
+        crate::features::recorded_config(path.as_ref())
+    }
+
     /// The configuration this engine was opened with.
     pub fn config(&self) -> &Config {
         &self.inner.config

@@ -29,7 +29,7 @@ pub(crate) struct Args {
     db: Option<PathBuf>,
     /// The application's master secret, when its database was created with one (at least
     /// 32 bytes). Read it from AUTHLITE_MASTER_SECRET rather than the command line. Every
-    /// other setting (signing algorithm, issuer, audience) is adopted from the database.
+    /// other setting (signing algorithm, issuer, audience) is read from the database.
     #[arg(long, global = true, env = "AUTHLITE_MASTER_SECRET", hide_env_values = true)]
     master_secret: Option<String>,
     /// Print one JSON document on stdout (errors as JSON on stderr).
@@ -342,10 +342,13 @@ pub(crate) fn run(args: Args) -> Result<Out> {
     if init && path.exists() {
         return Err(Error::new(ErrorKind::Conflict, format!("{} already exists", path.display())));
     }
+    // An existing database opens with the settings it records (algorithm, issuer,
+    // audience), so the CLI acts on an application's file exactly as the application does.
+    let base = if init { Config::new(&path) } else { Auth::recorded_config(&path)? };
     let config = Config {
         create_if_missing: init,
         master_secret: args.master_secret.map(|s| SecretBytes::new(s.into_bytes())),
-        ..Config::new(&path)
+        ..base
     };
     let auth = Auth::open_with(config)?;
     match args.command {

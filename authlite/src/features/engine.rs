@@ -47,9 +47,9 @@ pub(crate) struct Engine {
 impl Engine {
     /// Opens (or creates) and migrates the database in `config` (already validated), loads
     /// or creates the signing key, and checks once that signing and verifying work.
-    pub(crate) fn open(mut config: Config) -> Result<Engine> {
+    pub(crate) fn open(config: Config) -> Result<Engine> {
         let store = Store::open(&config)?;
-        let instance_id = store.write(|tx| binding::bind(tx, &mut config))?;
+        let instance_id = store.write(|tx| binding::bind(tx, &config))?;
         let keys = Keys::open(&store, &config, &instance_id)?;
         let cache = EpochCache::new(config.validate_cache_capacity);
         let audit_key = keys.derive(chain::KEY_LABEL);

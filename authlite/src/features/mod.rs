@@ -27,6 +27,7 @@ mod sessions;
 mod throttle;
 mod validate;
 
+pub(crate) use binding::recorded_config;
 pub(crate) use engine::Engine;
 #[cfg(fuzzing)]
 pub(crate) use refresh::PREFIX as REFRESH_PREFIX;

@@ -1,6 +1,9 @@
 //! The `meta` table: engine-wide values (the master key, the settings that bind the file,
 //! the audit anchor) as `key → bytes`.
 
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags};
 use zeroize::Zeroizing;
 
 use super::{Conn, WriteTx};
@@ -11,6 +14,29 @@ const CREATE: &str = "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)";
 
 /// The master key every derived key comes from (when `Config::master_secret` is absent).
 pub(crate) const MASTER_KEY: &str = "master_key";
+
+/// The values of `keys` in the `meta` table of the database at `path`, read through a
+/// read-only connection (nothing is created or written). `NotFound` for a missing file,
+/// `Storage` for one that is not an authlite database.
+pub(crate) fn recorded_settings(path: &Path, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>> {
+    // An empty file is no database (SQLite would treat it as a new, empty one).
+    if std::fs::metadata(path).map_or(true, |m| !m.is_file() || m.len() == 0) {
+        return Err(Error::new(ErrorKind::NotFound, format!("no database at {}", path.display())));
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| Error::storage(format!("cannot open {}", path.display()), e))?;
+    let not_ours = |e| Error::storage(format!("{} is not an authlite database", path.display()), e);
+    let conn = Conn(&conn);
+    keys.iter()
+        .map(|key| {
+            conn.meta(key).map_err(|e| match e.kind() {
+                ErrorKind::Storage => not_ours(e),
+                _ => e,
+            })
+        })
+        .collect()
+}
 
 impl Conn<'_> {
     /// The value stored under `key`.

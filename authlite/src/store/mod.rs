@@ -29,6 +29,7 @@ pub(crate) use api_keys::{ApiKeyState, NewKeyRow};
 
 pub(crate) use audit::AuditLink;
 pub(crate) use keys::KeyRow;
+pub(crate) use meta::recorded_settings;
 pub(crate) use one_time::{NewOneTime, OneTimeRow, Purpose};
 pub(crate) use roles::RoleId;
 pub(crate) use sessions::{Liveness, NewSession, TokenState};

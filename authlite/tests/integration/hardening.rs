@@ -40,10 +40,11 @@ fn key_rows(env: &Env) -> Vec<(String, String, bool)> {
         .collect()
 }
 
-/// An operator's tool that only knows the master secret (as the CLI does from its
-/// environment) adopts everything else from the file and acts as the application would.
+/// An operator's tool that only knows the master secret starts from the settings the file
+/// records, and acts as the application would: no key of another algorithm, rows under the
+/// application's chain key, the application's tokens verify.
 #[test]
-fn a_second_opener_with_defaults_adopts_the_recorded_settings() {
+fn a_tool_opens_with_the_recorded_settings_and_acts_as_the_application() {
     let env = Env::new();
     let app = Auth::open_with(app_config(&env)).unwrap();
     user(&app, "alice");
@@ -52,12 +53,23 @@ fn a_second_opener_with_defaults_adopts_the_recorded_settings() {
     assert_eq!(keys_before.len(), 1);
     assert_eq!(keys_before[0].1, "EdDSA");
 
-    let tool = Auth::open_with(Config { master_secret: Some(master()), ..env.config() }).unwrap();
-    assert_eq!(tool.config().signing_algorithm, SigningAlgorithm::EdDsa, "adopted");
-    assert_eq!((tool.config().issuer.as_str(), tool.config().audience.as_str()), ("till", "shop"));
+    let rows = audit_rows(&env);
+    let naive = Config { master_secret: Some(master()), ..env.config() };
+    assert_eq!(err(Auth::open_with(naive)), ErrorKind::Config, "defaults conflict with the file");
+    assert_eq!((audit_rows(&env), key_rows(&env)), (rows, keys_before.clone()), "nothing written");
+
+    let recorded = Auth::recorded_config(&env.path).unwrap();
+    assert_eq!(recorded.signing_algorithm, SigningAlgorithm::EdDsa);
+    assert_eq!((recorded.issuer.as_str(), recorded.audience.as_str()), ("till", "shop"));
+    let tool = Auth::open_with(Config {
+        master_secret: Some(master()),
+        clock: env.config().clock,
+        pbkdf2_iterations: 1_000,
+        ..recorded
+    })
+    .unwrap();
     assert_eq!(key_rows(&env), keys_before, "opening added no key");
     tool.validate(&token).expect("the application's token verifies in the tool");
-    tool.list_users(&Default::default()).unwrap();
     tool.create_role("auditor").unwrap();
     let kid = tool.rotate_signing_key().unwrap();
     assert!(key_rows(&env).iter().all(|k| k.1 == "EdDSA"), "rotation keeps the algorithm");
@@ -67,6 +79,7 @@ fn a_second_opener_with_defaults_adopts_the_recorded_settings() {
     app.verify_audit_chain().expect("rows written by the tool verify under the app's key");
     let next = login(&app, "alice").access_token;
     assert!(app.validate(&next).is_ok());
+    assert_eq!(err(Auth::recorded_config(env.dir.path().join("missing.db"))), ErrorKind::NotFound);
 }
 
 #[test]
@@ -75,7 +88,12 @@ fn a_conflicting_opener_is_refused_before_it_writes() {
     let app = Auth::open_with(app_config(&env)).unwrap();
     user(&app, "alice");
     let (rows, keys) = (audit_rows(&env), key_rows(&env));
-    let conflicting: [(&str, Config); 5] = [
+    let conflicting: [(&str, Config); 7] = [
+        (
+            "default algorithm",
+            Config { signing_algorithm: SigningAlgorithm::Hs256, ..app_config(&env) },
+        ),
+        ("default issuer", Config { issuer: "authlite".into(), ..app_config(&env) }),
         ("no master secret", Config { master_secret: None, ..app_config(&env) }),
         (
             "wrong master secret",
