@@ -221,3 +221,20 @@ CREATE TABLE user_attributes (
     value   TEXT NOT NULL,
     PRIMARY KEY (user_id, key)
 ) STRICT, WITHOUT ROWID;
+
+-- @version 6
+
+-- The shape of `one_time_tokens` without its link to users: a request for a password reset
+-- or a magic link naming nobody writes its row here instead (and voids the previous one),
+-- so known and unknown names cost the same. Never read; holds at most one row per purpose.
+CREATE TABLE one_time_pad (
+    selector    TEXT PRIMARY KEY NOT NULL,
+    user_id     INTEGER NOT NULL,
+    purpose     TEXT NOT NULL,
+    secret_hash BLOB NOT NULL,
+    email_key   TEXT,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    spent_at    INTEGER
+) STRICT, WITHOUT ROWID;
+CREATE INDEX one_time_pad_by_user ON one_time_pad (user_id, purpose);

@@ -429,5 +429,20 @@ fn login_timing(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, validate, writes, login_default, login_timing);
+/// A password-reset request for a known and for an unknown name: the same work (a secret
+/// and one audited write transaction), so the medians must agree.
+fn reset_timing(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let auth = Auth::open_with(config(&dir.path().join("reset.db"))).unwrap();
+    auth.register(NewUser::new("alice", PASSWORD)).unwrap();
+    let mut group = c.benchmark_group("password_reset_request");
+    for name in ["alice", "nobody"] {
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(auth.request_password_reset(name).unwrap()))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, validate, writes, login_default, login_timing, reset_timing);
 criterion_main!(benches);

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::engine::{Engine, Record, Tx, user_not_found};
 use super::{accounts, throttle};
-use crate::crypto::secret::{self, Presented};
+use crate::crypto::secret::{self, Issued, Presented};
 use crate::store::{NewOneTime, Purpose};
 use crate::values::audit::AuditKind;
 use crate::values::clock::millis;
@@ -34,6 +34,27 @@ fn invalid() -> Error {
     Error::new(ErrorKind::InvalidToken, "invalid or spent one-time token")
 }
 
+/// The row of a newly issued token.
+fn one_time_row<'a>(
+    tx: &Tx<'_, '_>,
+    issued: &'a Issued,
+    user: UserId,
+    purpose: Purpose,
+    ttl: Duration,
+    email_key: Option<&'a str>,
+) -> NewOneTime<'a> {
+    let now = tx.now();
+    NewOneTime {
+        selector: &issued.selector,
+        user,
+        purpose,
+        hash: &issued.hash,
+        email_key,
+        now,
+        expires_at: now.saturating_add(millis(ttl)),
+    }
+}
+
 /// Parses a presented token of `purpose` (a token of another purpose has another prefix).
 pub(super) fn parse(token: &str, purpose: Purpose) -> Result<Presented<'_>> {
     secret::parse(token, prefix(purpose), "malformed one-time token")
@@ -50,17 +71,7 @@ impl Engine {
         email_key: Option<&str>,
     ) -> Result<String> {
         let issued = secret::issue(prefix(purpose))?;
-        tx.void_one_time(user, purpose)?;
-        let now = tx.now();
-        tx.insert_one_time(&NewOneTime {
-            selector: &issued.selector,
-            user,
-            purpose,
-            hash: &issued.hash,
-            email_key,
-            now,
-            expires_at: now.saturating_add(millis(ttl)),
-        })?;
+        tx.replace_one_time(&one_time_row(tx, &issued, user, purpose, ttl, email_key))?;
         Ok(issued.text)
     }
 
@@ -123,7 +134,9 @@ impl Engine {
                 Ok(Some(token))
             }
             None => {
-                secret::issue(prefix(purpose))?; // the same work as for a known name
+                // The same work as for a known name, on a table linked to nobody.
+                let issued = secret::issue(prefix(purpose))?;
+                tx.pad_one_time(&one_time_row(tx, &issued, UserId(0), purpose, ttl, None))?;
                 tx.audit(event, Record::default().detail("unknown name"))?;
                 Ok(None)
             }

@@ -19,6 +19,12 @@ const SPEND: &str =
 /// Voids (deletes) a user's unspent tokens of one purpose.
 const VOID: &str =
     "DELETE FROM one_time_tokens WHERE user_id = ?1 AND purpose = ?2 AND spent_at IS NULL";
+/// The same two statements on `one_time_pad`, for requests naming nobody.
+const INSERT_PAD: &str = "INSERT INTO one_time_pad \
+     (selector, user_id, purpose, secret_hash, email_key, created_at, expires_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+const VOID_PAD: &str =
+    "DELETE FROM one_time_pad WHERE user_id = ?1 AND purpose = ?2 AND spent_at IS NULL";
 const PURGE: &str = "DELETE FROM one_time_tokens WHERE expires_at <= ?1 OR spent_at IS NOT NULL";
 
 /// What a one-time token is for.
@@ -87,9 +93,22 @@ impl Conn<'_> {
 }
 
 impl WriteTx<'_> {
-    pub(crate) fn insert_one_time(&self, t: &NewOneTime<'_>) -> Result<()> {
+    /// Voids the user's older tokens of the purpose and stores the new one.
+    pub(crate) fn replace_one_time(&self, t: &NewOneTime<'_>) -> Result<()> {
+        self.void_one_time(t.user, t.purpose)?;
+        self.insert_into(INSERT, t)
+    }
+
+    /// Does what [`WriteTx::replace_one_time`] does, on the unlinked `one_time_pad` table:
+    /// the same work for a request that names nobody.
+    pub(crate) fn pad_one_time(&self, t: &NewOneTime<'_>) -> Result<()> {
+        self.run(VOID_PAD, params![t.user, t.purpose.as_str()])?;
+        self.insert_into(INSERT_PAD, t)
+    }
+
+    fn insert_into(&self, sql: &str, t: &NewOneTime<'_>) -> Result<()> {
         self.run(
-            INSERT,
+            sql,
             params![
                 t.selector,
                 t.user,
