@@ -19,7 +19,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, mpsc};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use crate::common::*;
 use authlite::{Auth, ClientInfo, ErrorKind, ManualClock, NewUser, SessionId, UserId};
@@ -27,6 +27,9 @@ use authlite::{Auth, ClientInfo, ErrorKind, ManualClock, NewUser, SessionId, Use
 const CHILD_ENV: &str = "AUTHLITE_STRESS_CHILD";
 const DB_ENV: &str = "AUTHLITE_STRESS_DB";
 const ARGS_ENV: &str = "AUTHLITE_STRESS_ARGS";
+/// The parent's clock (ms since the epoch): children share it, so a token one process
+/// issues is never "issued in the future" for another.
+const CLOCK_ENV: &str = "AUTHLITE_STRESS_CLOCK";
 /// Longest wait for any one line from a child; reaching it means something hangs.
 const LINE_LIMIT: Duration = Duration::from_secs(120);
 /// Validations of a revoked session each validator must make after seeing its marker.
@@ -273,6 +276,14 @@ impl ChildProc {
             .args(["--exact", "stress::stress_child", "--nocapture", "--test-threads=1"])
             .env(CHILD_ENV, role)
             .env(DB_ENV, &env.path)
+            .env(
+                CLOCK_ENV,
+                authlite::Clock::now(&env.clock)
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap()
+                    .as_millis()
+                    .to_string(),
+            )
             .env(ARGS_ENV, args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -358,7 +369,9 @@ fn stress_child() {
     let args: Vec<&str> = args.split(' ').collect();
     // libtest may already have written "test stress_child ... " without a newline.
     println!();
-    let open = || Auth::open_with(config_for(&path, &ManualClock::new())).unwrap();
+    let parent_ms: u64 = std::env::var(CLOCK_ENV).unwrap().parse().unwrap();
+    let clock = ManualClock::at(UNIX_EPOCH + Duration::from_millis(parent_ms));
+    let open = || Auth::open_with(config_for(&path, &clock)).unwrap();
     let engines = [open(), open()];
     let mut stdin = std::io::stdin().lock().lines().map(Result::unwrap);
     match role.as_str() {
