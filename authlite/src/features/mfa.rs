@@ -12,6 +12,8 @@
 
 use std::time::Duration;
 
+use zeroize::Zeroizing;
+
 use super::engine::{Engine, Record, Tx, require_user, user_not_found};
 use super::one_time::parse;
 use super::throttle;
@@ -34,10 +36,14 @@ impl Engine {
     }
 
     /// The user's TOTP secret and whether it is confirmed; `None` when not enrolled.
-    fn totp_secret(&self, tx: &Tx<'_, '_>, user: UserId) -> Result<Option<(Vec<u8>, bool, i64)>> {
+    fn totp_secret(
+        &self,
+        tx: &Tx<'_, '_>,
+        user: UserId,
+    ) -> Result<Option<(Zeroizing<Vec<u8>>, bool)>> {
         let Some(row) = tx.totp(user)? else { return Ok(None) };
         let secret = seal::open(&self.totp_key, &self.totp_aad(user), &row.secret)?;
-        Ok(Some((secret.to_vec(), row.confirmed, row.last_step)))
+        Ok(Some((secret, row.confirmed)))
     }
 
     /// After a first factor: `Some(MfaRequired with a challenge)` when the account has a
@@ -61,7 +67,7 @@ impl Engine {
         if account.kind != AccountKind::Person {
             return Err(Error::invalid_input("service accounts have no second factor"));
         }
-        let raw = zeroize::Zeroizing::new(random::bytes::<{ totp::SECRET_BYTES }>()?);
+        let raw = Zeroizing::new(random::bytes::<{ totp::SECRET_BYTES }>()?);
         let uri = totp::uri(&raw[..], &self.config.issuer, &account.username)?;
         let sealed = seal::seal(&self.totp_key, &self.totp_aad(user), &raw[..])?;
         self.write(|tx| {
@@ -81,7 +87,7 @@ impl Engine {
         let (codes, hashes) = recovery_codes()?;
         let now = self.unix_seconds();
         self.write(|tx| {
-            let (secret, confirmed, _) = self.totp_secret(tx, user)?.ok_or_else(|| {
+            let (secret, confirmed) = self.totp_secret(tx, user)?.ok_or_else(|| {
                 Error::new(ErrorKind::NotFound, "no TOTP enrolment; enroll first")
             })?;
             if confirmed {
@@ -115,7 +121,7 @@ impl Engine {
             }
             let state = tx.account_state(user)?.ok_or_else(user_not_found)?;
             let accepted = match self.totp_secret(tx, user)? {
-                Some((secret, true, _)) => match totp::check(&secret, code, now_secs) {
+                Some((secret, true)) => match totp::check(&secret, code, now_secs) {
                     Some(step) => tx.use_totp_step(user, step_i64(step))?, // false: a replay
                     None => self.spend_recovery_code(tx, user, code)?,
                 },
@@ -124,7 +130,8 @@ impl Engine {
             if !accepted {
                 return Ok(Err(self.wrong_code(tx, user)?));
             }
-            if self.redeem(tx, &presented, Purpose::Mfa)? != user {
+            // Checked live above; spending it is the one-winner step.
+            if !tx.spend_one_time(presented.selector, tx.now())? {
                 return Err(invalid_challenge());
             }
             if !state.active {

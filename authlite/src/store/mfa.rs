@@ -7,8 +7,7 @@ use crate::crypto::secret::SecretHash;
 use crate::values::error::Result;
 use crate::values::ids::UserId;
 
-const TOTP: &str =
-    "SELECT secret, confirmed_at IS NOT NULL, last_step FROM totp WHERE user_id = ?1";
+const TOTP: &str = "SELECT secret, confirmed_at IS NOT NULL FROM totp WHERE user_id = ?1";
 const PUT_TOTP: &str = "INSERT OR REPLACE INTO totp (user_id, secret, confirmed_at, last_step) \
      VALUES (?1, ?2, NULL, 0)";
 const CONFIRM: &str = "UPDATE totp SET confirmed_at = ?2, last_step = ?3 WHERE user_id = ?1";
@@ -25,14 +24,11 @@ pub(crate) struct TotpRow {
     /// Sealed.
     pub(crate) secret: Vec<u8>,
     pub(crate) confirmed: bool,
-    pub(crate) last_step: i64,
 }
 
 impl Conn<'_> {
     pub(crate) fn totp(&self, user: UserId) -> Result<Option<TotpRow>> {
-        self.row(TOTP, [user], |r| {
-            Ok(TotpRow { secret: r.get(0)?, confirmed: r.get(1)?, last_step: r.get(2)? })
-        })
+        self.row(TOTP, [user], |r| Ok(TotpRow { secret: r.get(0)?, confirmed: r.get(1)? }))
     }
 }
 

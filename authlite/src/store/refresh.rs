@@ -36,12 +36,7 @@ impl Conn<'_> {
                 secret_hash: r.get(1)?,
                 spent: r.get(2)?,
                 user: r.get(3)?,
-                live: Liveness {
-                    revoked: r.get(4)?,
-                    idle_expires_at: r.get(5)?,
-                    expires_at: r.get(6)?,
-                    user_active: r.get(7)?,
-                },
+                live: Liveness::from_row(r, 4)?,
                 token_version: r.get(8)?,
             })
         })

@@ -43,8 +43,8 @@ const PURGE_SESSIONS: &str = "DELETE FROM sessions \
 const PURGE_JTIS: &str = "DELETE FROM revoked_tokens WHERE expires_at <= ?1";
 
 /// Everything `validate` needs from the database, in one indexed read.
-const TOKEN_STATE: &str = "SELECT s.user_id, u.username, u.active, u.token_version, \
-     s.revoked_at IS NOT NULL, s.idle_expires_at, s.expires_at, \
+const TOKEN_STATE: &str = "SELECT s.user_id, u.username, u.token_version, \
+     s.revoked_at IS NOT NULL, s.idle_expires_at, s.expires_at, u.active, \
      EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?2), \
      EXISTS (SELECT 1 FROM signing_keys WHERE kid = ?3 AND retired_at IS NULL), \
      (SELECT group_concat(r.name, char(31)) FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
@@ -60,6 +60,19 @@ pub(crate) struct Liveness {
     pub(crate) revoked: bool,
     pub(crate) idle_expires_at: i64,
     pub(crate) expires_at: i64,
+}
+
+impl Liveness {
+    /// From four consecutive columns: `s.revoked_at IS NOT NULL, s.idle_expires_at,
+    /// s.expires_at, u.active` — the shape every query feeding the liveness rule selects.
+    pub(super) fn from_row(r: &Row<'_>, first: usize) -> rusqlite::Result<Liveness> {
+        Ok(Liveness {
+            revoked: r.get(first)?,
+            idle_expires_at: r.get(first + 1)?,
+            expires_at: r.get(first + 2)?,
+            user_active: r.get(first + 3)?,
+        })
+    }
 }
 
 /// Database state behind one access token, as read by the validation query.
@@ -124,13 +137,8 @@ impl Conn<'_> {
                 username: r.get(1)?,
                 roles: split_roles(r.get(9)?),
                 attributes: attributes_from(r, 10)?,
-                token_version: r.get(3)?,
-                live: Liveness {
-                    user_active: r.get(2)?,
-                    revoked: r.get(4)?,
-                    idle_expires_at: r.get(5)?,
-                    expires_at: r.get(6)?,
-                },
+                token_version: r.get(2)?,
+                live: Liveness::from_row(r, 3)?,
                 token_revoked: r.get(7)?,
                 key_live: r.get(8)?,
             })
