@@ -16,7 +16,7 @@ use crate::values::error::{Error, ErrorKind, Result};
 use crate::values::principal::Claims;
 
 /// Tokens longer than this are rejected before any decoding. Ours are about 400 bytes.
-pub(crate) const MAX_TOKEN_BYTES: usize = 4096;
+const MAX_TOKEN_BYTES: usize = 4096;
 const TYP: &str = "at+jwt";
 const TYP_LONG: &str = "application/at+jwt";
 

@@ -18,7 +18,7 @@ const TIME_BYTES: usize = 6;
 const HEADER_BYTES: usize = 1 + 2 * TIME_BYTES;
 const TAG_BYTES: usize = 16;
 /// Longer input is refused before decoding.
-pub(crate) const MAX_TOKEN_CHARS: usize = 512;
+const MAX_TOKEN_CHARS: usize = 512;
 /// The longest subject, in bytes.
 pub(crate) const MAX_SUBJECT_BYTES: usize = 256;
 

@@ -13,7 +13,7 @@ const READ: &str = "SELECT value FROM meta WHERE key = ?1";
 const CREATE: &str = "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)";
 
 /// The master key every derived key comes from (when `Config::master_secret` is absent).
-pub(crate) const MASTER_KEY: &str = "master_key";
+const MASTER_KEY: &str = "master_key";
 
 /// The values of `keys` in the `meta` table of the database at `path`, read through a
 /// read-only connection (nothing is created or written). `NotFound` for a missing file,
