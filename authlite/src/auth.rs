@@ -586,6 +586,6 @@ impl Auth {
 
 impl fmt::Debug for Auth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Auth").field("path", &self.inner.config.path).finish_non_exhaustive()
+        f.debug_struct("Auth").field("path", &self.inner.config.location()).finish_non_exhaustive()
     }
 }

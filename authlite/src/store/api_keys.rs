@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{Row, params};
+use super::sql::{Row, Sql, args, attributes_json, dialects};
 
 use super::sessions::split_roles;
 use super::users::{attributes_from, kind_from};
@@ -16,7 +16,7 @@ use crate::values::user::AccountKind;
 
 const INSERT: &str = "INSERT INTO api_keys \
      (user_id, name, selector, secret_hash, scopes, created_at, expires_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id";
 const BY_ID: &str = "SELECT id, user_id, name, selector, scopes, created_at, expires_at, \
      last_used_at, revoked_at FROM api_keys WHERE id = ?1";
 const OF_USER: &str = "SELECT id, user_id, name, selector, scopes, created_at, expires_at, \
@@ -27,24 +27,23 @@ const TOUCH: &str = "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1";
 /// Builds the validation read of a key: the key, its account, the account's roles, and —
 /// for a service token — the token's own revocation and its signing key's liveness.
 macro_rules! key_state {
-    ($where:literal) => {
+    ($d:ident, $where:literal) => {
         concat!(
             "SELECT k.id, k.user_id, k.secret_hash, k.scopes, k.expires_at, ",
             "k.revoked_at IS NOT NULL, k.last_used_at, u.username, u.kind, u.active, ",
-            "(SELECT group_concat(r.name, char(31)) FROM user_roles ur ",
+            "(SELECT string_agg(r.name, ',') FROM user_roles ur ",
             " JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), ",
             "EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?2), ",
             "EXISTS (SELECT 1 FROM signing_keys WHERE kid = ?3 AND retired_at IS NULL), ",
             "u.token_version, ",
-            "(SELECT json_group_object(a.key, a.value) FROM user_attributes a ",
-            " WHERE a.user_id = u.id) ",
-            "FROM api_keys k JOIN users u ON u.id = k.user_id ",
+            attributes_json!($d, "u.id"),
+            " FROM api_keys k JOIN users u ON u.id = k.user_id ",
             $where
         )
     };
 }
-const STATE_BY_SELECTOR: &str = key_state!("WHERE k.selector = ?1");
-const STATE_BY_ID: &str = key_state!("WHERE k.id = ?1");
+const STATE_BY_SELECTOR: Sql = dialects!(key_state, "WHERE k.selector = ?1");
+const STATE_BY_ID: Sql = dialects!(key_state, "WHERE k.id = ?1");
 
 /// An API key with its account, as validation reads it.
 #[derive(Debug, Clone)]
@@ -90,7 +89,7 @@ fn split_scopes(joined: Option<String>) -> Option<Vec<String>> {
     })
 }
 
-fn info_from_row(r: &Row<'_>) -> rusqlite::Result<ApiKeyInfo> {
+fn info_from_row(r: &Row<'_>) -> Result<ApiKeyInfo> {
     let selector: String = r.get(3)?;
     Ok(ApiKeyInfo {
         id: r.get(0)?,
@@ -99,13 +98,13 @@ fn info_from_row(r: &Row<'_>) -> rusqlite::Result<ApiKeyInfo> {
         prefix: format!("{}{selector}", crate::crypto::secret::API_KEY_PREFIX),
         scopes: split_scopes(r.get(4)?),
         created_at: from_millis(r.get(5)?),
-        expires_at: r.get::<_, Option<i64>>(6)?.map(from_millis),
-        last_used_at: r.get::<_, Option<i64>>(7)?.map(from_millis),
-        revoked_at: r.get::<_, Option<i64>>(8)?.map(from_millis),
+        expires_at: r.get::<Option<i64>>(6)?.map(from_millis),
+        last_used_at: r.get::<Option<i64>>(7)?.map(from_millis),
+        revoked_at: r.get::<Option<i64>>(8)?.map(from_millis),
     })
 }
 
-fn state_from_row(r: &Row<'_>) -> rusqlite::Result<ApiKeyState> {
+fn state_from_row(r: &Row<'_>) -> Result<ApiKeyState> {
     Ok(ApiKeyState {
         id: r.get(0)?,
         user: r.get(1)?,
@@ -127,17 +126,17 @@ fn state_from_row(r: &Row<'_>) -> rusqlite::Result<ApiKeyState> {
 
 impl Conn<'_> {
     pub(crate) fn api_key(&self, id: ApiKeyId) -> Result<Option<ApiKeyInfo>> {
-        self.row(BY_ID, [id], info_from_row)
+        self.row(BY_ID, args![id], info_from_row)
     }
 
     pub(crate) fn api_keys_of(&self, user: UserId) -> Result<Vec<ApiKeyInfo>> {
-        self.rows(OF_USER, [user], info_from_row)
+        self.rows(OF_USER, args![user], info_from_row)
     }
 
     /// The validation read of an API key presented by its selector.
     pub(crate) fn api_key_state(&self, selector: &str) -> Result<Option<ApiKeyState>> {
         let none: Option<&str> = None;
-        self.row(STATE_BY_SELECTOR, params![selector, none, none], state_from_row)
+        self.row(STATE_BY_SELECTOR, args![selector, none, none], state_from_row)
     }
 
     /// The validation read of a service token minted from key `id`.
@@ -147,34 +146,27 @@ impl Conn<'_> {
         jti: &str,
         kid: &str,
     ) -> Result<Option<ApiKeyState>> {
-        self.row(STATE_BY_ID, params![id, jti, kid], state_from_row)
+        self.row(STATE_BY_ID, args![id, jti, kid], state_from_row)
     }
 }
 
 impl WriteTx<'_> {
     pub(crate) fn insert_api_key(&self, k: &NewKeyRow<'_>) -> Result<ApiKeyId> {
-        self.run(
+        let scopes = k.scopes.map(join_scopes);
+        self.insert(
             INSERT,
-            params![
-                k.user,
-                k.name,
-                k.selector,
-                &k.hash[..],
-                k.scopes.map(join_scopes),
-                k.now,
-                k.expires_at
-            ],
-        )?;
-        Ok(ApiKeyId(self.last_id()))
+            args![k.user, k.name, k.selector, &k.hash[..], scopes.as_deref(), k.now, k.expires_at],
+        )
+        .map(ApiKeyId)
     }
 
     /// `false` if it was already revoked (or does not exist).
     pub(crate) fn revoke_api_key(&self, id: ApiKeyId, now: i64) -> Result<bool> {
-        Ok(self.run(REVOKE, params![id, now])? > 0)
+        Ok(self.run(REVOKE, args![id, now])? > 0)
     }
 
     pub(crate) fn touch_api_key(&self, id: ApiKeyId, now: i64) -> Result<()> {
-        self.run(TOUCH, params![id, now])?;
+        self.run(TOUCH, args![id, now])?;
         Ok(())
     }
 }

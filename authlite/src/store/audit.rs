@@ -1,6 +1,6 @@
 //! The `audit_log` table and the retention anchor in `meta`.
 
-use rusqlite::{Row, params};
+use super::sql::{Row, args};
 
 use super::{Conn, WriteTx};
 use crate::values::audit::{AuditEvent, AuditKind, AuditQuery};
@@ -11,10 +11,14 @@ const LAST_ROW: &str = "SELECT id, mac FROM audit_log ORDER BY id DESC LIMIT 1";
 const INSERT: &str = "INSERT INTO audit_log \
      (id, at, kind, user_id, session_id, ip, user_agent, detail, mac) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+/// (The casts tell PostgreSQL each optional filter's type; SQLite ignores them.)
 const QUERY: &str = "SELECT id, at, kind, user_id, session_id, ip, user_agent, detail \
      FROM audit_log \
-     WHERE (?1 IS NULL OR user_id = ?1) AND (?2 IS NULL OR kind = ?2) \
-     AND (?3 IS NULL OR at >= ?3) AND (?4 IS NULL OR at < ?4) AND (?5 IS NULL OR id < ?5) \
+     WHERE (CAST(?1 AS BIGINT) IS NULL OR user_id = ?1) \
+     AND (CAST(?2 AS TEXT) IS NULL OR kind = ?2) \
+     AND (CAST(?3 AS BIGINT) IS NULL OR at >= ?3) \
+     AND (CAST(?4 AS BIGINT) IS NULL OR at < ?4) \
+     AND (CAST(?5 AS BIGINT) IS NULL OR id < ?5) \
      ORDER BY id DESC LIMIT ?6";
 const ALL_ROWS: &str = "SELECT id, at, kind, user_id, session_id, ip, user_agent, detail, mac \
      FROM audit_log ORDER BY id";
@@ -22,13 +26,14 @@ const LAST_BEFORE: &str = "SELECT max(id) FROM audit_log WHERE at < ?1";
 const MAC_OF: &str = "SELECT mac FROM audit_log WHERE id = ?1";
 const PURGE: &str = "DELETE FROM audit_log WHERE id <= ?1";
 const READ_ANCHOR: &str = "SELECT value FROM meta WHERE key = 'audit_anchor'";
-const WRITE_ANCHOR: &str = "INSERT OR REPLACE INTO meta (key, value) VALUES ('audit_anchor', ?1)";
+const WRITE_ANCHOR: &str = "INSERT INTO meta (key, value) VALUES ('audit_anchor', ?1) \
+     ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 const LATEST_PURGE_EVENT: &str =
     "SELECT detail FROM audit_log WHERE kind = 'audit.purged' ORDER BY id DESC LIMIT 1";
 
 const DENIAL: &str = "SELECT window_start, repeats FROM denials WHERE key = ?1";
-const OPEN_DENIAL_WINDOW: &str =
-    "INSERT OR REPLACE INTO denials (key, window_start, repeats) VALUES (?1, ?2, 0)";
+const OPEN_DENIAL_WINDOW: &str = "INSERT INTO denials (key, window_start, repeats) VALUES (?1, ?2, 0) \
+     ON CONFLICT (key) DO UPDATE SET window_start = excluded.window_start, repeats = 0";
 const REPEAT_DENIAL: &str = "UPDATE denials SET repeats = repeats + 1 WHERE key = ?1";
 const PURGE_DENIALS: &str = "DELETE FROM denials WHERE window_start < ?1";
 
@@ -46,7 +51,7 @@ pub(crate) struct AuditRow {
     pub(crate) mac: Vec<u8>,
 }
 
-fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Option<AuditEvent>> {
+fn event_from_row(r: &Row<'_>) -> Result<Option<AuditEvent>> {
     let kind: String = r.get(2)?;
     let Some(kind) = AuditKind::from_name(&kind) else { return Ok(None) };
     Ok(Some(AuditEvent {
@@ -64,7 +69,7 @@ fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Option<AuditEvent>> {
 impl Conn<'_> {
     /// The newest row, or the anchor if the trail is empty after a purge.
     pub(crate) fn audit_head(&self) -> Result<Option<AuditLink>> {
-        match self.row(LAST_ROW, [], |r| Ok(AuditLink { id: r.get(0)?, mac: r.get(1)? }))? {
+        match self.row(LAST_ROW, args![], |r| Ok(AuditLink { id: r.get(0)?, mac: r.get(1)? }))? {
             Some(link) => Ok(Some(link)),
             None => self.audit_anchor(),
         }
@@ -72,7 +77,7 @@ impl Conn<'_> {
 
     /// The link the oldest remaining row chains to, when rows were purged.
     pub(crate) fn audit_anchor(&self) -> Result<Option<AuditLink>> {
-        match self.row(READ_ANCHOR, [], |r| r.get::<_, Vec<u8>>(0))? {
+        match self.row(READ_ANCHOR, args![], |r| r.get::<Vec<u8>>(0))? {
             None => Ok(None),
             Some(v) if v.len() == 40 => {
                 let (id, mac) = v.split_at(8);
@@ -85,14 +90,14 @@ impl Conn<'_> {
 
     /// The detail of the newest purge record, if any.
     pub(crate) fn latest_purge_detail(&self) -> Result<Option<String>> {
-        Ok(self.row(LATEST_PURGE_EVENT, [], |r| r.get::<_, Option<String>>(0))?.flatten())
+        Ok(self.row(LATEST_PURGE_EVENT, args![], |r| r.get::<Option<String>>(0))?.flatten())
     }
 
     /// Events matching `query`, newest first, at most `limit`.
     pub(crate) fn audit_events(&self, query: &AuditQuery, limit: u32) -> Result<Vec<AuditEvent>> {
         let rows = self.rows(
             QUERY,
-            params![
+            args![
                 query.user_id,
                 query.kind.map(AuditKind::as_str),
                 query.since.map(to_millis),
@@ -110,22 +115,20 @@ impl Conn<'_> {
         &self,
         mut visit: impl FnMut(AuditRow) -> Result<()>,
     ) -> Result<()> {
-        let mut stmt = self.0.prepare_cached(ALL_ROWS)?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
+        self.each(ALL_ROWS, args![], |r| {
             let event = event_from_row(r).ok().flatten();
             visit(AuditRow { id: r.get(0)?, event, mac: r.get(8)? })?;
-        }
-        Ok(())
+            Ok(true)
+        })
     }
 
     /// The id of the newest row older than `at` (milliseconds), with its MAC.
     pub(crate) fn audit_last_before(&self, at: i64) -> Result<Option<AuditLink>> {
-        let Some(id) = self.row(LAST_BEFORE, [at], |r| r.get::<_, Option<i64>>(0))?.flatten()
+        let Some(id) = self.row(LAST_BEFORE, args![at], |r| r.get::<Option<i64>>(0))?.flatten()
         else {
             return Ok(None);
         };
-        let mac = self.row(MAC_OF, [id], |r| r.get(0))?.ok_or_else(malformed)?;
+        let mac = self.row(MAC_OF, args![id], |r| r.get(0))?.ok_or_else(malformed)?;
         Ok(Some(AuditLink { id, mac }))
     }
 }
@@ -134,38 +137,38 @@ impl WriteTx<'_> {
     /// The open window of a denial key: when its audited denial was, and how many repeats
     /// were only counted since.
     pub(crate) fn denial(&self, key: &str) -> Result<Option<(i64, i64)>> {
-        self.row(DENIAL, [key], |r| Ok((r.get(0)?, r.get(1)?)))
+        self.row(DENIAL, args![key], |r| Ok((r.get(0)?, r.get(1)?)))
     }
 
     /// Starts a new window for `key` at `now` (its denial is audited).
     pub(crate) fn open_denial_window(&self, key: &str, now: i64) -> Result<()> {
-        self.run(OPEN_DENIAL_WINDOW, params![key, now])?;
+        self.run(OPEN_DENIAL_WINDOW, args![key, now])?;
         Ok(())
     }
 
     /// Counts one more denial in the open window of `key`.
     pub(crate) fn repeat_denial(&self, key: &str) -> Result<()> {
-        self.run(REPEAT_DENIAL, [key])?;
+        self.run(REPEAT_DENIAL, args![key])?;
         Ok(())
     }
 
     /// Forgets denial windows opened before `before`.
     pub(crate) fn purge_denials(&self, before: i64) -> Result<usize> {
-        self.run(PURGE_DENIALS, [before])
+        self.run(PURGE_DENIALS, args![before])
     }
 
     pub(crate) fn insert_audit(&self, e: &AuditEvent, mac: &[u8]) -> Result<()> {
         self.run(
             INSERT,
-            params![
+            args![
                 e.id,
                 to_millis(e.at),
                 e.kind.as_str(),
                 e.user_id,
                 e.session_id,
-                e.ip,
-                e.user_agent,
-                e.detail,
+                e.ip.as_deref(),
+                e.user_agent.as_deref(),
+                e.detail.as_deref(),
                 mac
             ],
         )?;
@@ -175,10 +178,10 @@ impl WriteTx<'_> {
     /// Deletes rows up to and including `through.id` and makes it the anchor; returns how
     /// many rows were deleted.
     pub(crate) fn purge_audit_through(&self, through: &AuditLink) -> Result<usize> {
-        let deleted = self.run(PURGE, [through.id])?;
+        let deleted = self.run(PURGE, args![through.id])?;
         let mut anchor = through.id.to_be_bytes().to_vec();
         anchor.extend_from_slice(&through.mac);
-        self.run(WRITE_ANCHOR, [anchor])?;
+        self.run(WRITE_ANCHOR, args![&anchor])?;
         Ok(deleted)
     }
 }

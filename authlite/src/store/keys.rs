@@ -1,6 +1,6 @@
 //! The `signing_keys` table.
 
-use rusqlite::params;
+use super::sql::args;
 use zeroize::Zeroizing;
 
 use super::{Conn, WriteTx};
@@ -32,7 +32,7 @@ pub(crate) struct KeyRow {
 impl Conn<'_> {
     /// Live keys, oldest first.
     pub(crate) fn live_keys(&self) -> Result<Vec<KeyRow>> {
-        self.rows(LIVE_KEYS, [], |r| {
+        self.rows(LIVE_KEYS, args![], |r| {
             Ok(KeyRow {
                 kid: r.get(0)?,
                 alg: r.get(1)?,
@@ -43,36 +43,39 @@ impl Conn<'_> {
     }
 
     pub(crate) fn signing_keys(&self) -> Result<Vec<SigningKeyInfo>> {
-        self.rows(ALL_KEYS, [], |r| {
+        self.rows(ALL_KEYS, args![], |r| {
             Ok(SigningKeyInfo {
                 kid: r.get(0)?,
                 alg: r.get(1)?,
                 created_at: from_millis(r.get(2)?),
                 signing: false,
-                retired_at: r.get::<_, Option<i64>>(3)?.map(from_millis),
+                retired_at: r.get::<Option<i64>>(3)?.map(from_millis),
             })
         })
     }
 
     /// `None`: no such key; `Some(retired)`.
     pub(crate) fn key_retired(&self, kid: &str) -> Result<Option<bool>> {
-        self.row(KEY_RETIRED, [kid], |r| r.get(0))
+        self.row(KEY_RETIRED, args![kid], |r| r.get(0))
     }
 
     /// The kid of the newest live key of algorithm `alg`.
     pub(crate) fn newest_live_key(&self, alg: &str) -> Result<Option<String>> {
-        self.row(NEWEST_LIVE, [alg], |r| r.get(0))
+        self.row(NEWEST_LIVE, args![alg], |r| r.get(0))
     }
 }
 
 impl WriteTx<'_> {
     pub(crate) fn insert_key(&self, key: &KeyRow, now: i64) -> Result<()> {
-        self.run(INSERT_KEY, params![key.kid, key.alg, &key.secret[..], key.public, now])?;
+        self.run(
+            INSERT_KEY,
+            args![&key.kid, &key.alg, &key.secret[..], key.public.as_deref(), now],
+        )?;
         Ok(())
     }
 
     pub(crate) fn retire_key(&self, kid: &str, now: i64) -> Result<()> {
-        self.run(RETIRE_KEY, params![kid, now])?;
+        self.run(RETIRE_KEY, args![kid, now])?;
         Ok(())
     }
 }

@@ -1,6 +1,6 @@
 //! The `totp` and `recovery_codes` tables.
 
-use rusqlite::params;
+use super::sql::args;
 
 use super::{Conn, WriteTx};
 use crate::crypto::secret::SecretHash;
@@ -8,8 +8,9 @@ use crate::values::error::Result;
 use crate::values::ids::UserId;
 
 const TOTP: &str = "SELECT secret, confirmed_at IS NOT NULL FROM totp WHERE user_id = ?1";
-const PUT_TOTP: &str = "INSERT OR REPLACE INTO totp (user_id, secret, confirmed_at, last_step) \
-     VALUES (?1, ?2, NULL, 0)";
+const PUT_TOTP: &str = "INSERT INTO totp (user_id, secret, confirmed_at, last_step) \
+     VALUES (?1, ?2, NULL, 0) ON CONFLICT (user_id) \
+     DO UPDATE SET secret = excluded.secret, confirmed_at = NULL, last_step = 0";
 const CONFIRM: &str = "UPDATE totp SET confirmed_at = ?2, last_step = ?3 WHERE user_id = ?1";
 /// Accepts a time step only if it is newer than every step accepted before.
 const USE_STEP: &str = "UPDATE totp SET last_step = ?2 WHERE user_id = ?1 AND last_step < ?2";
@@ -28,38 +29,38 @@ pub(crate) struct TotpRow {
 
 impl Conn<'_> {
     pub(crate) fn totp(&self, user: UserId) -> Result<Option<TotpRow>> {
-        self.row(TOTP, [user], |r| Ok(TotpRow { secret: r.get(0)?, confirmed: r.get(1)? }))
+        self.row(TOTP, args![user], |r| Ok(TotpRow { secret: r.get(0)?, confirmed: r.get(1)? }))
     }
 }
 
 impl WriteTx<'_> {
     /// A new, unconfirmed enrolment (replacing any earlier one).
     pub(crate) fn put_totp(&self, user: UserId, sealed: &[u8]) -> Result<()> {
-        self.run(PUT_TOTP, params![user, sealed])?;
+        self.run(PUT_TOTP, args![user, sealed])?;
         Ok(())
     }
 
     pub(crate) fn confirm_totp(&self, user: UserId, now: i64, step: i64) -> Result<()> {
-        self.run(CONFIRM, params![user, now, step])?;
+        self.run(CONFIRM, args![user, now, step])?;
         Ok(())
     }
 
     /// Records `step` as used; `false` if it (or a newer one) was used already: a replay.
     pub(crate) fn use_totp_step(&self, user: UserId, step: i64) -> Result<bool> {
-        Ok(self.run(USE_STEP, params![user, step])? > 0)
+        Ok(self.run(USE_STEP, args![user, step])? > 0)
     }
 
     /// Removes the second factor and its recovery codes.
     pub(crate) fn delete_totp(&self, user: UserId) -> Result<bool> {
-        self.run(DELETE_CODES, [user])?;
-        Ok(self.run(DELETE_TOTP, [user])? > 0)
+        self.run(DELETE_CODES, args![user])?;
+        Ok(self.run(DELETE_TOTP, args![user])? > 0)
     }
 
     /// Replaces a user's recovery codes.
     pub(crate) fn set_recovery_codes(&self, user: UserId, hashes: &[SecretHash]) -> Result<()> {
-        self.run(DELETE_CODES, [user])?;
+        self.run(DELETE_CODES, args![user])?;
         for hash in hashes {
-            self.run(ADD_CODE, params![user, &hash[..]])?;
+            self.run(ADD_CODE, args![user, &hash[..]])?;
         }
         Ok(())
     }
@@ -71,6 +72,6 @@ impl WriteTx<'_> {
         hash: &SecretHash,
         now: i64,
     ) -> Result<bool> {
-        Ok(self.run(SPEND_CODE, params![user, &hash[..], now])? > 0)
+        Ok(self.run(SPEND_CODE, args![user, &hash[..], now])? > 0)
     }
 }

@@ -24,32 +24,42 @@ const SKELETONS_SINCE: u32 = 3;
 const HAS_META: &str =
     "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta')";
 
-/// `(version, sql)` for every section of `schema.sql`, in file order. A section starts at a
-/// line that begins with the marker.
-fn sections() -> Result<Vec<(u32, &'static str)>> {
+/// `(version, sql)` for every section of `schema.sql`, in file order.
+fn sections_of_schema() -> Result<Vec<(u32, &'static str)>> {
+    let sections = sections(SCHEMA, "schema.sql")?;
+    if sections.first().is_some_and(|s| s.0 != 1) {
+        return Err(bad_schema("schema.sql"));
+    }
+    Ok(sections)
+}
+
+/// `(version, sql)` for every section of a schema file (`name` for messages), in file
+/// order. A section starts at a line that begins with the marker; versions must count up
+/// by one (a schema added later, like PostgreSQL's, starts at the version it joined).
+pub(super) fn sections(schema: &'static str, name: &str) -> Result<Vec<(u32, &'static str)>> {
     let mut starts = Vec::new(); // (version, where its body starts, where its marker starts)
     let mut offset = 0;
-    for line in SCHEMA.split_inclusive('\n') {
+    for line in schema.split_inclusive('\n') {
         if let Some(version) = line.strip_prefix(MARKER) {
-            let version = version.trim().parse::<u32>().map_err(|_| bad_schema())?;
+            let version = version.trim().parse::<u32>().map_err(|_| bad_schema(name))?;
             starts.push((version, offset + line.len(), offset));
         }
         offset += line.len();
     }
-    let mut out = Vec::new();
+    let mut out: Vec<(u32, &'static str)> = Vec::new();
     for (i, &(version, body, _)) in starts.iter().enumerate() {
-        let end = starts.get(i + 1).map_or(SCHEMA.len(), |next| next.2);
-        out.push((version, &SCHEMA[body..end]));
+        let end = starts.get(i + 1).map_or(schema.len(), |next| next.2);
+        out.push((version, &schema[body..end]));
     }
-    let ordered = out.iter().enumerate().all(|(i, (v, _))| *v as usize == i + 1);
+    let ordered = out.windows(2).all(|w| w[1].0 == w[0].0 + 1);
     if out.is_empty() || !ordered {
-        return Err(bad_schema());
+        return Err(bad_schema(name));
     }
     Ok(out)
 }
 
-fn bad_schema() -> Error {
-    Error::new(ErrorKind::Internal, "schema.sql sections must be numbered 1, 2, 3...")
+fn bad_schema(name: &str) -> Error {
+    Error::new(ErrorKind::Internal, format!("{name} sections must be numbered 1, 2, 3..."))
 }
 
 /// Computes the confusable skeleton of every existing username (SQL cannot).
@@ -82,7 +92,7 @@ fn foreign() -> Error {
 /// one `BEGIN IMMEDIATE` transaction, so concurrent openers of a new file queue and the
 /// later ones find the work done.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
-    let sections = sections()?;
+    let sections = sections_of_schema()?;
     let latest = sections.len() as u32;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version: u32 = tx.query_row(READ_VERSION, [], |r| r.get(0))?;
@@ -118,7 +128,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
 mod tests {
     #[test]
     fn schema_sections_are_numbered_in_order() {
-        let sections = super::sections().unwrap();
+        let sections = super::sections_of_schema().unwrap();
         assert!(sections.len() >= 2);
         assert!(sections[0].1.contains("CREATE TABLE users"));
     }

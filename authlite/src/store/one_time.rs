@@ -1,7 +1,7 @@
 //! The `one_time_tokens` table: password reset, email verification, magic links and
 //! second-factor challenges.
 
-use rusqlite::params;
+use super::sql::args;
 
 use super::{Conn, WriteTx};
 use crate::crypto::secret::SecretHash;
@@ -78,7 +78,7 @@ pub(crate) struct NewOneTime<'a> {
 
 impl Conn<'_> {
     pub(crate) fn one_time_token(&self, selector: &str) -> Result<Option<OneTimeRow>> {
-        self.row(LOOKUP, [selector], |r| {
+        self.row(LOOKUP, args![selector], |r| {
             Ok(OneTimeRow {
                 user: r.get(0)?,
                 purpose: r.get(1)?,
@@ -102,14 +102,14 @@ impl WriteTx<'_> {
     /// Does what [`WriteTx::replace_one_time`] does, on the unlinked `one_time_pad` table:
     /// the same work for a request that names nobody.
     pub(crate) fn pad_one_time(&self, t: &NewOneTime<'_>) -> Result<()> {
-        self.run(VOID_PAD, params![t.user, t.purpose.as_str()])?;
+        self.run(VOID_PAD, args![t.user, t.purpose.as_str()])?;
         self.insert_into(INSERT_PAD, t)
     }
 
-    fn insert_into(&self, sql: &str, t: &NewOneTime<'_>) -> Result<()> {
+    fn insert_into(&self, sql: &'static str, t: &NewOneTime<'_>) -> Result<()> {
         self.run(
             sql,
-            params![
+            args![
                 t.selector,
                 t.user,
                 t.purpose.as_str(),
@@ -124,16 +124,16 @@ impl WriteTx<'_> {
 
     /// Spends a token; `false` if someone already did (exactly one redeemer wins).
     pub(crate) fn spend_one_time(&self, selector: &str, now: i64) -> Result<bool> {
-        Ok(self.run(SPEND, params![selector, now])? > 0)
+        Ok(self.run(SPEND, args![selector, now])? > 0)
     }
 
     /// Voids a user's unspent tokens of `purpose`; returns how many.
     pub(crate) fn void_one_time(&self, user: UserId, purpose: Purpose) -> Result<usize> {
-        self.run(VOID, params![user, purpose.as_str()])
+        self.run(VOID, args![user, purpose.as_str()])
     }
 
     /// Deletes spent and expired tokens.
     pub(crate) fn purge_one_time(&self, now: i64) -> Result<usize> {
-        self.run(PURGE, [now])
+        self.run(PURGE, args![now])
     }
 }

@@ -1,6 +1,6 @@
 //! The `refresh_tokens` table.
 
-use rusqlite::params;
+use super::sql::args;
 
 use super::sessions::Liveness;
 use super::{Conn, WriteTx};
@@ -30,7 +30,7 @@ pub(crate) struct RefreshRow {
 
 impl Conn<'_> {
     pub(crate) fn refresh_token(&self, selector: &str) -> Result<Option<RefreshRow>> {
-        self.row(LOOKUP, [selector], |r| {
+        self.row(LOOKUP, args![selector], |r| {
             Ok(RefreshRow {
                 session: r.get(0)?,
                 secret_hash: r.get(1)?,
@@ -51,12 +51,12 @@ impl WriteTx<'_> {
         hash: &SecretHash,
         now: i64,
     ) -> Result<()> {
-        self.run(INSERT, params![selector, session, &hash[..], now])?;
+        self.run(INSERT, args![selector, session, &hash[..], now])?;
         Ok(())
     }
 
     /// Marks a token spent; `false` if it already was.
     pub(crate) fn spend_refresh_token(&self, selector: &str, now: i64) -> Result<bool> {
-        Ok(self.run(SPEND, params![selector, now])? > 0)
+        Ok(self.run(SPEND, args![selector, now])? > 0)
     }
 }

@@ -1,6 +1,6 @@
 //! The `roles`, `role_permissions` and `user_roles` tables.
 
-use rusqlite::params;
+use super::sql::args;
 
 use super::{Conn, WriteTx};
 use crate::values::error::Result;
@@ -10,13 +10,14 @@ const ROLE_ID: &str = "SELECT id FROM roles WHERE name = ?1";
 const CREATE_ROLE: &str = "INSERT INTO roles (name, created_at) VALUES (?1, ?2)";
 const DELETE_ROLE: &str = "DELETE FROM roles WHERE id = ?1";
 const LIST_ROLES: &str = "SELECT name FROM roles ORDER BY name";
-const GRANT: &str =
-    "INSERT OR IGNORE INTO role_permissions (role_id, resource, action) VALUES (?1, ?2, ?3)";
+const GRANT: &str = "INSERT INTO role_permissions (role_id, resource, action) VALUES (?1, ?2, ?3) \
+     ON CONFLICT DO NOTHING";
 const REVOKE_GRANT: &str =
     "DELETE FROM role_permissions WHERE role_id = ?1 AND resource = ?2 AND action = ?3";
 const PERMISSIONS_OF: &str =
     "SELECT resource, action FROM role_permissions WHERE role_id = ?1 ORDER BY resource, action";
-const ASSIGN: &str = "INSERT OR IGNORE INTO user_roles (user_id, role_id) VALUES (?1, ?2)";
+const ASSIGN: &str =
+    "INSERT INTO user_roles (user_id, role_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
 const UNASSIGN: &str = "DELETE FROM user_roles WHERE user_id = ?1 AND role_id = ?2";
 const ROLES_OF: &str = "SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
                         WHERE ur.user_id = ?1 ORDER BY r.name";
@@ -35,42 +36,42 @@ pub(crate) struct RoleId(i64);
 
 impl Conn<'_> {
     pub(crate) fn role_id(&self, name: &str) -> Result<Option<RoleId>> {
-        self.row(ROLE_ID, [name], |r| r.get(0).map(RoleId))
+        self.row(ROLE_ID, args![name], |r| r.get(0).map(RoleId))
     }
 
     pub(crate) fn role_names(&self) -> Result<Vec<String>> {
-        self.rows(LIST_ROLES, [], |r| r.get(0))
+        self.rows(LIST_ROLES, args![], |r| r.get(0))
     }
 
     pub(crate) fn role_permissions(&self, role: RoleId) -> Result<Vec<(String, String)>> {
-        self.rows(PERMISSIONS_OF, [role.0], |r| Ok((r.get(0)?, r.get(1)?)))
+        self.rows(PERMISSIONS_OF, args![role.0], |r| Ok((r.get(0)?, r.get(1)?)))
     }
 
     pub(crate) fn user_roles(&self, user: UserId) -> Result<Vec<String>> {
-        self.rows(ROLES_OF, [user], |r| r.get(0))
+        self.rows(ROLES_OF, args![user], |r| r.get(0))
     }
 
     /// Whether the user is active and a role of theirs grants `action` on `resource`
     /// (`*` in a grant matches anything).
     pub(crate) fn allowed(&self, user: UserId, resource: &str, action: &str) -> Result<bool> {
-        self.exists(ALLOWED, params![user, resource, action])
+        self.exists(ALLOWED, args![user, resource, action])
     }
 
     /// Whether the user is active and holds `role`.
     pub(crate) fn has_role(&self, user: UserId, role: &str) -> Result<bool> {
-        self.exists(HAS_ROLE, params![user, role])
+        self.exists(HAS_ROLE, args![user, role])
     }
 }
 
 impl WriteTx<'_> {
     pub(crate) fn create_role(&self, name: &str, now: i64) -> Result<()> {
-        self.run(CREATE_ROLE, params![name, now])?;
+        self.run(CREATE_ROLE, args![name, now])?;
         Ok(())
     }
 
     /// Deletes the role with its grants and assignments.
     pub(crate) fn delete_role(&self, role: RoleId) -> Result<()> {
-        self.run(DELETE_ROLE, [role.0])?;
+        self.run(DELETE_ROLE, args![role.0])?;
         Ok(())
     }
 
@@ -83,12 +84,12 @@ impl WriteTx<'_> {
         grant: bool,
     ) -> Result<bool> {
         let sql = if grant { GRANT } else { REVOKE_GRANT };
-        Ok(self.run(sql, params![role.0, resource, action])? > 0)
+        Ok(self.run(sql, args![role.0, resource, action])? > 0)
     }
 
     /// Gives (`assign`) or takes a role; `true` if anything changed.
     pub(crate) fn set_assignment(&self, user: UserId, role: RoleId, assign: bool) -> Result<bool> {
         let sql = if assign { ASSIGN } else { UNASSIGN };
-        Ok(self.run(sql, params![user, role.0])? > 0)
+        Ok(self.run(sql, args![user, role.0])? > 0)
     }
 }

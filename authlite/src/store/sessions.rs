@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{Row, params};
+use super::sql::{Row, Sql, args, attributes_json, dialects};
 
 use super::users::attributes_from;
 
@@ -29,7 +29,7 @@ const LIVE_SESSIONS: &str = select_session!(
 );
 const INSERT_SESSION: &str = "INSERT INTO sessions \
      (user_id, created_at, last_refreshed_at, idle_expires_at, expires_at, ip, user_agent) \
-     VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6)";
+     VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6) RETURNING id";
 const REVOKE_SESSION: &str = "UPDATE sessions SET revoked_at = ?2, revoke_reason = ?3 \
      WHERE id = ?1 AND revoked_at IS NULL";
 /// Only live sessions: an expired one is already over and is not counted as ended.
@@ -37,20 +37,28 @@ const REVOKE_USER_SESSIONS: &str = "UPDATE sessions SET revoked_at = ?2, revoke_
      WHERE user_id = ?1 AND revoked_at IS NULL AND idle_expires_at > ?2 AND expires_at > ?2";
 const SLIDE: &str =
     "UPDATE sessions SET last_refreshed_at = ?2, idle_expires_at = ?3 WHERE id = ?1";
-const REVOKE_JTI: &str = "INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?1, ?2)";
+const REVOKE_JTI: &str = "INSERT INTO revoked_tokens (jti, expires_at) VALUES (?1, ?2) \
+     ON CONFLICT (jti) DO NOTHING";
 const PURGE_SESSIONS: &str = "DELETE FROM sessions \
      WHERE expires_at <= ?1 OR idle_expires_at <= ?1 OR revoked_at IS NOT NULL";
 const PURGE_JTIS: &str = "DELETE FROM revoked_tokens WHERE expires_at <= ?1";
 
+macro_rules! token_state {
+    ($d:ident,) => {
+        concat!(
+            "SELECT s.user_id, u.username, u.token_version, ",
+            "s.revoked_at IS NOT NULL, s.idle_expires_at, s.expires_at, u.active, ",
+            "EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?2), ",
+            "EXISTS (SELECT 1 FROM signing_keys WHERE kid = ?3 AND retired_at IS NULL), ",
+            "(SELECT string_agg(r.name, ',') FROM user_roles ur JOIN roles r ON r.id = ur.role_id ",
+            "WHERE ur.user_id = s.user_id), ",
+            attributes_json!($d, "s.user_id"),
+            " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?1"
+        )
+    };
+}
 /// Everything `validate` needs from the database, in one indexed read.
-const TOKEN_STATE: &str = "SELECT s.user_id, u.username, u.token_version, \
-     s.revoked_at IS NOT NULL, s.idle_expires_at, s.expires_at, u.active, \
-     EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?2), \
-     EXISTS (SELECT 1 FROM signing_keys WHERE kid = ?3 AND retired_at IS NULL), \
-     (SELECT group_concat(r.name, char(31)) FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
-      WHERE ur.user_id = s.user_id), \
-     (SELECT json_group_object(a.key, a.value) FROM user_attributes a WHERE a.user_id = s.user_id) \
-     FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?1";
+const TOKEN_STATE: Sql = dialects!(token_state,);
 
 /// Whether a session can still be used, as stored: the input of the one liveness rule
 /// (`features::sessions::check_live`) that `validate` and `refresh` share.
@@ -65,7 +73,7 @@ pub(crate) struct Liveness {
 impl Liveness {
     /// From four consecutive columns: `s.revoked_at IS NOT NULL, s.idle_expires_at,
     /// s.expires_at, u.active` — the shape every query feeding the liveness rule selects.
-    pub(super) fn from_row(r: &Row<'_>, first: usize) -> rusqlite::Result<Liveness> {
+    pub(super) fn from_row(r: &Row<'_>, first: usize) -> Result<Liveness> {
         Ok(Liveness {
             revoked: r.get(first)?,
             idle_expires_at: r.get(first + 1)?,
@@ -90,7 +98,7 @@ pub(crate) struct TokenState {
     pub(crate) key_live: bool,
 }
 
-fn session_from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
+fn session_from_row(r: &Row<'_>) -> Result<Session> {
     Ok(Session {
         id: r.get(0)?,
         user_id: r.get(1)?,
@@ -98,28 +106,28 @@ fn session_from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
         last_refreshed_at: from_millis(r.get(3)?),
         idle_expires_at: from_millis(r.get(4)?),
         expires_at: from_millis(r.get(5)?),
-        revoked_at: r.get::<_, Option<i64>>(6)?.map(from_millis),
+        revoked_at: r.get::<Option<i64>>(6)?.map(from_millis),
         ip: r.get(7)?,
         user_agent: r.get(8)?,
     })
 }
 
-/// Role names come back joined by U+001F, which names cannot contain.
+/// Role names come back joined by commas, which names cannot contain.
 pub(super) fn split_roles(joined: Option<String>) -> Vec<String> {
     let mut roles: Vec<String> =
-        joined.iter().flat_map(|j| j.split('\u{1f}')).map(str::to_owned).collect();
+        joined.iter().flat_map(|j| j.split(',')).map(str::to_owned).collect();
     roles.sort();
     roles
 }
 
 impl Conn<'_> {
     pub(crate) fn session(&self, id: SessionId) -> Result<Option<Session>> {
-        self.row(SESSION_BY_ID, [id], session_from_row)
+        self.row(SESSION_BY_ID, args![id], session_from_row)
     }
 
     /// A user's sessions that are neither revoked nor expired at `now`, newest first.
     pub(crate) fn live_sessions(&self, user: UserId, now: i64) -> Result<Vec<Session>> {
-        self.rows(LIVE_SESSIONS, params![user, now], session_from_row)
+        self.rows(LIVE_SESSIONS, args![user, now], session_from_row)
     }
 
     /// The validation read: session, user, roles, the token's own revocation and its key's
@@ -130,7 +138,7 @@ impl Conn<'_> {
         jti: &str,
         kid: &str,
     ) -> Result<Option<TokenState>> {
-        self.row(TOKEN_STATE, params![session, jti, kid], |r| {
+        self.row(TOKEN_STATE, args![session, jti, kid], |r| {
             Ok(TokenState {
                 session,
                 user: r.get(0)?,
@@ -157,23 +165,23 @@ pub(crate) struct NewSession<'a> {
 
 impl WriteTx<'_> {
     pub(crate) fn insert_session(&self, s: &NewSession<'_>) -> Result<SessionId> {
-        self.run(
+        self.insert(
             INSERT_SESSION,
-            params![
+            args![
                 s.user,
                 s.now,
                 s.idle_expires_at,
                 s.expires_at,
-                s.client.ip,
-                s.client.user_agent
+                s.client.ip.as_deref(),
+                s.client.user_agent.as_deref()
             ],
-        )?;
-        Ok(SessionId(self.last_id()))
+        )
+        .map(SessionId)
     }
 
     /// Ends one session; `false` if it was already ended or does not exist.
     pub(crate) fn revoke_session(&self, id: SessionId, now: i64, reason: &str) -> Result<bool> {
-        Ok(self.run(REVOKE_SESSION, params![id, now, reason])? > 0)
+        Ok(self.run(REVOKE_SESSION, args![id, now, reason])? > 0)
     }
 
     /// Ends every live session of a user; returns how many.
@@ -183,7 +191,7 @@ impl WriteTx<'_> {
         now: i64,
         reason: &str,
     ) -> Result<usize> {
-        self.run(REVOKE_USER_SESSIONS, params![user, now, reason])
+        self.run(REVOKE_USER_SESSIONS, args![user, now, reason])
     }
 
     /// Moves the idle expiry (refresh).
@@ -193,20 +201,20 @@ impl WriteTx<'_> {
         now: i64,
         idle_expires_at: i64,
     ) -> Result<()> {
-        self.run(SLIDE, params![id, now, idle_expires_at])?;
+        self.run(SLIDE, args![id, now, idle_expires_at])?;
         Ok(())
     }
 
     /// Revokes one access token by `jti` until `expires_at`; `false` if it already was.
     pub(crate) fn revoke_jti(&self, jti: &str, expires_at: i64) -> Result<bool> {
-        Ok(self.run(REVOKE_JTI, params![jti, expires_at])? > 0)
+        Ok(self.run(REVOKE_JTI, args![jti, expires_at])? > 0)
     }
 
     /// Deletes ended sessions (with their refresh tokens) and expired revocations; returns
     /// how many sessions.
     pub(crate) fn purge_sessions(&self, now: i64) -> Result<usize> {
-        let sessions = self.run(PURGE_SESSIONS, [now])?;
-        self.run(PURGE_JTIS, [now])?;
+        let sessions = self.run(PURGE_SESSIONS, args![now])?;
+        self.run(PURGE_JTIS, args![now])?;
         Ok(sessions)
     }
 }

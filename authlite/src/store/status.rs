@@ -1,31 +1,46 @@
-//! Whole-database questions: counts for `status`, and the integrity check.
+//! Whole-database questions: counts for `status`, the integrity check, the backup.
 
 use std::path::Path;
 
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
-use super::{Conn, Store};
+use super::sql::{Sql, args};
+use super::{Conn, Link, Store};
 use crate::values::error::{Error, ErrorKind, Result};
 use crate::values::status::Status;
 
-const COUNTS: &str = "SELECT \
-     (SELECT user_version FROM pragma_user_version), \
-     (SELECT count(*) FROM users), \
-     (SELECT count(*) FROM sessions \
-      WHERE revoked_at IS NULL AND idle_expires_at > ?1 AND expires_at > ?1), \
-     (SELECT count(*) FROM signing_keys WHERE retired_at IS NULL), \
-     (SELECT count(*) FROM api_keys \
-      WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?1)), \
-     (SELECT count(*) FROM audit_log), \
-     (SELECT page_count * page_size FROM pragma_page_count, pragma_page_size)";
+/// The counts of [`Status`], with the dialect's schema version and database size.
+macro_rules! counts {
+    ($version:literal, $bytes:literal) => {
+        concat!(
+            "SELECT ",
+            $version,
+            ", (SELECT count(*) FROM users), ",
+            "(SELECT count(*) FROM sessions ",
+            "WHERE revoked_at IS NULL AND idle_expires_at > ?1 AND expires_at > ?1), ",
+            "(SELECT count(*) FROM signing_keys WHERE retired_at IS NULL), ",
+            "(SELECT count(*) FROM api_keys ",
+            "WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?1)), ",
+            "(SELECT count(*) FROM audit_log), ",
+            $bytes
+        )
+    };
+}
+const COUNTS: Sql = Sql::each(
+    counts!(
+        "(SELECT user_version FROM pragma_user_version)",
+        "(SELECT page_count * page_size FROM pragma_page_count, pragma_page_size)"
+    ),
+    counts!("(SELECT max(version) FROM schema_version)", "pg_database_size(current_database())"),
+);
 const QUICK_CHECK: &str = "PRAGMA quick_check";
 
 impl Conn<'_> {
     /// Everything of [`Status`] but the WAL size, on the caller's snapshot.
     pub(crate) fn status(&self, now: i64) -> Result<Status> {
-        let status = self.row(COUNTS, [now], |r| {
-            let n = |i| r.get::<_, i64>(i).map(|v| u64::try_from(v).unwrap_or(0));
+        let status = self.row(COUNTS, args![now], |r| {
+            let n = |i| r.get::<i64>(i).map(|v| u64::try_from(v).unwrap_or(0));
             Ok(Status {
                 schema_version: n(0)?,
                 users: n(1)?,
@@ -40,10 +55,14 @@ impl Conn<'_> {
         status.ok_or_else(|| Error::new(ErrorKind::Storage, "status query returned nothing"))
     }
 
-    /// `PRAGMA quick_check`: `Ok` when SQLite finds the file sound, else a `Storage` error
-    /// with its first findings.
+    /// SQLite's `PRAGMA quick_check`: `Ok` when it finds the file sound, else a `Storage`
+    /// error with its first findings. PostgreSQL guards its own pages (checksums, WAL
+    /// replay) and has no such statement: there this only proves the database answers.
     pub(crate) fn quick_check(&self) -> Result<()> {
-        let findings = self.rows(QUICK_CHECK, [], |r| r.get::<_, String>(0))?;
+        if !matches!(self.0, Link::Sqlite(_)) {
+            return self.status(0).map(drop);
+        }
+        let findings = self.rows(QUICK_CHECK, args![], |r| r.get::<String>(0))?;
         if findings.len() == 1 && findings[0] == "ok" {
             return Ok(());
         }
@@ -53,17 +72,24 @@ impl Conn<'_> {
 }
 
 impl Store {
-    /// Copies the whole database, as of one moment, to a new file at `dest` with SQLite's
-    /// online backup API (writers are not stopped). Never overwrites: `Conflict` if `dest`
-    /// exists.
+    /// Copies the whole SQLite database, as of one moment, to a new file at `dest` with
+    /// SQLite's online backup API (writers are not stopped). Never overwrites: `Conflict`
+    /// if `dest` exists. A `Config` error on PostgreSQL, whose own tools (`pg_dump`,
+    /// replication) back it up.
     pub(crate) fn backup_to(&self, dest: &Path) -> Result<()> {
+        let Some(sqlite) = self.sqlite() else {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "backup_to copies an SQLite database; back up PostgreSQL with pg_dump or replication",
+            ));
+        };
         if dest.exists() {
             return Err(Error::new(
                 ErrorKind::Conflict,
                 format!("{} already exists", dest.display()),
             ));
         }
-        let source = self.checkout()?;
+        let source = sqlite.checkout()?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -78,8 +104,13 @@ impl Store {
         Ok(())
     }
 
-    /// Size of the `-wal` file in bytes; 0 when there is none (or in memory).
+    /// Size of the SQLite `-wal` file in bytes; 0 when there is none (in memory, or on
+    /// PostgreSQL).
     pub(crate) fn wal_bytes(&self) -> u64 {
-        self.wal_path().and_then(|p| std::fs::metadata(p).ok()).map_or(0, |m| m.len())
+        let Some(sqlite) = self.sqlite() else { return 0 };
+        let Some(path) = &sqlite.path else { return 0 };
+        let mut wal = path.clone().into_os_string();
+        wal.push("-wal");
+        std::fs::metadata(wal).map_or(0, |m| m.len())
     }
 }

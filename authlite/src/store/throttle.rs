@@ -1,19 +1,21 @@
 //! The `login_throttle` table: one row per throttled account, unknown name or address.
 
-use rusqlite::params;
+use super::sql::args;
 
 use super::{Conn, WriteTx};
 use crate::values::error::Result;
 
 const READ: &str = "SELECT failures, window_start, locked_until, lockouts FROM login_throttle \
                     WHERE key = ?1";
-const WRITE: &str = "INSERT OR REPLACE INTO login_throttle \
-                     (key, failures, window_start, locked_until, lockouts) \
-                     VALUES (?1, ?2, ?3, ?4, ?5)";
+const WRITE: &str = "INSERT INTO login_throttle \
+     (key, failures, window_start, locked_until, lockouts) VALUES (?1, ?2, ?3, ?4, ?5) \
+     ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, \
+     window_start = excluded.window_start, locked_until = excluded.locked_until, \
+     lockouts = excluded.lockouts";
 const CLEAR: &str = "DELETE FROM login_throttle WHERE key = ?1";
 /// Rows with nothing left to enforce: not locked, and no failure for a day.
 const PURGE: &str = "DELETE FROM login_throttle \
-                     WHERE coalesce(locked_until, 0) <= ?1 AND window_start <= ?1 - 86400000";
+                     WHERE coalesce(locked_until, 0) <= ?1 AND window_start + 86400000 <= ?1";
 
 /// What a throttle row holds; `Default` for a key with no row.
 #[derive(Debug, Clone, Copy, Default)]
@@ -26,7 +28,7 @@ pub(crate) struct ThrottleState {
 
 impl Conn<'_> {
     pub(crate) fn throttle(&self, key: &str) -> Result<ThrottleState> {
-        let state = self.row(READ, [key], |r| {
+        let state = self.row(READ, args![key], |r| {
             Ok(ThrottleState {
                 failures: r.get(0)?,
                 window_start: r.get(1)?,
@@ -40,17 +42,17 @@ impl Conn<'_> {
 
 impl WriteTx<'_> {
     pub(crate) fn set_throttle(&self, key: &str, s: ThrottleState) -> Result<()> {
-        self.run(WRITE, params![key, s.failures, s.window_start, s.locked_until, s.lockouts])?;
+        self.run(WRITE, args![key, s.failures, s.window_start, s.locked_until, s.lockouts])?;
         Ok(())
     }
 
     pub(crate) fn clear_throttle(&self, key: &str) -> Result<()> {
-        self.run(CLEAR, [key])?;
+        self.run(CLEAR, args![key])?;
         Ok(())
     }
 
     /// Deletes rows with nothing left to enforce.
     pub(crate) fn purge_throttle(&self, now: i64) -> Result<usize> {
-        self.run(PURGE, [now])
+        self.run(PURGE, args![now])
     }
 }

@@ -2,8 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::types::Type;
-use rusqlite::{Row, params};
+use super::sql::{Row, Sql, args, attributes_json, dialects, malformed};
 
 use super::{Conn, WriteTx};
 use crate::values::clock::from_millis;
@@ -13,27 +12,27 @@ use crate::values::user::{AccountKind, User};
 
 /// Builds the user `SELECT` with one shared column list.
 macro_rules! select_user {
-    ($tail:literal) => {
+    ($d:ident, $tail:literal) => {
         concat!(
             "SELECT id, username, email, active, created_at, updated_at, last_login_at, kind, ",
-            "email_verified_at, (SELECT json_group_object(a.key, a.value) ",
-            "FROM user_attributes a WHERE a.user_id = users.id) ",
-            "FROM users ",
+            "email_verified_at, ",
+            attributes_json!($d, "users.id"),
+            " FROM users ",
             $tail
         )
     };
 }
 
-const USER_BY_ID: &str = select_user!("WHERE id = ?1");
-const USER_BY_USERNAME: &str = select_user!("WHERE username_key = ?1");
-const USER_BY_EMAIL: &str = select_user!("WHERE email_key = ?1");
+const USER_BY_ID: Sql = dialects!(select_user, "WHERE id = ?1");
+const USER_BY_USERNAME: Sql = dialects!(select_user, "WHERE username_key = ?1");
+const USER_BY_EMAIL: Sql = dialects!(select_user, "WHERE email_key = ?1");
 const USERNAME_TAKEN: &str =
     "SELECT 1 FROM users WHERE username_key = ?1 OR username_skeleton = ?2";
-const EMAIL_TAKEN: &str = "SELECT 1 FROM users WHERE email_key = ?1 AND id IS NOT ?2";
+const EMAIL_TAKEN: &str = "SELECT 1 FROM users WHERE email_key = ?1 AND id IS DISTINCT FROM ?2";
 const USER_EXISTS: &str = "SELECT 1 FROM users WHERE id = ?1";
 const INSERT_USER: &str = "INSERT INTO users (username, username_key, username_skeleton, \
      email, email_key, password_hash, created_at, updated_at, kind) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)";
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8) RETURNING id";
 const CREDENTIALS_BY_USERNAME: &str =
     "SELECT id, password_hash, kind FROM users WHERE username_key = ?1";
 const CREDENTIALS_BY_EMAIL: &str = "SELECT id, password_hash, kind FROM users WHERE email_key = ?1";
@@ -49,16 +48,20 @@ const DELETE_USER: &str = "DELETE FROM users WHERE id = ?1";
 const SET_EMAIL: &str = "UPDATE users SET email = ?2, email_key = ?3, updated_at = ?4, email_verified_at = NULL \
      WHERE id = ?1";
 const SET_EMAIL_VERIFIED: &str = "UPDATE users SET email_verified_at = ?2 WHERE id = ?1";
-const SET_ATTRIBUTE: &str =
-    "INSERT OR REPLACE INTO user_attributes (user_id, key, value) VALUES (?1, ?2, ?3)";
+const SET_ATTRIBUTE: &str = "INSERT INTO user_attributes (user_id, key, value) VALUES (?1, ?2, ?3) \
+     ON CONFLICT (user_id, key) DO UPDATE SET value = excluded.value";
 const REMOVE_ATTRIBUTE: &str = "DELETE FROM user_attributes WHERE user_id = ?1 AND key = ?2";
 const COUNT_ATTRIBUTES: &str = "SELECT count(*) FROM user_attributes WHERE user_id = ?1";
 const TOUCH_LOGIN: &str = "UPDATE users SET last_login_at = ?2 WHERE id = ?1";
-const LIST_USERS: &str = select_user!(
-    "WHERE (?1 IS NULL OR username_key LIKE ?1 ESCAPE '\\' OR email_key LIKE ?1 ESCAPE '\\') \
-     AND (?2 IS NULL OR active = ?2) AND (?6 IS NULL OR kind = ?6) \
-     AND (?5 IS NULL OR EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
-          WHERE ur.user_id = users.id AND r.name = ?5)) \
+/// (The casts tell PostgreSQL each optional filter's type; SQLite ignores them.)
+const LIST_USERS: Sql = dialects!(
+    select_user,
+    "WHERE (CAST(?1 AS TEXT) IS NULL \
+            OR username_key LIKE ?1 ESCAPE '\\' OR email_key LIKE ?1 ESCAPE '\\') \
+     AND (CAST(?2 AS BIGINT) IS NULL OR active = ?2) \
+     AND (CAST(?6 AS TEXT) IS NULL OR kind = ?6) \
+     AND (CAST(?5 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM user_roles ur \
+          JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = users.id AND r.name = ?5)) \
      ORDER BY id LIMIT ?3 OFFSET ?4"
 );
 
@@ -104,7 +107,7 @@ pub(crate) struct UserFilter<'a> {
     pub(crate) offset: i64,
 }
 
-fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
+fn user_from_row(r: &Row<'_>) -> Result<User> {
     Ok(User {
         id: r.get(0)?,
         username: r.get(1)?,
@@ -112,51 +115,49 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
         active: r.get(3)?,
         created_at: from_millis(r.get(4)?),
         updated_at: from_millis(r.get(5)?),
-        last_login_at: r.get::<_, Option<i64>>(6)?.map(from_millis),
+        last_login_at: r.get::<Option<i64>>(6)?.map(from_millis),
         kind: kind_from(r, 7)?,
-        email_verified_at: r.get::<_, Option<i64>>(8)?.map(from_millis),
+        email_verified_at: r.get::<Option<i64>>(8)?.map(from_millis),
         attributes: attributes_from(r, 9)?,
     })
 }
 
-/// Attributes come back as one JSON object (`json_group_object`), `{}` when there are none.
-pub(super) fn attributes_from(r: &Row<'_>, i: usize) -> rusqlite::Result<BTreeMap<String, String>> {
-    match r.get::<_, Option<String>>(i)? {
+/// Attributes come back as one JSON object ([`attributes_json`]), `NULL` or `{}` when
+/// there are none.
+pub(super) fn attributes_from(r: &Row<'_>, i: usize) -> Result<BTreeMap<String, String>> {
+    match r.get::<Option<String>>(i)? {
         None => Ok(BTreeMap::new()),
-        Some(json) => serde_json::from_str(&json)
-            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e))),
+        Some(json) => serde_json::from_str(&json).map_err(|_| malformed("user attributes")),
     }
 }
 
 /// The `kind` column as an [`AccountKind`].
-pub(super) fn kind_from(r: &Row<'_>, i: usize) -> rusqlite::Result<AccountKind> {
+pub(super) fn kind_from(r: &Row<'_>, i: usize) -> Result<AccountKind> {
     let name: String = r.get(i)?;
-    AccountKind::from_name(&name).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(i, Type::Text, "unknown account kind".into())
-    })
+    AccountKind::from_name(&name).ok_or_else(|| malformed("account kind"))
 }
 
 impl Conn<'_> {
     pub(crate) fn user(&self, key: UserKey<'_>) -> Result<Option<User>> {
         match key {
-            UserKey::Id(id) => self.row(USER_BY_ID, [id], user_from_row),
-            UserKey::Username(k) => self.row(USER_BY_USERNAME, [k], user_from_row),
-            UserKey::Email(k) => self.row(USER_BY_EMAIL, [k], user_from_row),
+            UserKey::Id(id) => self.row(USER_BY_ID, args![id], user_from_row),
+            UserKey::Username(k) => self.row(USER_BY_USERNAME, args![k], user_from_row),
+            UserKey::Email(k) => self.row(USER_BY_EMAIL, args![k], user_from_row),
         }
     }
 
     pub(crate) fn user_exists(&self, id: UserId) -> Result<bool> {
-        self.exists(USER_EXISTS, [id])
+        self.exists(USER_EXISTS, args![id])
     }
 
     /// Whether a user has this username key, or a name that looks like it (`skeleton`).
     pub(crate) fn username_taken(&self, key: &str, skeleton: &str) -> Result<bool> {
-        self.exists(USERNAME_TAKEN, [key, skeleton])
+        self.exists(USERNAME_TAKEN, args![key, skeleton])
     }
 
     /// Whether another account than `except` has this email key.
     pub(crate) fn email_taken(&self, key: &str, except: Option<UserId>) -> Result<bool> {
-        self.exists(EMAIL_TAKEN, params![key, except])
+        self.exists(EMAIL_TAKEN, args![key, except])
     }
 
     pub(crate) fn credentials(&self, key: UserKey<'_>) -> Result<Option<Credentials>> {
@@ -164,14 +165,14 @@ impl Conn<'_> {
             Ok(Credentials { id: r.get(0)?, hash: r.get(1)?, kind: kind_from(r, 2)? })
         };
         match key {
-            UserKey::Id(id) => self.row(CREDENTIALS_BY_ID, [id], map),
-            UserKey::Username(k) => self.row(CREDENTIALS_BY_USERNAME, [k], map),
-            UserKey::Email(k) => self.row(CREDENTIALS_BY_EMAIL, [k], map),
+            UserKey::Id(id) => self.row(CREDENTIALS_BY_ID, args![id], map),
+            UserKey::Username(k) => self.row(CREDENTIALS_BY_USERNAME, args![k], map),
+            UserKey::Email(k) => self.row(CREDENTIALS_BY_EMAIL, args![k], map),
         }
     }
 
     pub(crate) fn account_state(&self, id: UserId) -> Result<Option<AccountState>> {
-        self.row(ACCOUNT_STATE, [id], |r| {
+        self.row(ACCOUNT_STATE, args![id], |r| {
             Ok(AccountState { hash: r.get(0)?, active: r.get(1)?, token_version: r.get(2)? })
         })
     }
@@ -179,14 +180,7 @@ impl Conn<'_> {
     pub(crate) fn list_users(&self, f: &UserFilter<'_>) -> Result<Vec<User>> {
         self.rows(
             LIST_USERS,
-            params![
-                f.pattern,
-                f.active,
-                f.limit,
-                f.offset,
-                f.role,
-                f.kind.map(AccountKind::as_str)
-            ],
+            args![f.pattern, f.active, f.limit, f.offset, f.role, f.kind.map(AccountKind::as_str)],
             user_from_row,
         )
     }
@@ -194,9 +188,9 @@ impl Conn<'_> {
 
 impl WriteTx<'_> {
     pub(crate) fn insert_user(&self, row: &NewUserRow<'_>, now: i64) -> Result<UserId> {
-        self.run(
+        self.insert(
             INSERT_USER,
-            params![
+            args![
                 row.username,
                 row.username_key,
                 row.username_skeleton,
@@ -206,8 +200,8 @@ impl WriteTx<'_> {
                 now,
                 row.kind.as_str()
             ],
-        )?;
-        Ok(UserId(self.last_id()))
+        )
+        .map(UserId)
     }
 
     /// `email`: `(display, key)`, or `None` to clear it.
@@ -217,55 +211,55 @@ impl WriteTx<'_> {
         email: Option<(&str, &str)>,
         now: i64,
     ) -> Result<()> {
-        self.run(SET_EMAIL, params![id, email.map(|e| e.0), email.map(|e| e.1), now])?;
+        self.run(SET_EMAIL, args![id, email.map(|e| e.0), email.map(|e| e.1), now])?;
         Ok(())
     }
 
     /// Replaces the hash and bumps the token version (every access token dies).
     pub(crate) fn set_password(&self, id: UserId, hash: &str, now: i64) -> Result<()> {
-        self.run(SET_PASSWORD, params![id, hash, now])?;
+        self.run(SET_PASSWORD, args![id, hash, now])?;
         Ok(())
     }
 
     /// Replaces the hash with a re-hash of the same password, unless it changed meanwhile.
     pub(crate) fn upgrade_hash(&self, id: UserId, old: &str, new: &str) -> Result<()> {
-        self.run(UPGRADE_HASH, params![id, old, new])?;
+        self.run(UPGRADE_HASH, args![id, old, new])?;
         Ok(())
     }
 
     /// Sets the active flag and bumps the token version.
     pub(crate) fn set_active(&self, id: UserId, active: bool, now: i64) -> Result<()> {
-        self.run(SET_ACTIVE, params![id, active, now])?;
+        self.run(SET_ACTIVE, args![id, active, now])?;
         Ok(())
     }
 
     pub(crate) fn set_email_verified(&self, id: UserId, now: i64) -> Result<()> {
-        self.run(SET_EMAIL_VERIFIED, params![id, now])?;
+        self.run(SET_EMAIL_VERIFIED, args![id, now])?;
         Ok(())
     }
 
     /// How many attributes a user has.
     pub(crate) fn attribute_count(&self, id: UserId) -> Result<u64> {
-        Ok(self.row(COUNT_ATTRIBUTES, [id], |r| r.get::<_, i64>(0))?.unwrap_or(0).max(0) as u64)
+        Ok(self.row(COUNT_ATTRIBUTES, args![id], |r| r.get::<i64>(0))?.unwrap_or(0).max(0) as u64)
     }
 
     pub(crate) fn set_attribute(&self, id: UserId, key: &str, value: &str) -> Result<()> {
-        self.run(SET_ATTRIBUTE, params![id, key, value])?;
+        self.run(SET_ATTRIBUTE, args![id, key, value])?;
         Ok(())
     }
 
     /// `false` if there was no such attribute.
     pub(crate) fn remove_attribute(&self, id: UserId, key: &str) -> Result<bool> {
-        Ok(self.run(REMOVE_ATTRIBUTE, params![id, key])? > 0)
+        Ok(self.run(REMOVE_ATTRIBUTE, args![id, key])? > 0)
     }
 
     pub(crate) fn touch_login(&self, id: UserId, now: i64) -> Result<()> {
-        self.run(TOUCH_LOGIN, params![id, now])?;
+        self.run(TOUCH_LOGIN, args![id, now])?;
         Ok(())
     }
 
     /// `false` if there was no such user.
     pub(crate) fn delete_user(&self, id: UserId) -> Result<bool> {
-        Ok(self.run(DELETE_USER, [id])? > 0)
+        Ok(self.run(DELETE_USER, args![id])? > 0)
     }
 }

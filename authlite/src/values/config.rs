@@ -34,6 +34,8 @@ pub(crate) const IN_MEMORY_PATH: &str = ":memory:";
 pub struct Config {
     /// The SQLite database file; created with its schema if missing.
     /// `":memory:"` (see [`Config::in_memory`]) keeps a private database in memory.
+    /// A `postgres://` or `postgresql://` URL (see `Config::postgres`, feature `postgres`)
+    /// selects a PostgreSQL database instead.
     pub path: PathBuf,
     /// Create the database file (with its schema) when it does not exist. Default **true**.
     /// `false` makes opening a missing file a `NotFound` error instead: for tools that must
@@ -155,8 +157,39 @@ impl Config {
         Config::new(IN_MEMORY_PATH)
     }
 
+    /// Every default, for the PostgreSQL database at `url`
+    /// (`postgres://user:password@host:5432/dbname`, with any parameter the `postgres`
+    /// crate accepts, e.g. `?sslmode=disable&options=-csearch_path%3Dauth`). The database
+    /// must exist; its tables are created on first open (unless `create_if_missing` is
+    /// false). Several machines can open one database: every promise of the engine holds
+    /// across them (see the README's "Several machines").
+    ///
+    /// ```no_run
+    /// let config = authlite::Config::postgres("postgres://auth:secret@db.internal/auth");
+    /// let auth = authlite::Auth::open_with(config)?;
+    /// # Ok::<(), authlite::Error>(())
+    /// ```
+    #[cfg(feature = "postgres")]
+    pub fn postgres(url: impl Into<String>) -> Self {
+        Config::new(url.into())
+    }
+
     pub(crate) fn is_in_memory(&self) -> bool {
         self.path.as_os_str() == IN_MEMORY_PATH
+    }
+
+    /// The PostgreSQL URL `path` holds, if it holds one.
+    pub(crate) fn postgres_url(&self) -> Option<&str> {
+        let path = self.path.to_str()?;
+        ["postgres://", "postgresql://"].iter().any(|p| path.starts_with(p)).then_some(path)
+    }
+
+    /// `path` for messages and `Debug`: a PostgreSQL URL without its password.
+    pub(crate) fn location(&self) -> String {
+        match self.postgres_url() {
+            Some(url) => redact_password(url),
+            None => self.path.display().to_string(),
+        }
     }
 
     /// Checks every field; [`Auth::open_with`](crate::Auth::open_with) calls this first.
@@ -236,6 +269,19 @@ impl Config {
     }
 }
 
+/// `scheme://user:password@host/...` as `scheme://user:***@host/...`.
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => match rest[..at].split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
 fn valid_claim(s: &str) -> bool {
     (1..=256).contains(&s.chars().count()) && !s.chars().any(char::is_control)
 }
@@ -243,7 +289,7 @@ fn valid_claim(s: &str) -> bool {
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
-            .field("path", &self.path)
+            .field("path", &self.location())
             .field("create_if_missing", &self.create_if_missing)
             .field("pbkdf2_iterations", &self.pbkdf2_iterations)
             .field("access_token_ttl", &self.access_token_ttl)
@@ -358,6 +404,21 @@ mod tests {
             change(&mut c);
             assert_eq!(c.validate().unwrap_err().kind(), ErrorKind::Config, "{c:?}");
         }
+    }
+
+    #[test]
+    fn postgres_urls_are_recognised_and_their_password_never_shown() {
+        let config = Config::new("postgres://auth:hunter2@db:5432/auth?sslmode=disable");
+        assert_eq!(
+            config.postgres_url(),
+            Some("postgres://auth:hunter2@db:5432/auth?sslmode=disable")
+        );
+        assert_eq!(config.location(), "postgres://auth:***@db:5432/auth?sslmode=disable");
+        assert!(!format!("{config:?}").contains("hunter2"));
+        assert!(Config::new("postgresql://db/auth").postgres_url().is_some());
+        assert_eq!(Config::new("postgresql://db/auth").location(), "postgresql://db/auth");
+        assert!(Config::new("auth.db").postgres_url().is_none());
+        assert!(Config::new("./postgres://x").postgres_url().is_none());
     }
 
     #[test]

@@ -4,9 +4,8 @@
 use crate::common::*;
 use authlite::{Auth, ClientInfo, Config, ErrorKind, NewUser, UserId};
 
-#[test]
-fn register_and_look_up() {
-    let env = Env::new();
+fn register_and_look_up(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let alice = auth.register(NewUser::new("Alice", PASSWORD).email("Alice@Example.com")).unwrap();
     assert!(alice.id.get() > 0);
@@ -23,9 +22,8 @@ fn register_and_look_up() {
     assert_eq!(err(auth.user(UserId(424_242))), ErrorKind::NotFound);
 }
 
-#[test]
-fn usernames_and_emails_are_unique_ignoring_case_and_width() {
-    let env = Env::new();
+fn usernames_and_emails_are_unique_ignoring_case_and_width(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     auth.register(NewUser::new("Straße", PASSWORD).email("a@x.io")).unwrap();
     for dup in ["STRASSE", "strasse", "ＳＴＲＡＳＳＥ", "straße"] {
@@ -37,9 +35,8 @@ fn usernames_and_emails_are_unique_ignoring_case_and_width() {
     );
 }
 
-#[test]
-fn bad_usernames_and_emails_are_invalid_input() {
-    let env = Env::new();
+fn bad_usernames_and_emails_are_invalid_input(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     for name in [
         "",
@@ -70,9 +67,8 @@ fn bad_usernames_and_emails_are_invalid_input() {
     }
 }
 
-#[test]
-fn password_policy_follows_nist() {
-    let env = Env::new();
+fn password_policy_follows_nist(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     for weak in
         ["", "short", "1234567", "password", "Password1", "qwertyuiop", "zzzzzzzzzz", "dave1234"]
@@ -93,9 +89,8 @@ fn password_policy_follows_nist() {
     assert_eq!(err(strict.register(NewUser::new("u5", "elevenchars"))), ErrorKind::WeakPassword);
 }
 
-#[test]
-fn passwords_are_nfkc_normalised() {
-    let env = Env::new();
+fn passwords_are_nfkc_normalised(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     auth.register(NewUser::new("erin", "ｆｕｌｌｗｉｄｔｈ ｐａｓｓ")).unwrap();
     auth.login("erin", "fullwidth pass", &ClientInfo::default()).unwrap();
@@ -104,48 +99,38 @@ fn passwords_are_nfkc_normalised() {
     auth.login("frank", "cafe\u{301} au lait", &ClientInfo::default()).unwrap();
 }
 
-#[test]
-fn only_a_pbkdf2_phc_hash_is_stored() {
-    let env = Env::new();
+fn only_a_pbkdf2_phc_hash_is_stored(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let alice = user(&auth, "alice");
-    let hash: String = raw(&env.path)
-        .query_row("SELECT password_hash FROM users WHERE id = ?1", [alice.id], |r| r.get(0))
-        .unwrap();
+    let hash = env.text(&format!("SELECT password_hash FROM users WHERE id = {}", alice.id));
     assert!(hash.starts_with("$pbkdf2-sha256$i=1000,l=32$"), "{hash}");
     assert!(!hash.contains(PASSWORD));
 }
 
-#[test]
-fn default_iterations_are_600k_and_outdated_hashes_are_upgraded_on_login() {
+fn default_iterations_are_600k_and_outdated_hashes_are_upgraded_on_login(b: Backend) {
     assert_eq!(Config::new("x.db").pbkdf2_iterations, 600_000);
-    let env = Env::new();
+    let env = Env::on(b);
     let auth = env.open();
     let alice = user(&auth, "alice");
     drop(auth);
     let auth = Auth::open_with(Config { pbkdf2_iterations: 2_000, ..env.config() }).unwrap();
     auth.login("alice", PASSWORD, &ClientInfo::default()).unwrap();
-    let hash: String = raw(&env.path)
-        .query_row("SELECT password_hash FROM users WHERE id = ?1", [alice.id], |r| r.get(0))
-        .unwrap();
+    let hash = env.text(&format!("SELECT password_hash FROM users WHERE id = {}", alice.id));
     assert!(hash.starts_with("$pbkdf2-sha256$i=2000,"), "{hash}");
     auth.login("alice", PASSWORD, &ClientInfo::default()).unwrap();
 }
 
-#[test]
-fn a_corrupt_stored_hash_fails_closed() {
-    let env = Env::new();
+fn a_corrupt_stored_hash_fails_closed(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let alice = user(&auth, "alice");
-    raw(&env.path)
-        .execute("UPDATE users SET password_hash = 'garbage' WHERE id = ?1", [alice.id])
-        .unwrap();
+    env.exec(&format!("UPDATE users SET password_hash = 'garbage' WHERE id = {}", alice.id));
     assert_eq!(err(auth.login("alice", PASSWORD, &ClientInfo::default())), ErrorKind::Storage);
 }
 
-#[test]
-fn set_password_applies_the_policy_and_needs_a_user() {
-    let env = Env::new();
+fn set_password_applies_the_policy_and_needs_a_user(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let alice = user(&auth, "alice");
     assert_eq!(err(auth.set_password(alice.id, "password")), ErrorKind::WeakPassword);
@@ -164,3 +149,15 @@ fn debug_output_never_shows_a_password() {
     let new = NewUser::new("alice", PASSWORD);
     assert!(!format!("{new:?}").contains(PASSWORD));
 }
+
+backend_tests!(
+    a_corrupt_stored_hash_fails_closed,
+    default_iterations_are_600k_and_outdated_hashes_are_upgraded_on_login,
+    only_a_pbkdf2_phc_hash_is_stored,
+    register_and_look_up,
+    usernames_and_emails_are_unique_ignoring_case_and_width,
+    bad_usernames_and_emails_are_invalid_input,
+    password_policy_follows_nist,
+    passwords_are_nfkc_normalised,
+    set_password_applies_the_policy_and_needs_a_user,
+);

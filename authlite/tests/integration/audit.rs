@@ -72,9 +72,8 @@ fn everything(env: &Env, auth: &Auth) -> Vec<String> {
     secrets
 }
 
-#[test]
-fn every_security_event_leaves_a_row() {
-    let env = Env::new();
+fn every_security_event_leaves_a_row(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     everything(&env, &auth);
     let seen = kinds(&auth);
@@ -142,9 +141,8 @@ fn no_password_or_token_is_anywhere_in_the_database_files() {
     }
 }
 
-#[test]
-fn queries_filter_by_user_kind_time_and_page() {
-    let env = Env::new();
+fn queries_filter_by_user_kind_time_and_page(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let alice = user(&auth, "alice");
     let bob = user(&auth, "bob");
@@ -208,9 +206,8 @@ fn subscribers_see_events_only_after_commit() {
     assert_eq!(next.kind, AuditKind::RoleCreated);
 }
 
-#[test]
-fn a_panicking_or_blocked_subscriber_changes_nothing() {
-    let env = Env::new();
+fn a_panicking_or_blocked_subscriber_changes_nothing(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     auth.subscribe(|_| panic!("subscriber bug"));
     let (release, gate) = mpsc::channel::<()>();
@@ -242,9 +239,8 @@ fn a_panicking_or_blocked_subscriber_changes_nothing() {
     assert_eq!(auth.audit_events_dropped(), 0);
 }
 
-#[test]
-fn unsubscribed_callbacks_stop_receiving() {
-    let env = Env::new();
+fn unsubscribed_callbacks_stop_receiving(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let (tx, rx) = mpsc::channel::<AuditKind>();
     let tx = Mutex::new(tx);
@@ -275,43 +271,38 @@ fn trail(env: &Env) -> Auth {
     auth
 }
 
-#[test]
-fn editing_an_audit_row_by_hand_is_detected_and_named() {
-    let env = Env::new();
+fn editing_an_audit_row_by_hand_is_detected_and_named(b: Backend) {
+    let env = Env::on(b);
     let auth = trail(&env);
-    raw(&env.path).execute("UPDATE audit_log SET ip = '10.0.0.1' WHERE id = 3", []).unwrap();
+    env.exec("UPDATE audit_log SET ip = '10.0.0.1' WHERE id = 3");
     assert!(chain_error(&auth).contains("row 3"));
 }
 
-#[test]
-fn deleting_an_audit_row_by_hand_is_detected() {
-    let env = Env::new();
+fn deleting_an_audit_row_by_hand_is_detected(b: Backend) {
+    let env = Env::on(b);
     let auth = trail(&env);
-    raw(&env.path).execute("DELETE FROM audit_log WHERE id = 2", []).unwrap();
+    env.exec("DELETE FROM audit_log WHERE id = 2");
     assert!(chain_error(&auth).contains("row 3"), "the row after the gap is named");
 }
 
-#[test]
-fn inserting_or_reordering_audit_rows_by_hand_is_detected() {
-    let env = Env::new();
+fn inserting_or_reordering_audit_rows_by_hand_is_detected(b: Backend) {
+    let env = Env::on(b);
     let auth = trail(&env);
-    let conn = raw(&env.path);
-    conn.execute(
+    env.exec(
         "INSERT INTO audit_log (id, at, kind, user_id, mac) \
          SELECT 6, at, kind, user_id, mac FROM audit_log WHERE id = 5",
-        [],
-    )
-    .unwrap();
+    );
     assert!(chain_error(&auth).contains("row 6"));
-    conn.execute("DELETE FROM audit_log WHERE id = 6", []).unwrap();
+    env.exec("DELETE FROM audit_log WHERE id = 6");
     assert!(auth.verify_audit_chain().is_ok());
-    conn.execute("UPDATE audit_log SET kind = 'login.failed' WHERE id = 4", []).unwrap();
+    env.exec("UPDATE audit_log SET kind = 'login.failed' WHERE id = 4");
     assert!(chain_error(&auth).contains("row 4"));
 }
 
-#[test]
-fn deleting_the_oldest_rows_by_hand_is_detected_but_the_retention_purge_is_not_tampering() {
-    let env = Env::new();
+fn deleting_the_oldest_rows_by_hand_is_detected_but_the_retention_purge_is_not_tampering(
+    b: Backend,
+) {
+    let env = Env::on(b);
     let auth = trail(&env);
     env.clock.advance(Duration::from_secs(3600));
     login(&auth, "alice");
@@ -322,15 +313,14 @@ fn deleting_the_oldest_rows_by_hand_is_detected_but_the_retention_purge_is_not_t
     login(&auth, "alice");
     assert!(auth.verify_audit_chain().is_ok());
 
-    let env = Env::new();
+    let env = Env::on(b);
     let auth = trail(&env);
-    raw(&env.path).execute("DELETE FROM audit_log WHERE id <= 2", []).unwrap();
+    env.exec("DELETE FROM audit_log WHERE id <= 2");
     assert!(chain_error(&auth).contains("row 3"));
 }
 
-#[test]
-fn a_master_secret_from_the_config_keys_the_chain() {
-    let env = Env::new();
+fn a_master_secret_from_the_config_keys_the_chain(b: Backend) {
+    let env = Env::on(b);
     let secret = authlite::SecretBytes::new(vec![42u8; 32]);
     let config = Config { master_secret: Some(secret.clone()), ..env.config() };
     let auth = Auth::open_with(config.clone()).unwrap();
@@ -339,11 +329,7 @@ fn a_master_secret_from_the_config_keys_the_chain() {
     drop(auth);
     // Without the secret, or with another one, the file is refused at open (not later as
     // a tamper alarm), before anything is written under the wrong chain key.
-    let rows = || {
-        raw(&env.path)
-            .query_row("SELECT count(*) FROM audit_log", [], |r| r.get::<_, i64>(0))
-            .unwrap()
-    };
+    let rows = || env.int("SELECT count(*) FROM audit_log");
     let before = rows();
     assert_eq!(err(Auth::open_with(env.config())), ErrorKind::Config);
     let wrong = authlite::SecretBytes::new(vec![7u8; 32]);
@@ -357,9 +343,8 @@ fn a_master_secret_from_the_config_keys_the_chain() {
 
 /// The chain check reads the anchor, the newest purge record and every row: on one
 /// snapshot, so a purge committing in between cannot raise a false tamper alarm.
-#[test]
-fn verification_racing_purges_never_raises_a_false_alarm() {
-    let env = Env::new();
+fn verification_racing_purges_never_raises_a_false_alarm(b: Backend) {
+    let env = Env::on(b);
     let writer = env.open();
     let checker = env.open();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -386,3 +371,16 @@ fn verification_racing_purges_never_raises_a_false_alarm() {
     assert!(checks > 10, "the two ran concurrently");
     checker.verify_audit_chain().unwrap();
 }
+
+backend_tests!(
+    a_master_secret_from_the_config_keys_the_chain,
+    deleting_the_oldest_rows_by_hand_is_detected_but_the_retention_purge_is_not_tampering,
+    inserting_or_reordering_audit_rows_by_hand_is_detected,
+    deleting_an_audit_row_by_hand_is_detected,
+    editing_an_audit_row_by_hand_is_detected_and_named,
+    every_security_event_leaves_a_row,
+    queries_filter_by_user_kind_time_and_page,
+    a_panicking_or_blocked_subscriber_changes_nothing,
+    unsubscribed_callbacks_stop_receiving,
+    verification_racing_purges_never_raises_a_false_alarm,
+);

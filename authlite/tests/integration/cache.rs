@@ -32,7 +32,7 @@ fn raw_commits_between_validations_are_always_seen_across_checkpoints() {
         let value = if revoked { Some(1_i64) } else { None };
         conn.execute(
             "UPDATE sessions SET revoked_at = ?1 WHERE id = ?2",
-            (value, login.session.id),
+            (value, login.session.id.0),
         )
         .unwrap();
         match step % 7 {

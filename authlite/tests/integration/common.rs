@@ -10,18 +10,95 @@ use tempfile::TempDir;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
-/// A temp dir holding one database file, a manual clock, and the config for it.
+/// The database a backend-neutral test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A temp dir, a manual clock, and one database: a file in the dir, or (PostgreSQL) a
+/// fresh schema of the database at `AUTHLITE_TEST_POSTGRES_URL`, dropped afterwards.
 pub struct Env {
     pub dir: TempDir,
+    /// The SQLite file, or the PostgreSQL URL (selecting the test's own schema).
     pub path: PathBuf,
     pub clock: ManualClock,
+    pub backend: Backend,
+    schema: Option<String>,
 }
 
 impl Env {
+    /// A database file in a temp dir.
     pub fn new() -> Env {
+        Env::on(Backend::Sqlite)
+    }
+
+    /// A fresh, empty database on `backend`.
+    pub fn on(backend: Backend) -> Env {
         let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("auth.db");
-        Env { dir, path, clock: ManualClock::new() }
+        let clock = ManualClock::new();
+        match backend {
+            Backend::Sqlite => {
+                let path = dir.path().join("auth.db");
+                Env { dir, path, clock, backend, schema: None }
+            }
+            Backend::Postgres => {
+                let base = postgres_url();
+                let schema = format!("t_{}", random_suffix());
+                pg_admin(&base).batch_execute(&format!("CREATE SCHEMA {schema}")).expect("schema");
+                let sep = if base.contains('?') { '&' } else { '?' };
+                let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+                Env { dir, path: PathBuf::from(url), clock, backend, schema: Some(schema) }
+            }
+        }
+    }
+
+    /// Runs SQL behind the engine's back (no parameters; one statement or several).
+    pub fn exec(&self, sql: &str) {
+        match self.backend {
+            Backend::Sqlite => raw(&self.path).execute_batch(sql).expect("raw sql"),
+            Backend::Postgres => pg_client(&self.path).batch_execute(sql).expect("raw sql"),
+        }
+    }
+
+    /// The first column of the first row of `sql`, as an integer.
+    pub fn int(&self, sql: &str) -> i64 {
+        match self.backend {
+            Backend::Sqlite => raw(&self.path).query_row(sql, [], |r| r.get(0)).expect("raw sql"),
+            Backend::Postgres => pg_client(&self.path).query_one(sql, &[]).expect("raw sql").get(0),
+        }
+    }
+
+    /// The first column of the first row of `sql`, as bytes.
+    pub fn bytes(&self, sql: &str) -> Vec<u8> {
+        match self.backend {
+            Backend::Sqlite => raw(&self.path).query_row(sql, [], |r| r.get(0)).expect("raw sql"),
+            Backend::Postgres => pg_client(&self.path).query_one(sql, &[]).expect("raw sql").get(0),
+        }
+    }
+
+    /// The first column of every row of `sql`, as text.
+    pub fn texts(&self, sql: &str) -> Vec<String> {
+        match self.backend {
+            Backend::Sqlite => {
+                let conn = raw(&self.path);
+                let mut stmt = conn.prepare(sql).expect("raw sql");
+                stmt.query_map([], |r| r.get(0)).expect("raw sql").map(Result::unwrap).collect()
+            }
+            Backend::Postgres => {
+                let rows = pg_client(&self.path).query(sql, &[]).expect("raw sql");
+                rows.iter().map(|r| r.get(0)).collect()
+            }
+        }
+    }
+
+    /// The first column of the first row of `sql`, as text.
+    pub fn text(&self, sql: &str) -> String {
+        match self.backend {
+            Backend::Sqlite => raw(&self.path).query_row(sql, [], |r| r.get(0)).expect("raw sql"),
+            Backend::Postgres => pg_client(&self.path).query_one(sql, &[]).expect("raw sql").get(0),
+        }
     }
 
     pub fn config(&self) -> Config {
@@ -32,6 +109,72 @@ impl Env {
         Auth::open_with(self.config()).expect("open")
     }
 }
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if let Some(schema) = &self.schema {
+            // Best effort: a leftover schema only costs space in a throw-away database.
+            let _ = pg_admin(&postgres_url())
+                .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        }
+    }
+}
+
+/// The PostgreSQL database the suite runs on: `AUTHLITE_TEST_POSTGRES_URL`. The tests that
+/// need it are ignored when it was not set at build time (see `backend_tests!`).
+pub fn postgres_url() -> String {
+    std::env::var("AUTHLITE_TEST_POSTGRES_URL")
+        .expect("AUTHLITE_TEST_POSTGRES_URL names the PostgreSQL database of the test suite")
+}
+
+fn pg_admin(url: &str) -> postgres::Client {
+    postgres::Client::connect(url, postgres::NoTls).expect("connect to PostgreSQL")
+}
+
+/// A client on the test's schema (the URL carries its search_path).
+pub fn pg_client(path: &Path) -> postgres::Client {
+    pg_admin(path.to_str().expect("URL"))
+}
+
+fn random_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{}_{}_{}", std::process::id(), nanos, NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Instantiates backend-neutral tests, each a `fn name(b: Backend)`, once per backend:
+/// `<file>::sqlite::<name>` and `<file>::postgres::<name>`. The PostgreSQL ones are ignored
+/// unless `AUTHLITE_TEST_POSTGRES_URL` was set when the tests were built (build.rs turns it
+/// into the `authlite_pg_tests` cfg), so a machine without PostgreSQL reports them as
+/// ignored, never as passed.
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name($crate::common::Backend::Sqlite)
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[test]
+                #[cfg_attr(
+                    not(authlite_pg_tests),
+                    ignore = "needs AUTHLITE_TEST_POSTGRES_URL (and the postgres feature)"
+                )]
+                fn $name() {
+                    super::$name($crate::common::Backend::Postgres)
+                }
+            )*
+        }
+    };
+}
+pub(crate) use backend_tests;
 
 pub fn config_for(path: &Path, clock: &ManualClock) -> Config {
     Config { pbkdf2_iterations: 1_000, clock: Arc::new(clock.clone()), ..Config::new(path) }

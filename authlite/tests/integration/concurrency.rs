@@ -7,9 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::common::*;
 use authlite::{ClientInfo, ErrorKind, NewUser};
 
-#[test]
-fn threads_on_several_engines_register_login_refresh_and_logout_without_errors() {
-    let env = Env::new();
+fn threads_on_several_engines_register_login_refresh_and_logout_without_errors(b: Backend) {
+    let env = Env::on(b);
     let engines: Vec<_> = (0..3).map(|_| env.open()).collect();
     let threads: Vec<_> = (0..6)
         .map(|t| {
@@ -35,14 +34,11 @@ fn threads_on_several_engines_register_login_refresh_and_logout_without_errors()
     for t in threads {
         t.join().unwrap();
     }
-    let users: i64 =
-        raw(&env.path).query_row("SELECT count(*) FROM users", [], |r| r.get(0)).unwrap();
-    assert_eq!(users, 48);
+    assert_eq!(env.int("SELECT count(*) FROM users"), 48);
 }
 
-#[test]
-fn a_revoked_session_never_validates_after_revoke_returned() {
-    let env = Env::new();
+fn a_revoked_session_never_validates_after_revoke_returned(b: Backend) {
+    let env = Env::on(b);
     let revoker = env.open();
     let readers: Vec<_> = (0..2).map(|_| env.open()).collect();
     user(&revoker, "alice");
@@ -78,3 +74,8 @@ fn a_revoked_session_never_validates_after_revoke_returned() {
         }
     }
 }
+
+backend_tests!(
+    threads_on_several_engines_register_login_refresh_and_logout_without_errors,
+    a_revoked_session_never_validates_after_revoke_returned,
+);

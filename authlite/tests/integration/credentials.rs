@@ -13,9 +13,8 @@ const HOUR: Duration = Duration::from_secs(3600);
 
 // --- scoped capability tokens -----------------------------------------------------------
 
-#[test]
-fn a_scoped_token_grants_its_scope_and_subject_until_it_expires() {
-    let env = Env::new();
+fn a_scoped_token_grants_its_scope_and_subject_until_it_expires(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let qr = auth.issue_scoped("table", "42", 4 * HOUR).unwrap();
     assert!(qr.len() < 60, "fits a small QR code: {qr}");
@@ -32,7 +31,7 @@ fn a_scoped_token_grants_its_scope_and_subject_until_it_expires() {
     for junk in ["", "x", "a.b", &"A".repeat(5000)] {
         assert_eq!(err(auth.verify_scoped(junk, "table")), ErrorKind::InvalidToken);
     }
-    let other = Env::new().open();
+    let other = Env::on(b).open();
     assert_eq!(err(other.verify_scoped(&qr, "table")), ErrorKind::InvalidToken, "other engine");
 
     env.clock.advance(4 * HOUR - Duration::from_millis(1));
@@ -41,9 +40,8 @@ fn a_scoped_token_grants_its_scope_and_subject_until_it_expires() {
     assert_eq!(err(auth.verify_scoped(&qr, "table")), ErrorKind::ExpiredToken);
 }
 
-#[test]
-fn revoking_a_subject_kills_its_tokens_in_every_engine_on_the_next_verify() {
-    let env = Env::new();
+fn revoking_a_subject_kills_its_tokens_in_every_engine_on_the_next_verify(b: Backend) {
+    let env = Env::on(b);
     let (staff, till) = (env.open(), env.open());
     let table42 = staff.issue_scoped("table", "42", HOUR).unwrap();
     let table7 = staff.issue_scoped("table", "7", HOUR).unwrap();
@@ -64,9 +62,8 @@ fn revoking_a_subject_kills_its_tokens_in_every_engine_on_the_next_verify() {
 
 // --- service accounts and API keys --------------------------------------------------------
 
-#[test]
-fn a_service_account_has_no_password_login_but_roles_as_usual() {
-    let env = Env::new();
+fn a_service_account_has_no_password_login_but_roles_as_usual(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let svc = auth.create_service_account("billing").unwrap();
     assert_eq!(svc.kind, AccountKind::Service);
@@ -86,9 +83,8 @@ fn a_service_account_has_no_password_login_but_roles_as_usual() {
     assert_eq!(err(auth.create_service_account("Billing")), ErrorKind::Conflict);
 }
 
-#[test]
-fn an_api_key_acts_for_its_account_within_its_scopes() {
-    let env = Env::new();
+fn an_api_key_acts_for_its_account_within_its_scopes(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     auth.create_role("ops").unwrap();
     auth.grant("ops", "orders", "*").unwrap();
@@ -149,9 +145,8 @@ fn a_mistyped_key_is_refused_without_a_database_read() {
     assert_eq!(err(auth.validate_api_key(&key)), ErrorKind::Storage, "a real key needs the read");
 }
 
-#[test]
-fn revoked_expired_and_deactivated_keys_stop_in_every_engine() {
-    let env = Env::new();
+fn revoked_expired_and_deactivated_keys_stop_in_every_engine(b: Backend) {
+    let env = Env::on(b);
     let (admin, api) = (env.open(), env.open());
     let svc = admin.create_service_account("billing").unwrap();
     let revoked = admin.create_api_key(svc.id, ApiKeySpec::new("a")).unwrap();
@@ -176,9 +171,8 @@ fn revoked_expired_and_deactivated_keys_stop_in_every_engine() {
     assert_eq!(err(admin.revoke_api_key(fresh.info.id)), ErrorKind::NotFound);
 }
 
-#[test]
-fn last_used_is_written_at_most_once_an_hour() {
-    let env = Env::new();
+fn last_used_is_written_at_most_once_an_hour(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let svc = auth.create_service_account("billing").unwrap();
     let key = auth.create_api_key(svc.id, ApiKeySpec::new("k")).unwrap();
@@ -200,9 +194,8 @@ fn last_used_is_written_at_most_once_an_hour() {
 
 // --- service tokens -------------------------------------------------------------------------
 
-#[test]
-fn a_service_token_validates_while_its_key_does() {
-    let env = Env::new();
+fn a_service_token_validates_while_its_key_does(b: Backend) {
+    let env = Env::on(b);
     let (caller, callee) = (env.open(), env.open());
     let svc = caller.create_service_account("billing").unwrap();
     let key = caller.create_api_key(svc.id, ApiKeySpec::new("k").scopes(["orders:read"])).unwrap();
@@ -260,9 +253,8 @@ fn a_service_token_validates_while_its_key_does() {
     assert_eq!(err(callee.validate(&st.access_token)), ErrorKind::ExpiredToken);
 }
 
-#[test]
-fn a_service_token_never_outlives_its_key() {
-    let env = Env::new();
+fn a_service_token_never_outlives_its_key(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let svc = auth.create_service_account("billing").unwrap();
     let key = auth
@@ -273,9 +265,8 @@ fn a_service_token_never_outlives_its_key() {
     assert!(left <= Duration::from_secs(600) && left > Duration::from_secs(599), "{left:?}");
 }
 
-#[test]
-fn the_token_cache_reuses_until_a_tenth_is_left_and_never_hands_out_an_expired_token() {
-    let env = Env::new();
+fn the_token_cache_reuses_until_a_tenth_is_left_and_never_hands_out_an_expired_token(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let svc = auth.create_service_account("billing").unwrap();
     let key = auth.create_api_key(svc.id, ApiKeySpec::new("k")).unwrap();
@@ -337,3 +328,15 @@ fn every_credential_operation_is_audited_and_no_secret_is_stored() {
         assert!(!contains(&bytes, secret.as_bytes()), "{secret}");
     }
 }
+
+backend_tests!(
+    a_scoped_token_grants_its_scope_and_subject_until_it_expires,
+    revoking_a_subject_kills_its_tokens_in_every_engine_on_the_next_verify,
+    a_service_account_has_no_password_login_but_roles_as_usual,
+    an_api_key_acts_for_its_account_within_its_scopes,
+    revoked_expired_and_deactivated_keys_stop_in_every_engine,
+    last_used_is_written_at_most_once_an_hour,
+    a_service_token_validates_while_its_key_does,
+    a_service_token_never_outlives_its_key,
+    the_token_cache_reuses_until_a_tenth_is_left_and_never_hands_out_an_expired_token,
+);

@@ -429,7 +429,7 @@ fn writes_blocked_by_another_writer_fail_after_the_busy_timeout_commit_nothing_t
     let blocker = raw(&env.path);
     blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
     blocker
-        .execute("UPDATE sessions SET revoked_at = 1 WHERE id = ?1", [fx.other_session])
+        .execute("UPDATE sessions SET revoked_at = 1 WHERE id = ?1", [fx.other_session.0])
         .unwrap();
     let before = fingerprint(&env.path);
 

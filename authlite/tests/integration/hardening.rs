@@ -26,17 +26,19 @@ fn app_config(env: &Env) -> Config {
 }
 
 fn audit_rows(env: &Env) -> i64 {
-    raw(&env.path).query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0)).unwrap()
+    env.int("SELECT count(*) FROM audit_log")
 }
 
 fn key_rows(env: &Env) -> Vec<(String, String, bool)> {
-    let conn = raw(&env.path);
-    let mut stmt = conn
-        .prepare("SELECT kid, alg, retired_at IS NOT NULL FROM signing_keys ORDER BY id")
-        .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .map(Result::unwrap)
+    let rows = env.texts(
+        "SELECT kid || ' ' || alg || ' ' || (CASE WHEN retired_at IS NULL THEN 'live' ELSE 'retired' END) \
+         FROM signing_keys ORDER BY id",
+    );
+    rows.iter()
+        .map(|row| {
+            let parts: Vec<&str> = row.split(' ').collect();
+            (parts[0].to_owned(), parts[1].to_owned(), parts[2] == "retired")
+        })
         .collect()
 }
 
@@ -82,9 +84,8 @@ fn a_tool_opens_with_the_recorded_settings_and_acts_as_the_application() {
     assert_eq!(err(Auth::recorded_config(env.dir.path().join("missing.db"))), ErrorKind::NotFound);
 }
 
-#[test]
-fn a_conflicting_opener_is_refused_before_it_writes() {
-    let env = Env::new();
+fn a_conflicting_opener_is_refused_before_it_writes(b: Backend) {
+    let env = Env::on(b);
     let app = Auth::open_with(app_config(&env)).unwrap();
     user(&app, "alice");
     let (rows, keys) = (audit_rows(&env), key_rows(&env));
@@ -144,9 +145,8 @@ fn an_opener_that_may_not_create_never_creates() {
     Auth::open_with(missing).expect("an existing database opens");
 }
 
-#[test]
-fn look_alike_usernames_collide_or_are_refused() {
-    let env = Env::new();
+fn look_alike_usernames_collide_or_are_refused(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     user(&auth, "admin");
     user(&auth, "scope");
@@ -166,9 +166,8 @@ fn look_alike_usernames_collide_or_are_refused() {
 
 /// Django allows 4,096 characters; a user imported from it must be able to log in with a
 /// password longer than the 128 allowed for new ones.
-#[test]
-fn an_imported_long_password_logs_in() {
-    let env = Env::new();
+fn an_imported_long_password_logs_in(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let password = "correct horse battery staple ".repeat(6)[..160].to_owned();
     let mut hash = [0u8; 32];
@@ -192,9 +191,8 @@ fn an_imported_long_password_logs_in() {
     );
 }
 
-#[test]
-fn a_flood_of_denials_is_audited_once_per_window_with_a_count() {
-    let env = Env::new();
+fn a_flood_of_denials_is_audited_once_per_window_with_a_count(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     user(&auth, "mallory");
     let who = auth.validate(&login(&auth, "mallory").access_token).unwrap();
@@ -215,3 +213,10 @@ fn a_flood_of_denials_is_audited_once_per_window_with_a_count() {
     assert_eq!(rows[0].detail.as_deref(), Some("resource=orders action=refund repeats_before=499"));
     auth.verify_audit_chain().unwrap();
 }
+
+backend_tests!(
+    a_conflicting_opener_is_refused_before_it_writes,
+    look_alike_usernames_collide_or_are_refused,
+    an_imported_long_password_logs_in,
+    a_flood_of_denials_is_audited_once_per_window_with_a_count,
+);

@@ -19,14 +19,11 @@ fn vectors() -> Vec<Vector> {
 }
 
 fn stored_hash(env: &Env, username: &str) -> String {
-    raw(&env.path)
-        .query_row("SELECT password_hash FROM users WHERE username = ?1", [username], |r| r.get(0))
-        .unwrap()
+    env.text(&format!("SELECT password_hash FROM users WHERE username = '{username}'"))
 }
 
-#[test]
-fn django_werkzeug_and_passlib_hashes_log_in_and_are_upgraded() {
-    let env = Env::new();
+fn django_werkzeug_and_passlib_hashes_log_in_and_are_upgraded(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     for v in vectors() {
         auth.import_user(&v.username, &v.hash).unwrap();
@@ -51,22 +48,20 @@ fn django_werkzeug_and_passlib_hashes_log_in_and_are_upgraded() {
     assert_eq!(rehashed.len(), vectors().len());
 }
 
-#[test]
-fn this_crates_own_phc_hashes_import_too() {
-    let source = Env::new();
+fn this_crates_own_phc_hashes_import_too(b: Backend) {
+    let source = Env::on(b);
     let from = source.open();
     user(&from, "alice");
     let hash = stored_hash(&source, "alice");
-    let env = Env::new();
+    let env = Env::on(b);
     let auth = env.open();
     auth.import_user("alice", &hash).unwrap();
     auth.login("alice", PASSWORD, &ClientInfo::default()).unwrap();
     assert_eq!(stored_hash(&env, "alice"), hash, "already current: kept");
 }
 
-#[test]
-fn raising_the_iteration_count_rehashes_at_the_next_login() {
-    let env = Env::new();
+fn raising_the_iteration_count_rehashes_at_the_next_login(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     user(&auth, "alice");
     drop(auth);
@@ -75,9 +70,8 @@ fn raising_the_iteration_count_rehashes_at_the_next_login() {
     assert!(stored_hash(&env, "alice").starts_with("$pbkdf2-sha256$i=5000,"));
 }
 
-#[test]
-fn unsupported_or_malformed_hashes_are_refused() {
-    let env = Env::new();
+fn unsupported_or_malformed_hashes_are_refused(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     for bad in [
         "",
@@ -97,3 +91,10 @@ fn unsupported_or_malformed_hashes_are_refused() {
     auth.import_user("bob", &v.hash).unwrap();
     assert_eq!(auth.import_user("BOB", &v.hash).unwrap_err().kind(), ErrorKind::Conflict);
 }
+
+backend_tests!(
+    django_werkzeug_and_passlib_hashes_log_in_and_are_upgraded,
+    this_crates_own_phc_hashes_import_too,
+    raising_the_iteration_count_rehashes_at_the_next_login,
+    unsupported_or_malformed_hashes_are_refused,
+);

@@ -41,9 +41,8 @@ fn challenge(auth: &Auth, password: &str) -> String {
 
 // --- one-time tokens ----------------------------------------------------------------------
 
-#[test]
-fn a_password_reset_ends_every_session_and_clears_the_lockout() {
-    let env = Env::new();
+fn a_password_reset_ends_every_session_and_clears_the_lockout(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let alice = auth.register(NewUser::new("alice", PASSWORD).email("alice@example.com")).unwrap();
     let session = login(&auth, "alice");
@@ -72,9 +71,8 @@ fn a_password_reset_ends_every_session_and_clears_the_lockout() {
     let _ = alice;
 }
 
-#[test]
-fn one_time_tokens_expire_are_voided_by_newer_ones_and_keep_to_their_purpose() {
-    let env = Env::new();
+fn one_time_tokens_expire_are_voided_by_newer_ones_and_keep_to_their_purpose(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let alice = auth.register(NewUser::new("alice", PASSWORD).email("alice@example.com")).unwrap();
     let first = auth.request_password_reset("alice").unwrap().unwrap();
@@ -100,9 +98,8 @@ fn one_time_tokens_expire_are_voided_by_newer_ones_and_keep_to_their_purpose() {
     auth.verify_email(&verify).expect("3 days");
 }
 
-#[test]
-fn of_eight_threads_redeeming_one_token_exactly_one_wins() {
-    let env = Env::new();
+fn of_eight_threads_redeeming_one_token_exactly_one_wins(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     user(&auth, "alice");
     for purpose in ["reset", "magic"] {
@@ -133,9 +130,8 @@ fn of_eight_threads_redeeming_one_token_exactly_one_wins() {
     }
 }
 
-#[test]
-fn email_verification_is_voided_by_an_address_change() {
-    let env = Env::new();
+fn email_verification_is_voided_by_an_address_change(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let alice = auth.register(NewUser::new("alice", PASSWORD).email("alice@example.com")).unwrap();
     assert_eq!(alice.email_verified_at, None);
@@ -152,9 +148,8 @@ fn email_verification_is_voided_by_an_address_change() {
     assert_eq!(err(auth.email_verification_token(bob.id)), ErrorKind::InvalidInput);
 }
 
-#[test]
-fn a_magic_link_signs_in_and_unknown_names_get_nothing() {
-    let env = Env::new();
+fn a_magic_link_signs_in_and_unknown_names_get_nothing(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let alice = user(&auth, "alice");
     let svc = auth.create_service_account("robot").unwrap();
@@ -172,9 +167,8 @@ fn a_magic_link_signs_in_and_unknown_names_get_nothing() {
 
 // --- TOTP -------------------------------------------------------------------------------------
 
-#[test]
-fn totp_is_required_after_the_password_and_a_code_works_once() {
-    let env = Env::new();
+fn totp_is_required_after_the_password_and_a_code_works_once(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let (secret, _) = with_totp(&env, &auth);
     let c = challenge(&auth, PASSWORD);
@@ -222,9 +216,8 @@ fn totp_is_required_after_the_password_and_a_code_works_once() {
     auth.complete_mfa(e.mfa_challenge().unwrap(), &code(&env, &secret, 0), &client()).unwrap();
 }
 
-#[test]
-fn wrong_codes_count_toward_the_lockout_and_a_password_alone_does_not_reset_it() {
-    let env = Env::new();
+fn wrong_codes_count_toward_the_lockout_and_a_password_alone_does_not_reset_it(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let (secret, _) = with_totp(&env, &auth);
     for _ in 0..5 {
@@ -242,9 +235,8 @@ fn wrong_codes_count_toward_the_lockout_and_a_password_alone_does_not_reset_it()
     assert_eq!(err(auth.login("alice", PASSWORD, &client())), ErrorKind::AccountLocked);
 }
 
-#[test]
-fn recovery_codes_work_once_and_regeneration_replaces_them() {
-    let env = Env::new();
+fn recovery_codes_work_once_and_regeneration_replaces_them(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let (_, codes) = with_totp(&env, &auth);
     let alice = auth.find_user("alice").unwrap();
@@ -286,9 +278,8 @@ fn no_one_time_token_totp_secret_or_recovery_code_is_in_the_file() {
 
 // --- attributes -----------------------------------------------------------------------------
 
-#[test]
-fn attributes_are_loaded_with_the_user_and_seen_by_every_engine_next_validate() {
-    let env = Env::new();
+fn attributes_are_loaded_with_the_user_and_seen_by_every_engine_next_validate(b: Backend) {
+    let env = Env::on(b);
     let (admin, api) = (env.open(), env.open());
     let alice = user(&admin, "alice");
     let token = login(&admin, "alice").access_token;
@@ -329,9 +320,8 @@ fn attributes_are_loaded_with_the_user_and_seen_by_every_engine_next_validate() 
 
 /// A request naming nobody does a known name's writes on a table linked to nobody, which
 /// never grows (timing: `cargo bench --bench engine -- password_reset_request`).
-#[test]
-fn requests_for_unknown_names_write_alike_and_leave_nothing_behind() {
-    let env = Env::new();
+fn requests_for_unknown_names_write_alike_and_leave_nothing_behind(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     user(&auth, "alice");
     for _ in 0..20 {
@@ -339,11 +329,20 @@ fn requests_for_unknown_names_write_alike_and_leave_nothing_behind() {
         assert_eq!(auth.request_magic_link("nobody").unwrap(), None);
     }
     auth.request_password_reset("alice").unwrap().unwrap();
-    let count = |table: &str| -> i64 {
-        raw(&env.path)
-            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-            .unwrap()
-    };
+    let count = |table: &str| -> i64 { env.int(&format!("SELECT count(*) FROM {table}")) };
     assert_eq!(count("one_time_pad"), 2, "one row per purpose, replaced each time");
     assert_eq!(count("one_time_tokens"), 1, "only the known name's token");
 }
+
+backend_tests!(
+    requests_for_unknown_names_write_alike_and_leave_nothing_behind,
+    a_password_reset_ends_every_session_and_clears_the_lockout,
+    one_time_tokens_expire_are_voided_by_newer_ones_and_keep_to_their_purpose,
+    of_eight_threads_redeeming_one_token_exactly_one_wins,
+    email_verification_is_voided_by_an_address_change,
+    a_magic_link_signs_in_and_unknown_names_get_nothing,
+    totp_is_required_after_the_password_and_a_code_works_once,
+    wrong_codes_count_toward_the_lockout_and_a_password_alone_does_not_reset_it,
+    recovery_codes_work_once_and_regeneration_replaces_them,
+    attributes_are_loaded_with_the_user_and_seen_by_every_engine_next_validate,
+);

@@ -12,9 +12,8 @@ fn kind(result: authlite::Result<()>) -> Option<ErrorKind> {
     result.err().map(|e| e.kind())
 }
 
-#[test]
-fn grants_assignments_and_their_revocation_apply_on_the_next_call() {
-    let env = Env::new();
+fn grants_assignments_and_their_revocation_apply_on_the_next_call(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let alice = user(&auth, "alice");
     auth.create_role("clerk").unwrap();
@@ -40,9 +39,8 @@ fn grants_assignments_and_their_revocation_apply_on_the_next_call() {
     assert_eq!(auth.roles().unwrap(), Vec::<String>::new());
 }
 
-#[test]
-fn wildcards_grant_any_resource_or_action() {
-    let env = Env::new();
+fn wildcards_grant_any_resource_or_action(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let alice = user(&auth, "alice");
     auth.create_role("admin").unwrap();
@@ -58,9 +56,8 @@ fn wildcards_grant_any_resource_or_action() {
     assert_eq!(kind(auth.authorize(&b, "payroll", "delete")), Some(ErrorKind::Forbidden));
 }
 
-#[test]
-fn principal_roles_come_from_the_database_at_validate_time() {
-    let env = Env::new();
+fn principal_roles_come_from_the_database_at_validate_time(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     auth.create_role("clerk").unwrap();
     auth.create_role("manager").unwrap();
@@ -78,18 +75,16 @@ fn principal_roles_come_from_the_database_at_validate_time() {
     assert_eq!(auth.user_roles(alice.id).unwrap(), vec!["clerk".to_owned()]);
 }
 
-#[test]
-fn registering_with_an_unknown_role_creates_nothing() {
-    let env = Env::new();
+fn registering_with_an_unknown_role_creates_nothing(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let e = auth.register(NewUser::new("alice", PASSWORD).roles(["nope"])).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
     assert_eq!(auth.find_user("alice").unwrap_err().kind(), ErrorKind::NotFound, "atomic");
 }
 
-#[test]
-fn denials_are_audited_and_deactivated_users_are_denied() {
-    let env = Env::new();
+fn denials_are_audited_and_deactivated_users_are_denied(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let alice = user(&auth, "alice");
     auth.create_role("clerk").unwrap();
@@ -109,9 +104,8 @@ fn denials_are_audited_and_deactivated_users_are_denied() {
     assert_eq!(kind(auth.authorize(&who, "orders", "read")), Some(ErrorKind::Forbidden));
 }
 
-#[test]
-fn names_are_validated_and_objects_must_exist() {
-    let env = Env::new();
+fn names_are_validated_and_objects_must_exist(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let alice = user(&auth, "alice");
     for bad in ["", "has space", "x\0", "*", "a/b", "ünï"] {
@@ -128,9 +122,8 @@ fn names_are_validated_and_objects_must_exist() {
     assert_eq!(kind(auth.authorize(&who, "orders", "re fund")), Some(ErrorKind::InvalidInput));
 }
 
-#[test]
-fn list_users_searches_literally_filters_and_pages() {
-    let env = Env::new();
+fn list_users_searches_literally_filters_and_pages(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     for name in ["alice", "ALIBABA", "bob", "a%b", "a_b", "a\\b", "axb", "carol"] {
         user(&auth, name);
@@ -171,9 +164,8 @@ fn list_users_searches_literally_filters_and_pages() {
 }
 
 /// A scoped credential can only narrow what its account's roles grant.
-#[test]
-fn scopes_narrow_role_grants_and_never_widen_them() {
-    let env = Env::new();
+fn scopes_narrow_role_grants_and_never_widen_them(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     auth.create_role("clerk").unwrap();
     auth.grant("clerk", "orders", "*").unwrap();
@@ -199,9 +191,8 @@ fn scopes_narrow_role_grants_and_never_widen_them() {
     assert_eq!(kind(auth.authorize(&who, "orders", "read")), Some(ErrorKind::Forbidden));
 }
 
-#[test]
-fn declaring_a_role_is_idempotent_and_audits_only_changes() {
-    let env = Env::new();
+fn declaring_a_role_is_idempotent_and_audits_only_changes(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let grants = [("orders", "refund"), ("orders", "read")];
     auth.declare_role("clerk", &grants).unwrap();
@@ -212,3 +203,15 @@ fn declaring_a_role_is_idempotent_and_audits_only_changes() {
     assert_eq!(auth.role_permissions("clerk").unwrap().len(), 3);
     assert_eq!(kind(auth.declare_role("bad name", &[])), Some(ErrorKind::InvalidInput));
 }
+
+backend_tests!(
+    grants_assignments_and_their_revocation_apply_on_the_next_call,
+    wildcards_grant_any_resource_or_action,
+    principal_roles_come_from_the_database_at_validate_time,
+    registering_with_an_unknown_role_creates_nothing,
+    denials_are_audited_and_deactivated_users_are_denied,
+    names_are_validated_and_objects_must_exist,
+    list_users_searches_literally_filters_and_pages,
+    scopes_narrow_role_grants_and_never_widen_them,
+    declaring_a_role_is_idempotent_and_audits_only_changes,
+);

@@ -8,9 +8,8 @@ use authlite::{Auth, ClientInfo, Clock, Config, ErrorKind, SessionId, UserId};
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
-#[test]
-fn login_creates_a_session_with_client_info_and_tokens() {
-    let env = Env::new();
+fn login_creates_a_session_with_client_info_and_tokens(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let alice = auth
         .register(authlite::NewUser::new("Alice", PASSWORD).email("alice@example.com"))
@@ -45,9 +44,8 @@ fn login_creates_a_session_with_client_info_and_tokens() {
     assert_eq!(who.username, "Alice");
 }
 
-#[test]
-fn wrong_password_and_unknown_user_look_the_same() {
-    let env = Env::new();
+fn wrong_password_and_unknown_user_look_the_same(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     user(&auth, "alice");
     let wrong = auth.login("alice", "not the password", &ClientInfo::default()).unwrap_err();
@@ -60,11 +58,10 @@ fn wrong_password_and_unknown_user_look_the_same() {
     }
 }
 
-#[test]
-fn unknown_users_take_as_long_as_wrong_passwords() {
+fn unknown_users_take_as_long_as_wrong_passwords(b: Backend) {
     // A dummy PBKDF2 runs for unknown users. Real iterations make hashing dominate; compare
     // the fastest of several tries so machine noise only ever makes the ratio fairer.
-    let env = Env::new();
+    let env = Env::on(b);
     let auth = Auth::open_with(Config { pbkdf2_iterations: 200_000, ..env.config() }).unwrap();
     user(&auth, "alice");
     let time = |name: &str| {
@@ -82,9 +79,8 @@ fn unknown_users_take_as_long_as_wrong_passwords() {
     assert!((0.5..2.0).contains(&ratio), "known {known:?} vs unknown {unknown:?}");
 }
 
-#[test]
-fn logout_ends_the_session_for_every_token_of_it() {
-    let env = Env::new();
+fn logout_ends_the_session_for_every_token_of_it(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     user(&auth, "alice");
     let login = login(&auth, "alice");
@@ -97,9 +93,8 @@ fn logout_ends_the_session_for_every_token_of_it() {
     assert_eq!(err(auth.logout("not-a-token")), ErrorKind::InvalidToken);
 }
 
-#[test]
-fn logout_accepts_an_expired_but_genuine_token() {
-    let env = Env::new();
+fn logout_accepts_an_expired_but_genuine_token(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     user(&auth, "alice");
     let login = login(&auth, "alice");
@@ -108,9 +103,8 @@ fn logout_accepts_an_expired_but_genuine_token() {
     assert_eq!(err(auth.refresh(&login.refresh_token)), ErrorKind::RevokedToken);
 }
 
-#[test]
-fn refresh_rotates_and_a_replay_revokes_the_whole_session() {
-    let env = Env::new();
+fn refresh_rotates_and_a_replay_revokes_the_whole_session(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     user(&auth, "alice");
     let login = login(&auth, "alice");
@@ -130,9 +124,8 @@ fn refresh_rotates_and_a_replay_revokes_the_whole_session() {
     assert!(auth.session(login.session.id).unwrap().revoked_at.is_some());
 }
 
-#[test]
-fn malformed_and_unknown_refresh_tokens_are_invalid_and_harmless() {
-    let env = Env::new();
+fn malformed_and_unknown_refresh_tokens_are_invalid_and_harmless(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     user(&auth, "alice");
     let login = login(&auth, "alice");
@@ -146,9 +139,8 @@ fn malformed_and_unknown_refresh_tokens_are_invalid_and_harmless() {
     assert!(auth.refresh(&login.refresh_token).is_ok());
 }
 
-#[test]
-fn sixteen_threads_redeeming_one_refresh_token_yield_exactly_one_winner() {
-    let env = Env::new();
+fn sixteen_threads_redeeming_one_refresh_token_yield_exactly_one_winner(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     user(&auth, "alice");
     let token = login(&auth, "alice").refresh_token;
@@ -172,9 +164,8 @@ fn sixteen_threads_redeeming_one_refresh_token_yield_exactly_one_winner() {
     }
 }
 
-#[test]
-fn idle_timeout_ends_unrefreshed_sessions_and_refresh_slides_it() {
-    let env = Env::new();
+fn idle_timeout_ends_unrefreshed_sessions_and_refresh_slides_it(b: Backend) {
+    let env = Env::on(b);
     let config = Config {
         session_idle_timeout: Duration::from_secs(600),
         access_token_ttl: Duration::from_secs(3600),
@@ -193,9 +184,8 @@ fn idle_timeout_ends_unrefreshed_sessions_and_refresh_slides_it() {
     assert!(auth.sessions(first.user.id).unwrap().is_empty());
 }
 
-#[test]
-fn absolute_lifetime_never_moves() {
-    let env = Env::new();
+fn absolute_lifetime_never_moves(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     user(&auth, "alice");
     let login = login(&auth, "alice");
@@ -220,9 +210,8 @@ fn absolute_lifetime_never_moves() {
     assert_eq!(err(auth.refresh(&pair.refresh_token)), ErrorKind::ExpiredToken);
 }
 
-#[test]
-fn sessions_are_listed_and_revoked() {
-    let env = Env::new();
+fn sessions_are_listed_and_revoked(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let alice = user(&auth, "alice");
     let bob = user(&auth, "bob");
@@ -249,9 +238,8 @@ fn sessions_are_listed_and_revoked() {
     assert!(auth.sessions(UserId(999_999)).unwrap().is_empty());
 }
 
-#[test]
-fn revocation_is_seen_at_once_by_another_engine_on_the_same_file() {
-    let env = Env::new();
+fn revocation_is_seen_at_once_by_another_engine_on_the_same_file(b: Backend) {
+    let env = Env::on(b);
     let a = env.open();
     let b = env.open();
     let alice = user(&a, "alice");
@@ -269,25 +257,22 @@ fn revocation_is_seen_at_once_by_another_engine_on_the_same_file() {
     assert_eq!(err(b.validate(&second.access_token)), ErrorKind::InactiveUser);
 }
 
-#[test]
-fn changes_by_raw_sql_from_another_connection_are_seen_at_once() {
-    let env = Env::new();
+fn changes_by_raw_sql_from_another_connection_are_seen_at_once(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     user(&auth, "alice");
     let login = login(&auth, "alice");
     auth.validate(&login.access_token).unwrap();
     auth.validate(&login.access_token).unwrap();
-    let conn = raw(&env.path);
-    conn.execute("UPDATE sessions SET revoked_at = 1 WHERE id = ?1", [login.session.id]).unwrap();
+    let id = login.session.id;
+    env.exec(&format!("UPDATE sessions SET revoked_at = 1 WHERE id = {id}"));
     assert_eq!(err(auth.validate(&login.access_token)), ErrorKind::RevokedToken);
-    conn.execute("UPDATE sessions SET revoked_at = NULL WHERE id = ?1", [login.session.id])
-        .unwrap();
+    env.exec(&format!("UPDATE sessions SET revoked_at = NULL WHERE id = {id}"));
     assert!(auth.validate(&login.access_token).is_ok());
 }
 
-#[test]
-fn password_change_and_reset_end_every_session() {
-    let env = Env::new();
+fn password_change_and_reset_end_every_session(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let alice = user(&auth, "alice");
     let before = login(&auth, "alice");
@@ -310,9 +295,8 @@ fn password_change_and_reset_end_every_session() {
     auth.login("alice", "reset by the administrator", &ClientInfo::default()).unwrap();
 }
 
-#[test]
-fn deactivation_blocks_everything_until_activation() {
-    let env = Env::new();
+fn deactivation_blocks_everything_until_activation(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let alice = user(&auth, "alice");
     let login = login(&auth, "alice");
@@ -341,9 +325,8 @@ fn deactivation_blocks_everything_until_activation() {
     assert!(auth.validate(&again.access_token).is_ok());
 }
 
-#[test]
-fn deleting_a_user_kills_their_tokens_and_frees_nothing_for_reuse() {
-    let env = Env::new();
+fn deleting_a_user_kills_their_tokens_and_frees_nothing_for_reuse(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let alice = user(&auth, "alice");
     let login = login(&auth, "alice");
@@ -362,9 +345,8 @@ fn deleting_a_user_kills_their_tokens_and_frees_nothing_for_reuse() {
     assert_eq!(err(auth.validate(&login.access_token)), ErrorKind::RevokedToken);
 }
 
-#[test]
-fn purge_removes_ended_sessions_only() {
-    let env = Env::new();
+fn purge_removes_ended_sessions_only(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     user(&auth, "alice");
     let dead = login(&auth, "alice");
@@ -376,9 +358,8 @@ fn purge_removes_ended_sessions_only() {
     assert!(auth.validate(&live.access_token).is_ok());
 }
 
-#[test]
-fn the_cache_never_outlives_expiry() {
-    let env = Env::new();
+fn the_cache_never_outlives_expiry(b: Backend) {
+    let env = Env::on(b);
     let config = Config { session_idle_timeout: Duration::from_secs(60), ..env.config() };
     let auth = Auth::open_with(config).unwrap();
     user(&auth, "alice");
@@ -390,9 +371,8 @@ fn the_cache_never_outlives_expiry() {
     assert_eq!(err(auth.validate(&login.access_token)), ErrorKind::ExpiredToken);
 }
 
-#[test]
-fn revoke_all_counts_only_sessions_that_were_live() {
-    let env = Env::new();
+fn revoke_all_counts_only_sessions_that_were_live(b: Backend) {
+    let env = Env::on(b);
     let config = Config { session_idle_timeout: Duration::from_secs(600), ..env.config() };
     let auth = Auth::open_with(config).unwrap();
     let alice = user(&auth, "alice");
@@ -405,8 +385,7 @@ fn revoke_all_counts_only_sessions_that_were_live() {
 
 /// `validate` and `refresh` share one rule for whether a session can be used, with one
 /// precedence: inactive account, then revoked session, then expired session.
-#[test]
-fn validate_and_refresh_agree_on_every_session_outcome() {
+fn validate_and_refresh_agree_on_every_session_outcome(b: Backend) {
     type Change = fn(&Auth, &Env, &authlite::Login);
     let deactivate: Change = |auth, _, login| auth.deactivate_user(login.user.id).unwrap();
     let revoke: Change = |auth, _, login| auth.revoke_session(login.session.id).unwrap();
@@ -425,7 +404,7 @@ fn validate_and_refresh_agree_on_every_session_outcome() {
         ("past its lifetime", absolute, ErrorKind::ExpiredToken),
     ];
     for (name, change, expected) in cases {
-        let env = Env::new();
+        let env = Env::on(b);
         let config = Config {
             session_idle_timeout: Duration::from_secs(60),
             session_lifetime: Duration::from_secs(10 * 60),
@@ -441,9 +420,8 @@ fn validate_and_refresh_agree_on_every_session_outcome() {
     }
 }
 
-#[test]
-fn a_refresh_token_alone_logs_out_and_pairs_say_their_session_and_refresh_expiry() {
-    let env = Env::new();
+fn a_refresh_token_alone_logs_out_and_pairs_say_their_session_and_refresh_expiry(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     user(&auth, "alice");
     let first = login(&auth, "alice");
@@ -457,9 +435,8 @@ fn a_refresh_token_alone_logs_out_and_pairs_say_their_session_and_refresh_expiry
     assert_eq!(err(auth.logout_with_refresh_token("garbage")), ErrorKind::InvalidToken);
 }
 
-#[test]
-fn public_values_serialize_without_secrets_and_kinds_have_stable_names() {
-    let env = Env::new();
+fn public_values_serialize_without_secrets_and_kinds_have_stable_names(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let alice = auth.register(authlite::NewUser::new("alice", PASSWORD).email("a@x.io")).unwrap();
     let login = login(&auth, "alice");
@@ -480,3 +457,28 @@ fn public_values_serialize_without_secrets_and_kinds_have_stable_names() {
     assert_eq!(ErrorKind::InvalidToken.as_str(), "invalid_token");
     assert_eq!(ErrorKind::MfaRequired.http_status(), 401);
 }
+
+backend_tests!(
+    changes_by_raw_sql_from_another_connection_are_seen_at_once,
+    login_creates_a_session_with_client_info_and_tokens,
+    wrong_password_and_unknown_user_look_the_same,
+    unknown_users_take_as_long_as_wrong_passwords,
+    logout_ends_the_session_for_every_token_of_it,
+    logout_accepts_an_expired_but_genuine_token,
+    refresh_rotates_and_a_replay_revokes_the_whole_session,
+    malformed_and_unknown_refresh_tokens_are_invalid_and_harmless,
+    sixteen_threads_redeeming_one_refresh_token_yield_exactly_one_winner,
+    idle_timeout_ends_unrefreshed_sessions_and_refresh_slides_it,
+    absolute_lifetime_never_moves,
+    sessions_are_listed_and_revoked,
+    revocation_is_seen_at_once_by_another_engine_on_the_same_file,
+    password_change_and_reset_end_every_session,
+    deactivation_blocks_everything_until_activation,
+    deleting_a_user_kills_their_tokens_and_frees_nothing_for_reuse,
+    purge_removes_ended_sessions_only,
+    the_cache_never_outlives_expiry,
+    revoke_all_counts_only_sessions_that_were_live,
+    validate_and_refresh_agree_on_every_session_outcome,
+    a_refresh_token_alone_logs_out_and_pairs_say_their_session_and_refresh_expiry,
+    public_values_serialize_without_secrets_and_kinds_have_stable_names,
+);

@@ -19,9 +19,8 @@ fn attempt(auth: &Auth, name: &str, password: &str) -> authlite::Result<authlite
     auth.login(name, password, &ClientInfo::default())
 }
 
-#[test]
-fn an_account_locks_at_the_threshold_even_for_the_right_password_and_counts_down() {
-    let env = Env::new();
+fn an_account_locks_at_the_threshold_even_for_the_right_password_and_counts_down(b: Backend) {
+    let env = Env::on(b);
     let auth = Auth::open_with(strict(&env)).unwrap();
     user(&auth, "alice");
     for _ in 0..5 {
@@ -48,9 +47,8 @@ fn an_account_locks_at_the_threshold_even_for_the_right_password_and_counts_down
     attempt(&auth, "alice", PASSWORD).expect("not locked after 4");
 }
 
-#[test]
-fn each_further_lockout_lasts_twice_as_long_up_to_the_cap() {
-    let env = Env::new();
+fn each_further_lockout_lasts_twice_as_long_up_to_the_cap(b: Backend) {
+    let env = Env::on(b);
     let config = Config { lockout_max_duration: Duration::from_secs(150), ..strict(&env) };
     let auth = Auth::open_with(config).unwrap();
     user(&auth, "alice");
@@ -64,9 +62,8 @@ fn each_further_lockout_lasts_twice_as_long_up_to_the_cap() {
     }
 }
 
-#[test]
-fn thirty_two_parallel_wrong_guesses_never_overshoot_the_threshold() {
-    let env = Env::new();
+fn thirty_two_parallel_wrong_guesses_never_overshoot_the_threshold(b: Backend) {
+    let env = Env::on(b);
     let auth = Auth::open_with(strict(&env)).unwrap();
     user(&auth, "alice");
     let barrier = Arc::new(Barrier::new(32));
@@ -93,9 +90,8 @@ fn thirty_two_parallel_wrong_guesses_never_overshoot_the_threshold() {
     assert_eq!(failed.len(), 5);
 }
 
-#[test]
-fn a_lockout_survives_reopening() {
-    let env = Env::new();
+fn a_lockout_survives_reopening(b: Backend) {
+    let env = Env::on(b);
     let auth = Auth::open_with(strict(&env)).unwrap();
     user(&auth, "alice");
     for _ in 0..5 {
@@ -108,9 +104,8 @@ fn a_lockout_survives_reopening() {
     assert_eq!(attempt(&other, "alice", PASSWORD).unwrap_err().kind(), ErrorKind::AccountLocked);
 }
 
-#[test]
-fn an_administrator_can_unlock() {
-    let env = Env::new();
+fn an_administrator_can_unlock(b: Backend) {
+    let env = Env::on(b);
     let auth = Auth::open_with(strict(&env)).unwrap();
     let alice = user(&auth, "alice");
     for _ in 0..5 {
@@ -125,9 +120,8 @@ fn an_administrator_can_unlock() {
     assert_eq!(unlocked[0].user_id, Some(alice.id));
 }
 
-#[test]
-fn unknown_names_lock_like_real_ones_so_lockouts_reveal_nothing() {
-    let env = Env::new();
+fn unknown_names_lock_like_real_ones_so_lockouts_reveal_nothing(b: Backend) {
+    let env = Env::on(b);
     let auth = Auth::open_with(strict(&env)).unwrap();
     user(&auth, "alice");
     for name in ["alice", "ghost"] {
@@ -146,9 +140,8 @@ fn unknown_names_lock_like_real_ones_so_lockouts_reveal_nothing() {
     }
 }
 
-#[test]
-fn username_and_email_share_one_counter() {
-    let env = Env::new();
+fn username_and_email_share_one_counter(b: Backend) {
+    let env = Env::on(b);
     let auth = Auth::open_with(strict(&env)).unwrap();
     auth.register(authlite::NewUser::new("alice", PASSWORD).email("a@x.io")).unwrap();
     for i in 0..5 {
@@ -158,9 +151,8 @@ fn username_and_email_share_one_counter() {
     assert_eq!(attempt(&auth, "a@x.io", PASSWORD).unwrap_err().kind(), ErrorKind::AccountLocked);
 }
 
-#[test]
-fn a_client_address_is_capped_per_window_across_accounts() {
-    let env = Env::new();
+fn a_client_address_is_capped_per_window_across_accounts(b: Backend) {
+    let env = Env::on(b);
     let config = Config {
         address_max_failures: 3,
         address_window: Duration::from_secs(600),
@@ -188,9 +180,8 @@ fn a_client_address_is_capped_per_window_across_accounts() {
     auth.login("alice", PASSWORD, &from("198.51.100.7")).expect("window over");
 }
 
-#[test]
-fn wrong_old_passwords_count_toward_the_lockout() {
-    let env = Env::new();
+fn wrong_old_passwords_count_toward_the_lockout(b: Backend) {
+    let env = Env::on(b);
     let auth = Auth::open_with(strict(&env)).unwrap();
     let alice = user(&auth, "alice");
     for _ in 0..5 {
@@ -204,9 +195,8 @@ fn wrong_old_passwords_count_toward_the_lockout() {
     assert_eq!(attempt(&auth, "alice", PASSWORD).unwrap_err().kind(), ErrorKind::AccountLocked);
 }
 
-#[test]
-fn lockouts_are_audited() {
-    let env = Env::new();
+fn lockouts_are_audited(b: Backend) {
+    let env = Env::on(b);
     let auth = Auth::open_with(strict(&env)).unwrap();
     let alice = user(&auth, "alice");
     for _ in 0..6 {
@@ -234,3 +224,16 @@ fn defaults_are_sensible() {
     assert_eq!(c.address_max_failures, 100);
     assert_eq!(c.address_window, Duration::from_secs(900));
 }
+
+backend_tests!(
+    an_account_locks_at_the_threshold_even_for_the_right_password_and_counts_down,
+    each_further_lockout_lasts_twice_as_long_up_to_the_cap,
+    thirty_two_parallel_wrong_guesses_never_overshoot_the_threshold,
+    a_lockout_survives_reopening,
+    an_administrator_can_unlock,
+    unknown_names_lock_like_real_ones_so_lockouts_reveal_nothing,
+    username_and_email_share_one_counter,
+    a_client_address_is_capped_per_window_across_accounts,
+    wrong_old_passwords_count_toward_the_lockout,
+    lockouts_are_audited,
+);

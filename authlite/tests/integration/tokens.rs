@@ -36,13 +36,7 @@ fn forge(header: &Value, claims: &Value, key: &[u8]) -> String {
 
 /// The engine's real HS256 key, read from the file (only a test can do this).
 fn real_key(env: &Env) -> Vec<u8> {
-    raw(&env.path)
-        .query_row(
-            "SELECT secret FROM signing_keys WHERE alg = 'HS256' AND retired_at IS NULL",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap()
+    env.bytes("SELECT secret FROM signing_keys WHERE alg = 'HS256' AND retired_at IS NULL")
 }
 
 fn kind(auth: &Auth, token: &str) -> ErrorKind {
@@ -58,8 +52,8 @@ struct Fixture {
     key: Vec<u8>,
 }
 
-fn fixture() -> Fixture {
-    let env = Env::new();
+fn fixture(b: Backend) -> Fixture {
+    let env = Env::on(b);
     let auth = env.open();
     user(&auth, "alice");
     let token = login(&auth, "alice").access_token;
@@ -68,9 +62,8 @@ fn fixture() -> Fixture {
     Fixture { _env: env, auth, token, header, claims, key }
 }
 
-#[test]
-fn a_genuine_token_carries_the_documented_header_and_claims() {
-    let f = fixture();
+fn a_genuine_token_carries_the_documented_header_and_claims(b: Backend) {
+    let f = fixture(b);
     assert_eq!(f.header["typ"], "at+jwt");
     assert_eq!(f.header["alg"], "HS256");
     assert!(f.header["kid"].is_string());
@@ -84,9 +77,8 @@ fn a_genuine_token_carries_the_documented_header_and_claims() {
     assert!(f.auth.validate(&forge(&f.header, &f.claims, &f.key)).is_ok());
 }
 
-#[test]
-fn tampered_payload_or_signature_is_invalid() {
-    let f = fixture();
+fn tampered_payload_or_signature_is_invalid(b: Backend) {
+    let f = fixture(b);
     let mut parts: Vec<String> = f.token.split('.').map(str::to_owned).collect();
     let mut claims = f.claims.clone();
     claims["sub"] = json!("2");
@@ -99,22 +91,20 @@ fn tampered_payload_or_signature_is_invalid() {
     assert_eq!(kind(&f.auth, &parts.join(".")), ErrorKind::InvalidToken);
 }
 
-#[test]
-fn forged_with_another_key_or_from_another_engine_is_invalid() {
-    let f = fixture();
+fn forged_with_another_key_or_from_another_engine_is_invalid(b: Backend) {
+    let f = fixture(b);
     let forged = forge(&f.header, &f.claims, &[7u8; 32]);
     assert_eq!(kind(&f.auth, &forged), ErrorKind::InvalidToken);
 
-    let other = Env::new();
+    let other = Env::on(b);
     let other_auth = other.open();
     user(&other_auth, "alice");
     let foreign = login(&other_auth, "alice").access_token;
     assert_eq!(kind(&f.auth, &foreign), ErrorKind::InvalidToken);
 }
 
-#[test]
-fn alg_none_and_other_algorithms_are_invalid() {
-    let f = fixture();
+fn alg_none_and_other_algorithms_are_invalid(b: Backend) {
+    let f = fixture(b);
     for alg in ["none", "None", "HS512", "HS384", "RS256", "ES256", "EdDSA", ""] {
         let mut header = f.header.clone();
         header["alg"] = json!(alg);
@@ -129,9 +119,8 @@ fn alg_none_and_other_algorithms_are_invalid() {
     }
 }
 
-#[test]
-fn header_rules_are_enforced_even_with_a_valid_signature() {
-    let f = fixture();
+fn header_rules_are_enforced_even_with_a_valid_signature(b: Backend) {
+    let f = fixture(b);
     let mut cases = Vec::new();
     let mut h = f.header.clone();
     h["crit"] = json!(["exp"]);
@@ -154,9 +143,8 @@ fn header_rules_are_enforced_even_with_a_valid_signature() {
     }
 }
 
-#[test]
-fn claim_rules_are_enforced_even_with_a_valid_signature() {
-    let f = fixture();
+fn claim_rules_are_enforced_even_with_a_valid_signature(b: Backend) {
+    let f = fixture(b);
     let mut cases: Vec<(&str, Value)> = Vec::new();
     for claim in ["exp", "sub", "jti", "sid", "iss", "aud", "ver", "iid", "iat"] {
         let mut c = f.claims.clone();
@@ -190,9 +178,8 @@ fn claim_rules_are_enforced_even_with_a_valid_signature() {
     }
 }
 
-#[test]
-fn a_token_naming_another_users_session_is_invalid() {
-    let f = fixture();
+fn a_token_naming_another_users_session_is_invalid(b: Backend) {
+    let f = fixture(b);
     user(&f.auth, "bob");
     let bob = login(&f.auth, "bob");
     let mut claims = f.claims.clone();
@@ -201,17 +188,15 @@ fn a_token_naming_another_users_session_is_invalid() {
     assert_eq!(kind(&f.auth, &token), ErrorKind::InvalidToken);
 }
 
-#[test]
-fn a_stale_token_version_is_revoked() {
-    let f = fixture();
+fn a_stale_token_version_is_revoked(b: Backend) {
+    let f = fixture(b);
     let mut claims = f.claims.clone();
     claims["ver"] = json!(f.claims["ver"].as_i64().unwrap() + 1);
     assert_eq!(kind(&f.auth, &forge(&f.header, &claims, &f.key)), ErrorKind::RevokedToken);
 }
 
-#[test]
-fn oversized_and_garbage_input_is_invalid_without_panicking() {
-    let f = fixture();
+fn oversized_and_garbage_input_is_invalid_without_panicking(b: Backend) {
+    let f = fixture(b);
     let huge = format!("{}.{}.{}", "a".repeat(3000), "b".repeat(3000), "c".repeat(100));
     let padded_claims = {
         let mut c = f.claims.clone();
@@ -239,9 +224,8 @@ fn oversized_and_garbage_input_is_invalid_without_panicking() {
     }
 }
 
-#[test]
-fn expiry_follows_the_engine_clock() {
-    let env = Env::new();
+fn expiry_follows_the_engine_clock(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     user(&auth, "alice");
     let login = login(&auth, "alice");
@@ -258,9 +242,8 @@ fn expiry_follows_the_engine_clock() {
     assert!(login.access_expires_at <= authlite::Clock::now(&env.clock));
 }
 
-#[test]
-fn leeway_is_explicit() {
-    let env = Env::new();
+fn leeway_is_explicit(b: Backend) {
+    let env = Env::on(b);
     let config = Config { leeway: Duration::from_secs(30), ..env.config() };
     let auth = Auth::open_with(config).unwrap();
     user(&auth, "alice");
@@ -271,27 +254,24 @@ fn leeway_is_explicit() {
     assert_eq!(kind(&auth, &login.access_token), ErrorKind::ExpiredToken);
 }
 
-#[test]
-fn stateless_validation_does_not_see_revocation_but_validate_does() {
-    let f = fixture();
+fn stateless_validation_does_not_see_revocation_but_validate_does(b: Backend) {
+    let f = fixture(b);
     let who = f.auth.validate(&f.token).unwrap();
     f.auth.revoke_session(who.session_id.unwrap()).unwrap();
     assert!(f.auth.validate_stateless(&f.token).is_ok());
     assert_eq!(kind(&f.auth, &f.token), ErrorKind::RevokedToken);
 }
 
-#[test]
-fn a_single_token_can_be_revoked() {
-    let f = fixture();
+fn a_single_token_can_be_revoked(b: Backend) {
+    let f = fixture(b);
     let second = login(&f.auth, "alice");
     f.auth.revoke_token(&f.token).unwrap();
     assert_eq!(kind(&f.auth, &f.token), ErrorKind::RevokedToken);
     assert!(f.auth.validate(&second.access_token).is_ok());
 }
 
-#[test]
-fn keys_rotate_and_retire() {
-    let env = Env::new();
+fn keys_rotate_and_retire(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     user(&auth, "alice");
     let old = login(&auth, "alice");
@@ -322,9 +302,8 @@ fn keys_rotate_and_retire() {
     assert_eq!(auth.retire_signing_key("nope").unwrap_err().kind(), ErrorKind::NotFound);
 }
 
-#[test]
-fn rotation_in_another_engine_is_picked_up_for_new_tokens_and_validation() {
-    let env = Env::new();
+fn rotation_in_another_engine_is_picked_up_for_new_tokens_and_validation(b: Backend) {
+    let env = Env::on(b);
     let a = env.open();
     let b = env.open();
     user(&a, "alice");
@@ -334,9 +313,8 @@ fn rotation_in_another_engine_is_picked_up_for_new_tokens_and_validation() {
     assert!(b.validate(&from_a.access_token).is_ok());
 }
 
-#[test]
-fn eddsa_tokens_verify_elsewhere_with_the_published_key() {
-    let env = Env::new();
+fn eddsa_tokens_verify_elsewhere_with_the_published_key(b: Backend) {
+    let env = Env::on(b);
     let config = Config { signing_algorithm: SigningAlgorithm::EdDsa, ..env.config() };
     let auth = Auth::open_with(config).unwrap();
     user(&auth, "alice");
@@ -364,9 +342,8 @@ fn eddsa_tokens_verify_elsewhere_with_the_published_key() {
     assert_eq!(kind(&auth, &forge(&h, &claims, &public)), ErrorKind::InvalidToken);
 }
 
-#[test]
-fn hs256_keys_are_never_published() {
-    let f = fixture();
+fn hs256_keys_are_never_published(b: Backend) {
+    let f = fixture(b);
     let jwks: Value = serde_json::from_str(&f.auth.jwks().unwrap()).unwrap();
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 0);
 }
@@ -392,9 +369,8 @@ fn a_configured_secret_signs_and_never_reaches_the_database() {
     assert_eq!(kind(&auth, &login.access_token), ErrorKind::InvalidToken);
 }
 
-#[test]
-fn a_token_issued_in_the_future_is_refused() {
-    let f = fixture();
+fn a_token_issued_in_the_future_is_refused(b: Backend) {
+    let f = fixture(b);
     let mut c = f.claims.clone();
     c["iat"] = json!(c["iat"].as_i64().unwrap() + 3600);
     assert_eq!(kind(&f.auth, &forge(&f.header, &c, &f.key)), ErrorKind::InvalidToken);
@@ -402,10 +378,9 @@ fn a_token_issued_in_the_future_is_refused() {
     assert!(f.auth.validate(&forge(&f.header, &f.claims, &f.key)).is_ok());
 }
 
-#[test]
-fn another_database_never_accepts_a_token_even_with_the_same_secret() {
+fn another_database_never_accepts_a_token_even_with_the_same_secret(b: Backend) {
     let secret = SecretBytes::new(b"a shared secret of thirty-two bytes or more".to_vec());
-    let (staging, production) = (Env::new(), Env::new());
+    let (staging, production) = (Env::on(b), Env::on(b));
     let open = |env: &Env| {
         Auth::open_with(Config { signing_secret: Some(secret.clone()), ..env.config() }).unwrap()
     };
@@ -424,3 +399,25 @@ fn another_database_never_accepts_a_token_even_with_the_same_secret() {
     let forged = forge(&prod_header, &claims, b"a shared secret of thirty-two bytes or more");
     assert_eq!(kind(&b, &forged), ErrorKind::InvalidToken);
 }
+
+backend_tests!(
+    a_genuine_token_carries_the_documented_header_and_claims,
+    tampered_payload_or_signature_is_invalid,
+    forged_with_another_key_or_from_another_engine_is_invalid,
+    alg_none_and_other_algorithms_are_invalid,
+    header_rules_are_enforced_even_with_a_valid_signature,
+    claim_rules_are_enforced_even_with_a_valid_signature,
+    a_token_naming_another_users_session_is_invalid,
+    a_stale_token_version_is_revoked,
+    oversized_and_garbage_input_is_invalid_without_panicking,
+    expiry_follows_the_engine_clock,
+    leeway_is_explicit,
+    stateless_validation_does_not_see_revocation_but_validate_does,
+    a_single_token_can_be_revoked,
+    keys_rotate_and_retire,
+    rotation_in_another_engine_is_picked_up_for_new_tokens_and_validation,
+    eddsa_tokens_verify_elsewhere_with_the_published_key,
+    hs256_keys_are_never_published,
+    a_token_issued_in_the_future_is_refused,
+    another_database_never_accepts_a_token_even_with_the_same_secret,
+);

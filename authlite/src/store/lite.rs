@@ -1,0 +1,236 @@
+//! The SQLite backend: the connection pool, per-connection pragmas, the in-process writer
+//! lock, the file watch that keeps in-process caches exact, and statement execution.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::config::DbConfig;
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use scheduled_thread_pool::ScheduledThreadPool;
+
+use super::sql::{Arg, Row};
+use super::watch::{FileIdentity, WalIndex, Watch};
+use super::{Conn, Link, WriteTx, migrate};
+use crate::crypto::random;
+use crate::values::config::{Config, Synchronous};
+use crate::values::error::{Error, ErrorKind, Result};
+
+const WARM_UP: &str = "SELECT count(*) FROM meta";
+const ENABLE_WAL: &str = "PRAGMA journal_mode = WAL";
+
+/// Prepared statements kept per connection (rusqlite's default of 16 is too few for us).
+const STATEMENT_CACHE: usize = 64;
+
+/// An SQLite database file (or private in-memory database).
+pub(super) struct Sqlite {
+    pool: r2d2::Pool<SqliteConnectionManager>,
+    /// Serialises this process's writers so they queue here instead of spinning in SQLite's
+    /// busy handler; `BEGIN IMMEDIATE` then only ever waits for other processes.
+    writer: Mutex<()>,
+    pub(super) watch: Watch,
+    /// The database file; `None` in memory.
+    pub(super) path: Option<PathBuf>,
+    /// A connection held for the store's lifetime: keeps an in-memory database alive, and
+    /// a file's `-shm` WAL index in place for [`Watch`].
+    _anchor: Mutex<Connection>,
+}
+
+impl Sqlite {
+    /// Opens (creating if needed) and migrates the database, then builds the pool.
+    pub(super) fn open(config: &Config) -> Result<Sqlite> {
+        let (busy, sync) = (config.busy_timeout, config.synchronous);
+        // After the bootstrap the database exists: no connection creates it again, so a
+        // deleted file is an error rather than a fresh database that accepts nothing.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let (target, anchor) = if config.is_in_memory() {
+            let uri = format!("file:/authlite-{}?vfs=memdb", random::token(16)?);
+            let mut anchor =
+                Connection::open_with_flags(&uri, flags | OpenFlags::SQLITE_OPEN_CREATE)
+                    .map_err(|e| Error::storage("cannot create the in-memory database", e))?;
+            configure(&anchor, busy, sync)?;
+            migrate::migrate(&mut anchor)?;
+            (PathBuf::from(uri), anchor)
+        } else {
+            bootstrap(&config.path, config.create_if_missing, busy, sync)?;
+            let anchor = Connection::open_with_flags(&config.path, flags)
+                .map_err(|e| Error::storage(format!("cannot open {}", config.path.display()), e))?;
+            configure(&anchor, busy, sync)?;
+            // A read transaction makes SQLite set up the WAL index the watch reads.
+            anchor.query_row(WARM_UP, [], |_| Ok(()))?;
+            (config.path.clone(), anchor)
+        };
+        let watch = if config.is_in_memory() {
+            Watch::Memory
+        } else {
+            Watch::File {
+                db: FileIdentity::of(&config.path)?,
+                wal_index: WalIndex::open(&config.path)?,
+            }
+        };
+        let manager = SqliteConnectionManager::file(&target)
+            .with_flags(flags)
+            .with_init(move |c| configure(c, busy, sync));
+        let pool = r2d2::Pool::builder()
+            .thread_pool(pool_threads())
+            .max_size(config.pool_size)
+            .min_idle(Some(0))
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .test_on_check_out(false)
+            .connection_timeout(busy.max(Duration::from_secs(1)))
+            .build(manager)
+            .map_err(|e| Error::storage("cannot build the connection pool", e))?;
+        let store = Sqlite {
+            pool,
+            writer: Mutex::new(()),
+            watch,
+            path: (!config.is_in_memory()).then(|| config.path.clone()),
+            _anchor: Mutex::new(anchor),
+        };
+        store.read(|_| Ok(()))?;
+        Ok(store)
+    }
+
+    /// Bumps `epoch` if anyone committed since the last call (see [`Watch`]).
+    pub(super) fn observe(&self, epoch: &AtomicU64) -> Result<Option<u64>> {
+        self.watch.check_linked()?;
+        self.watch.observe(epoch)
+    }
+
+    /// A pooled connection, after the cheap check that the file was not deleted or
+    /// replaced: connections to an unlinked file would keep using it unnoticed.
+    pub(super) fn checkout(&self) -> Result<r2d2::PooledConnection<SqliteConnectionManager>> {
+        self.watch.check_linked()?;
+        Ok(self.pool.get()?)
+    }
+
+    pub(super) fn read<T>(&self, f: impl FnOnce(&Conn<'_>) -> Result<T>) -> Result<T> {
+        let conn = self.checkout()?;
+        f(&Conn(Link::Sqlite(&conn)))
+    }
+
+    pub(super) fn snapshot<T>(&self, f: impl FnOnce(&Conn<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.checkout()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        let out = f(&Conn(Link::Sqlite(&tx)))?;
+        tx.finish()?;
+        Ok(out)
+    }
+
+    /// `BEGIN IMMEDIATE` behind the process-wide writer lock.
+    pub(super) fn write<T>(&self, f: impl FnOnce(&WriteTx<'_>) -> Result<T>) -> Result<T> {
+        let _writer = self.writer.lock();
+        self.watch.check_path()?; // includes the link check of `checkout`
+        let mut conn = self.pool.get()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&WriteTx(Conn(Link::Sqlite(&tx))))?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+/// Runs `sql` and calls `visit` on each row until it returns `false`.
+pub(super) fn each(
+    c: &Connection,
+    sql: &str,
+    args: &[Arg<'_>],
+    mut visit: impl FnMut(&Row<'_>) -> Result<bool>,
+) -> Result<()> {
+    let mut stmt = c.prepare_cached(sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
+    while let Some(r) = rows.next()? {
+        if !visit(&Row::Sqlite(r))? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Runs one change statement; how many rows it touched.
+pub(super) fn run(c: &Connection, sql: &str, args: &[Arg<'_>]) -> Result<usize> {
+    Ok(c.prepare_cached(sql)?.execute(rusqlite::params_from_iter(args))?)
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::storage("database error", e)
+    }
+}
+
+impl From<r2d2::Error> for Error {
+    fn from(e: r2d2::Error) -> Self {
+        Error::storage("database connection unavailable", e)
+    }
+}
+
+/// The helper threads r2d2 opens connections on: two for the whole process, however many
+/// engines it opens (r2d2 would start three per pool).
+pub(super) fn pool_threads() -> Arc<ScheduledThreadPool> {
+    static THREADS: OnceLock<Arc<ScheduledThreadPool>> = OnceLock::new();
+    let build = || {
+        let threads = ScheduledThreadPool::builder().num_threads(2);
+        Arc::new(threads.thread_name_pattern("authlite-pool-{}").build())
+    };
+    THREADS.get_or_init(build).clone()
+}
+
+/// Creates the file if missing (and allowed), refuses a file authlite did not make before
+/// changing a byte of it, turns on WAL once, and migrates, on a single connection before
+/// the pool exists (setting WAL from several new connections at once races).
+fn bootstrap(path: &Path, create: bool, busy: Duration, sync: Synchronous) -> Result<()> {
+    if !create {
+        // An empty file is no database either: SQLite would quietly make one in it.
+        let len = std::fs::metadata(path).map(|m| m.len()).ok();
+        if len.is_none_or(|len| len == 0) {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("no database at {} (and creating one was not asked for)", path.display()),
+            ));
+        }
+    }
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if create {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
+    let mut conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| Error::storage(format!("cannot open {}", path.display()), e))?;
+    configure(&conn, busy, sync)?;
+    migrate::refuse_foreign(&conn)
+        .map_err(|e| Error::storage(format!("{} is not a usable database", path.display()), e))??;
+    let mode: String = conn
+        .query_row(ENABLE_WAL, [], |r| r.get(0))
+        .map_err(|e| Error::storage(format!("{} is not a usable database", path.display()), e))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Error::new(
+            ErrorKind::Storage,
+            format!("cannot enable WAL on {} (journal mode {mode})", path.display()),
+        ));
+    }
+    migrate::migrate(&mut conn)
+}
+
+/// Per-connection setup: busy timeout first (so the rest can wait for locks), then
+/// foreign keys, durability, secure deletion, and the query planner stability guarantee
+/// that stops SQLite from re-preparing cached statements whose plan depends on bound values.
+fn configure(c: &Connection, busy: Duration, sync: Synchronous) -> rusqlite::Result<()> {
+    c.busy_timeout(busy)?;
+    c.pragma_update(None, "foreign_keys", true)?;
+    let level = match sync {
+        Synchronous::Normal => "NORMAL",
+        Synchronous::Full => "FULL",
+    };
+    c.pragma_update(None, "synchronous", level)?;
+    c.pragma_update(None, "trusted_schema", false)?;
+    // Deleted content (a replaced password hash, a spent token's hash, a deleted user) is
+    // overwritten with zeros instead of lingering in the file's free space.
+    c.pragma_update(None, "secure_delete", true)?;
+    c.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(())
+}

@@ -1,0 +1,306 @@
+//! The PostgreSQL backend (feature `postgres`): a pool of synchronous clients, each with
+//! its own prepared statements, the transactions that give SQLite's guarantees across
+//! machines, and the schema in PostgreSQL's dialect (`schema.postgres.sql`).
+//!
+//! Isolation, and what each choice guarantees:
+//! - A write transaction is `READ COMMITTED` and first takes one transaction-scoped
+//!   advisory lock (`pg_advisory_xact_lock`), so writers run one at a time across every
+//!   connection and machine, exactly as `BEGIN IMMEDIATE` makes them on SQLite; every
+//!   statement of a writer therefore sees every commit before it and nothing can commit
+//!   between its read and its write. That is what gives one winner per refresh token and
+//!   per one-time token (the spend is a read of `spent_at` then a conditional update),
+//!   lockout counters that cannot overshoot (read-modify-write of the throttle row), a
+//!   single unforked audit chain (each row's MAC covers the previous row), and unique
+//!   usernames by confusable skeleton (a read, then the insert).
+//! - A snapshot read is `REPEATABLE READ READ ONLY`: its statements see one snapshot.
+//! - A single read runs alone in autocommit: one statement, one snapshot.
+//! - There is no validation cache: another machine's commit leaves no local trace, so
+//!   nothing read from the database may be served again ([`Store::observe`] is `None`).
+
+use std::cell::{RefCell, RefMut};
+use std::collections::HashMap;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::ToSql;
+use postgres::{Client, NoTls, Statement};
+
+use super::migrate;
+use super::sql::{Arg, Row};
+use super::{Conn, Link, WriteTx};
+use crate::values::config::Config;
+use crate::values::error::{Error, ErrorKind, Result};
+
+/// The full current schema in PostgreSQL's dialect, in `-- @version N` sections.
+const SCHEMA: &str = include_str!("../../../schema.postgres.sql");
+
+/// Every write transaction holds one advisory lock, 7022647185798427749 =
+/// 0x61757468_6c697465, "authlite" in ASCII.
+const BEGIN_WRITE: &str = "BEGIN ISOLATION LEVEL READ COMMITTED; \
+     SELECT pg_advisory_xact_lock(7022647185798427749)";
+const BEGIN_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+const COMMIT: &str = "COMMIT";
+const ROLLBACK: &str = "ROLLBACK";
+
+const HAS_SCHEMA: &str = "SELECT to_regclass('schema_version') IS NOT NULL";
+const SCHEMA_VERSION: &str = "SELECT max(version) FROM schema_version";
+/// The version table is created by the schema itself; a database that has tables of ours
+/// but no version row is not one this code made.
+const HAS_META: &str = "SELECT to_regclass('meta') IS NOT NULL";
+const SET_VERSION: &str = "UPDATE schema_version SET version = $1";
+const META_VALUE: &str = "SELECT value FROM meta WHERE key = $1";
+
+/// A PostgreSQL database.
+pub(super) struct Postgres {
+    pool: r2d2::Pool<Manager>,
+    /// This process's writers queue here, not while holding a pooled connection in the
+    /// advisory lock's queue (which would starve readers of connections).
+    writer: Mutex<()>,
+}
+
+impl Postgres {
+    /// Connects, creates or upgrades the schema (under an advisory lock, so several
+    /// machines starting at once queue), and builds the pool.
+    pub(super) fn open(url: &str, config: &Config) -> Result<Postgres> {
+        let mut settings: postgres::Config = url
+            .parse()
+            .map_err(|e| Error::new(ErrorKind::Config, format!("invalid PostgreSQL URL: {e}")))?;
+        settings.connect_timeout(config.busy_timeout.max(Duration::from_secs(1)));
+        let manager = Manager { settings, lock_timeout: config.busy_timeout };
+        let first = r2d2::ManageConnection::connect(&manager)?;
+        migrate_pg(&first, config.create_if_missing)?;
+        drop(first);
+        let pool = r2d2::Pool::builder()
+            .thread_pool(super::lite::pool_threads())
+            .max_size(config.pool_size)
+            .min_idle(Some(0))
+            .test_on_check_out(false)
+            .connection_timeout(config.busy_timeout.max(Duration::from_secs(1)))
+            .build(manager)
+            .map_err(|e| Error::storage("cannot build the PostgreSQL connection pool", e))?;
+        Ok(Postgres { pool, writer: Mutex::new(()) })
+    }
+
+    pub(super) fn read<T>(&self, f: impl FnOnce(&Conn<'_>) -> Result<T>) -> Result<T> {
+        let conn = self.pool.get()?;
+        f(&Conn(Link::Postgres(&conn)))
+    }
+
+    pub(super) fn snapshot<T>(&self, f: impl FnOnce(&Conn<'_>) -> Result<T>) -> Result<T> {
+        let conn = self.pool.get()?;
+        let tx = Transaction::begin(&conn, BEGIN_SNAPSHOT)?;
+        let out = f(&Conn(Link::Postgres(&conn)))?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    pub(super) fn write<T>(&self, f: impl FnOnce(&WriteTx<'_>) -> Result<T>) -> Result<T> {
+        let _writer = self.writer.lock();
+        let conn = self.pool.get()?;
+        let tx = Transaction::begin(&conn, BEGIN_WRITE)?;
+        let out = f(&WriteTx(Conn(Link::Postgres(&conn))))?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+/// Brings the schema to the latest version in one transaction behind the writer lock.
+fn migrate_pg(conn: &PgConn, create: bool) -> Result<()> {
+    let tx = Transaction::begin(conn, BEGIN_WRITE)?;
+    upgrade(&mut conn.inner()?.client, create)?;
+    tx.commit()
+}
+
+/// The migration itself, inside [`migrate_pg`]'s transaction.
+fn upgrade(client: &mut Client, create: bool) -> Result<()> {
+    let sections = migrate::sections(SCHEMA, "schema.postgres.sql")?;
+    let latest = sections.last().map_or(0, |s| s.0);
+    let version = schema_version(client)?.unwrap_or(0);
+    if version == latest {
+        return Ok(());
+    }
+    if version > latest {
+        return Err(Error::new(
+            ErrorKind::Storage,
+            format!("database schema version {version} is newer than this authlite ({latest})"),
+        ));
+    }
+    if version == 0 {
+        if client.query_one(HAS_META, &[])?.get::<_, bool>(0) {
+            return Err(Error::new(
+                ErrorKind::Storage,
+                "the database has a `meta` table but no authlite schema version",
+            ));
+        }
+        if !create {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                "no authlite schema in this PostgreSQL database (and creating one was not asked for)",
+            ));
+        }
+    }
+    for (to, sql) in sections.iter().filter(|(to, _)| *to > version) {
+        client
+            .batch_execute(sql)
+            .map_err(|e| Error::storage(format!("schema upgrade to version {to} failed"), e))?;
+    }
+    client.execute(SET_VERSION, &[&i64::from(latest)])?;
+    Ok(())
+}
+
+/// The recorded schema version; `None` for a database without authlite's tables.
+fn schema_version(client: &mut Client) -> Result<Option<u32>> {
+    if !client.query_one(HAS_SCHEMA, &[])?.get::<_, bool>(0) {
+        return Ok(None);
+    }
+    let version: Option<i64> = client.query_one(SCHEMA_VERSION, &[])?.get(0);
+    Ok(Some(version.map_or(0, |v| u32::try_from(v).unwrap_or(u32::MAX))))
+}
+
+/// The values of `keys` in the `meta` table of the database at `url`, read on one new
+/// connection without writing. `NotFound` when the database has no authlite schema.
+pub(super) fn recorded_settings(url: &str, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>> {
+    let settings: postgres::Config = url
+        .parse()
+        .map_err(|e| Error::new(ErrorKind::Config, format!("invalid PostgreSQL URL: {e}")))?;
+    let mut client = settings.connect(NoTls).map_err(|e| Error::storage("cannot connect", e))?;
+    if schema_version(&mut client)?.is_none() {
+        return Err(Error::new(ErrorKind::NotFound, "no authlite schema in this database"));
+    }
+    keys.iter()
+        .map(|key| Ok(client.query_opt(META_VALUE, &[key])?.map(|r| r.get::<_, Vec<u8>>(0))))
+        .collect()
+}
+
+/// A pooled client and the statements prepared on it, by their SQLite-style text. Behind a
+/// `RefCell` so that a shared [`Conn`] can run statements, one at a time.
+pub(super) struct PgConn(RefCell<Client_>);
+
+struct Client_ {
+    client: Client,
+    statements: HashMap<&'static str, Statement>,
+    /// A transaction could not be ended: the pool must drop this connection.
+    broken: bool,
+}
+
+impl Client_ {
+    /// The prepared statement for `sql`, preparing it on first use with its `?N`
+    /// placeholders rewritten to PostgreSQL's `$N`.
+    fn statement(&mut self, sql: &'static str) -> Result<Statement> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(&sql.replace('?', "$"))?;
+        self.statements.insert(sql, statement.clone());
+        Ok(statement)
+    }
+}
+
+/// Opens clients for the pool: no TLS (see the README), `lock_timeout` so a writer
+/// waiting on a stuck one fails like a busy SQLite database instead of hanging.
+struct Manager {
+    settings: postgres::Config,
+    lock_timeout: Duration,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = PgConn;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> std::result::Result<PgConn, postgres::Error> {
+        let mut client = self.settings.connect(NoTls)?;
+        let millis = self.lock_timeout.as_millis().max(1);
+        client.batch_execute(&format!("SET lock_timeout = {millis}"))?;
+        Ok(PgConn(RefCell::new(Client_ { client, statements: HashMap::new(), broken: false })))
+    }
+
+    fn is_valid(&self, conn: &mut PgConn) -> std::result::Result<(), postgres::Error> {
+        conn.0.get_mut().client.batch_execute("")
+    }
+
+    fn has_broken(&self, conn: &mut PgConn) -> bool {
+        let conn = conn.0.get_mut();
+        conn.broken || conn.client.is_closed()
+    }
+}
+
+impl PgConn {
+    fn inner(&self) -> Result<RefMut<'_, Client_>> {
+        self.0.try_borrow_mut().map_err(|_| {
+            Error::new(ErrorKind::Internal, "a statement ran while another one's rows were read")
+        })
+    }
+
+    /// Runs `sql` and calls `visit` on each row until it returns `false`.
+    pub(super) fn each(
+        &self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+        mut visit: impl FnMut(&Row<'_>) -> Result<bool>,
+    ) -> Result<()> {
+        let mut conn = self.inner()?;
+        let statement = conn.statement(sql)?;
+        let mut rows = conn.client.query_raw(&statement, args.iter())?;
+        while let Some(row) = rows.next()? {
+            if !visit(&Row::Postgres(&row))? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs one change statement; how many rows it touched.
+    pub(super) fn run(&self, sql: &'static str, args: &[Arg<'_>]) -> Result<usize> {
+        let mut conn = self.inner()?;
+        let statement = conn.statement(sql)?;
+        let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as _).collect();
+        let n = conn.client.execute(&statement, &params)?;
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
+    }
+}
+
+/// An open transaction; rolled back when dropped without [`Transaction::commit`] (an
+/// error or a panic in the caller's closure). A connection whose rollback fails is
+/// marked broken, so the pool never lends out a connection still inside a transaction.
+struct Transaction<'c> {
+    conn: &'c PgConn,
+    open: bool,
+}
+
+impl<'c> Transaction<'c> {
+    fn begin(conn: &'c PgConn, begin: &str) -> Result<Transaction<'c>> {
+        conn.inner()?.client.batch_execute(begin)?;
+        Ok(Transaction { conn, open: true })
+    }
+
+    fn commit(mut self) -> Result<()> {
+        self.open = false;
+        let mut conn = self.conn.inner()?;
+        let done = conn.client.batch_execute(COMMIT);
+        if done.is_err() {
+            conn.broken = true;
+        }
+        Ok(done?)
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        if !self.open {
+            return;
+        }
+        // A statement's borrow is over by now (even on unwinding); if not, the connection
+        // cannot be trusted: drop it.
+        let Ok(mut conn) = self.conn.0.try_borrow_mut() else { return };
+        if conn.client.batch_execute(ROLLBACK).is_err() {
+            conn.broken = true;
+        }
+    }
+}
+
+impl From<postgres::Error> for Error {
+    fn from(e: postgres::Error) -> Self {
+        Error::storage("database error", e)
+    }
+}

@@ -1,0 +1,313 @@
+//! What one statement needs on either backend: its text in each dialect ([`Sql`]), its
+//! bound arguments ([`Arg`]), and the cells of a result row ([`Row`], read as [`Column`]
+//! values). Every statement and row mapping of the aggregate files is written once,
+//! against these, and runs on SQLite and on PostgreSQL.
+//!
+//! Placeholders are written `?1`, `?2`... in both dialects; the PostgreSQL connection
+//! rewrites them to `$1`, `$2`... once, when it first prepares a statement.
+
+use rusqlite::types::{ToSql, ToSqlOutput, ValueRef};
+
+use crate::values::error::{Error, ErrorKind, Result};
+use crate::values::ids::{ApiKeyId, SessionId, UserId};
+
+/// One statement's text in each dialect. Most statements are the same in both (SQLite
+/// speaks `ON CONFLICT`, `RETURNING`, `string_agg` and `IS DISTINCT FROM` too); a string
+/// converts into an `Sql` that uses it for both.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sql {
+    pub(super) sqlite: &'static str,
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(super) postgres: &'static str,
+}
+
+impl Sql {
+    /// A statement whose text differs between the dialects.
+    pub(crate) const fn each(sqlite: &'static str, postgres: &'static str) -> Sql {
+        Sql { sqlite, postgres }
+    }
+}
+
+impl From<&'static str> for Sql {
+    fn from(both: &'static str) -> Sql {
+        Sql { sqlite: both, postgres: both }
+    }
+}
+
+/// A bound argument. Booleans are stored as the integers 0 and 1 on both backends.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Arg<'a> {
+    Null,
+    Int(i64),
+    Text(&'a str),
+    Blob(&'a [u8]),
+}
+
+/// `args![a, b, c]`: a statement's arguments, each converted with `Arg::from`.
+macro_rules! args {
+    ($($arg:expr),* $(,)?) => {
+        &[$($crate::store::sql::Arg::from($arg)),*][..]
+    };
+}
+pub(crate) use args;
+
+impl From<i64> for Arg<'_> {
+    fn from(v: i64) -> Self {
+        Arg::Int(v)
+    }
+}
+
+impl From<u32> for Arg<'_> {
+    fn from(v: u32) -> Self {
+        Arg::Int(i64::from(v))
+    }
+}
+
+impl From<bool> for Arg<'_> {
+    fn from(v: bool) -> Self {
+        Arg::Int(i64::from(v))
+    }
+}
+
+impl<'a> From<&'a str> for Arg<'a> {
+    fn from(v: &'a str) -> Self {
+        Arg::Text(v)
+    }
+}
+
+impl<'a> From<&'a String> for Arg<'a> {
+    fn from(v: &'a String) -> Self {
+        Arg::Text(v)
+    }
+}
+
+impl<'a> From<&'a [u8]> for Arg<'a> {
+    fn from(v: &'a [u8]) -> Self {
+        Arg::Blob(v)
+    }
+}
+
+impl<'a> From<&'a Vec<u8>> for Arg<'a> {
+    fn from(v: &'a Vec<u8>) -> Self {
+        Arg::Blob(v)
+    }
+}
+
+impl<'a, T: Into<Arg<'a>>> From<Option<T>> for Arg<'a> {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Arg::Null, Into::into)
+    }
+}
+
+/// One cell of a result row, borrowed from the row.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Value<'r> {
+    Null,
+    Int(i64),
+    Text(&'r str),
+    Blob(&'r [u8]),
+}
+
+/// A Rust type a cell converts into; the `Err` says what did not fit.
+pub(crate) trait Column: Sized {
+    fn from_value(v: Value<'_>) -> std::result::Result<Self, &'static str>;
+}
+
+impl Column for i64 {
+    fn from_value(v: Value<'_>) -> std::result::Result<Self, &'static str> {
+        match v {
+            Value::Int(i) => Ok(i),
+            _ => Err("expected an integer"),
+        }
+    }
+}
+
+impl Column for u32 {
+    fn from_value(v: Value<'_>) -> std::result::Result<Self, &'static str> {
+        u32::try_from(i64::from_value(v)?).map_err(|_| "integer out of range")
+    }
+}
+
+impl Column for bool {
+    fn from_value(v: Value<'_>) -> std::result::Result<Self, &'static str> {
+        Ok(i64::from_value(v)? != 0)
+    }
+}
+
+impl Column for String {
+    fn from_value(v: Value<'_>) -> std::result::Result<Self, &'static str> {
+        match v {
+            Value::Text(s) => Ok(s.to_owned()),
+            _ => Err("expected text"),
+        }
+    }
+}
+
+impl Column for Vec<u8> {
+    fn from_value(v: Value<'_>) -> std::result::Result<Self, &'static str> {
+        match v {
+            Value::Blob(b) => Ok(b.to_vec()),
+            Value::Text(s) => Ok(s.as_bytes().to_vec()),
+            _ => Err("expected bytes"),
+        }
+    }
+}
+
+impl<T: Column> Column for Option<T> {
+    fn from_value(v: Value<'_>) -> std::result::Result<Self, &'static str> {
+        match v {
+            Value::Null => Ok(None),
+            v => T::from_value(v).map(Some),
+        }
+    }
+}
+
+/// Ids are stored as their integers.
+macro_rules! id_column {
+    ($($id:ident),*) => {$(
+        impl Column for $id {
+            fn from_value(v: Value<'_>) -> std::result::Result<Self, &'static str> {
+                i64::from_value(v).map($id)
+            }
+        }
+        impl From<$id> for Arg<'_> {
+            fn from(id: $id) -> Self {
+                Arg::Int(id.0)
+            }
+        }
+    )*};
+}
+id_column!(UserId, SessionId, ApiKeyId);
+
+/// A result row of either backend.
+pub(crate) enum Row<'r> {
+    Sqlite(&'r rusqlite::Row<'r>),
+    #[cfg(feature = "postgres")]
+    Postgres(&'r postgres::Row),
+}
+
+impl Row<'_> {
+    /// Column `i` as a `T`; a `Storage` error when the stored value does not fit.
+    pub(crate) fn get<T: Column>(&self, i: usize) -> Result<T> {
+        let bad = |what: &str| {
+            Error::new(ErrorKind::Storage, format!("unexpected value in result column {i}: {what}"))
+        };
+        let value = match self {
+            Row::Sqlite(r) => sqlite_value(r, i).map_err(|e| bad(&e.to_string()))?,
+            #[cfg(feature = "postgres")]
+            Row::Postgres(r) => postgres_value(r, i).map_err(|e| bad(&e.to_string()))?,
+        };
+        T::from_value(value).map_err(bad)
+    }
+}
+
+/// Cell `i` of an SQLite row.
+fn sqlite_value<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> std::result::Result<Value<'r>, String> {
+    Ok(match r.get_ref(i).map_err(|e| e.to_string())? {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(v) => Value::Int(v),
+        ValueRef::Real(_) => return Err("a real number".to_owned()),
+        ValueRef::Text(t) => Value::Text(std::str::from_utf8(t).map_err(|e| e.to_string())?),
+        ValueRef::Blob(b) => Value::Blob(b),
+    })
+}
+
+impl ToSql for Arg<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match *self {
+            Arg::Null => ValueRef::Null,
+            Arg::Int(v) => ValueRef::Integer(v),
+            Arg::Text(t) => ValueRef::Text(t.as_bytes()),
+            Arg::Blob(b) => ValueRef::Blob(b),
+        }))
+    }
+}
+
+/// The error for a row that decoded but holds something the engine never writes.
+pub(crate) fn malformed(what: &str) -> Error {
+    Error::new(ErrorKind::Storage, format!("malformed {what} in the database"))
+}
+
+/// A user's attributes as one JSON object text (`NULL` or `{}` when there are none), in
+/// dialect `sqlite` or `postgres`; `$user` is the SQL expression of the user's id.
+macro_rules! attributes_json {
+    (sqlite, $user:literal) => {
+        concat!(
+            "(SELECT json_group_object(a.key, a.value) FROM user_attributes a WHERE a.user_id = ",
+            $user,
+            ")"
+        )
+    };
+    (postgres, $user:literal) => {
+        concat!(
+            "(SELECT json_object_agg(a.key, a.value)::text FROM user_attributes a ",
+            "WHERE a.user_id = ",
+            $user,
+            ")"
+        )
+    };
+}
+pub(crate) use attributes_json;
+
+/// `dialects!(m, args...)`: the [`Sql`] whose texts are `m!(sqlite, args...)` and
+/// `m!(postgres, args...)`, for a statement built by a macro that takes the dialect first.
+macro_rules! dialects {
+    ($m:ident, $($arg:tt)*) => {
+        $crate::store::sql::Sql::each($m!(sqlite, $($arg)*), $m!(postgres, $($arg)*))
+    };
+}
+pub(crate) use dialects;
+
+/// Cell `i` of a PostgreSQL row. Booleans (what `IS NOT NULL` and `EXISTS` give there)
+/// read as the integers SQLite gives for them.
+#[cfg(feature = "postgres")]
+fn postgres_value<'r>(
+    r: &'r postgres::Row,
+    i: usize,
+) -> std::result::Result<Value<'r>, postgres::Error> {
+    use postgres::types::Type;
+    let Some(column) = r.columns().get(i) else {
+        // try_get reports the missing column as its own error.
+        return r.try_get::<_, Option<i64>>(i).map(|v| v.map_or(Value::Null, Value::Int));
+    };
+    let ty = column.type_();
+    Ok(if *ty == Type::BOOL {
+        r.try_get::<_, Option<bool>>(i)?.map_or(Value::Null, |b| Value::Int(i64::from(b)))
+    } else if *ty == Type::INT4 {
+        r.try_get::<_, Option<i32>>(i)?.map_or(Value::Null, |v| Value::Int(i64::from(v)))
+    } else if *ty == Type::BYTEA {
+        r.try_get::<_, Option<&[u8]>>(i)?.map_or(Value::Null, Value::Blob)
+    } else if *ty == Type::TEXT || *ty == Type::VARCHAR {
+        r.try_get::<_, Option<&str>>(i)?.map_or(Value::Null, Value::Text)
+    } else {
+        r.try_get::<_, Option<i64>>(i)?.map_or(Value::Null, Value::Int)
+    })
+}
+
+#[cfg(feature = "postgres")]
+impl postgres::types::ToSql for Arg<'_> {
+    fn to_sql(
+        &self,
+        ty: &postgres::types::Type,
+        out: &mut postgres::types::private::BytesMut,
+    ) -> std::result::Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>>
+    {
+        use postgres::types::{IsNull, ToSql as Bind, Type};
+        let wrong = || format!("cannot bind {self:?} as a {ty}").into();
+        match *self {
+            Arg::Null => Ok(IsNull::Yes),
+            Arg::Int(v) if *ty == Type::INT8 => Bind::to_sql(&v, ty, out),
+            Arg::Int(v) if *ty == Type::INT4 => Bind::to_sql(&i32::try_from(v)?, ty, out),
+            Arg::Int(v) if *ty == Type::BOOL => Bind::to_sql(&(v != 0), ty, out),
+            Arg::Text(t) if <&str as Bind>::accepts(ty) => Bind::to_sql(&t, ty, out),
+            Arg::Blob(b) if *ty == Type::BYTEA => Bind::to_sql(&b, ty, out),
+            _ => Err(wrong()),
+        }
+    }
+
+    fn accepts(_: &postgres::types::Type) -> bool {
+        true // checked per value in `to_sql`
+    }
+
+    postgres::types::to_sql_checked!();
+}
