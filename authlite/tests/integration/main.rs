@@ -14,6 +14,7 @@ mod credentials;
 mod faults;
 mod hardening;
 mod import;
+mod instances;
 mod layers;
 mod migrations;
 mod people;

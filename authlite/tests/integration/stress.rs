@@ -48,48 +48,44 @@ struct Scale {
 const LIGHT: Scale = Scale { processes: 2, threads: 2, iterations: 20, targets: 12, rounds: 16 };
 const HEAVY: Scale = Scale { processes: 3, threads: 4, iterations: 120, targets: 90, rounds: 120 };
 
-#[test]
-fn threads_and_processes_mixing_every_operation_never_see_a_storage_error() {
-    mixed_operations(LIGHT);
+fn threads_and_processes_mixing_every_operation_never_see_a_storage_error(b: Backend) {
+    mixed_operations(b, LIGHT);
 }
 
 #[test]
 #[ignore = "heavy; run with --ignored"]
 fn heavy_threads_and_processes_mixing_every_operation_never_see_a_storage_error() {
-    mixed_operations(HEAVY);
+    mixed_operations(Backend::Sqlite, HEAVY);
 }
 
-#[test]
-fn a_revocation_in_another_process_is_seen_by_the_very_next_validate() {
-    revoked_elsewhere_never_validates(LIGHT);
+fn a_revocation_in_another_process_is_seen_by_the_very_next_validate(b: Backend) {
+    revoked_elsewhere_never_validates(b, LIGHT);
 }
 
 #[test]
 #[ignore = "heavy; run with --ignored"]
 fn heavy_a_revocation_in_another_process_is_seen_by_the_very_next_validate() {
-    revoked_elsewhere_never_validates(HEAVY);
+    revoked_elsewhere_never_validates(Backend::Sqlite, HEAVY);
 }
 
-#[test]
-fn revocations_here_are_seen_at_once_by_validators_in_other_processes() {
-    validators_elsewhere_see_revocations(LIGHT);
+fn revocations_here_are_seen_at_once_by_validators_in_other_processes(b: Backend) {
+    validators_elsewhere_see_revocations(b, LIGHT);
 }
 
 #[test]
 #[ignore = "heavy; run with --ignored"]
 fn heavy_revocations_here_are_seen_at_once_by_validators_in_other_processes() {
-    validators_elsewhere_see_revocations(HEAVY);
+    validators_elsewhere_see_revocations(Backend::Sqlite, HEAVY);
 }
 
-#[test]
-fn one_refresh_token_redeemed_at_once_by_threads_in_several_processes_has_one_winner() {
-    one_winner_per_refresh_token(LIGHT);
+fn one_refresh_token_redeemed_at_once_by_threads_in_several_processes_has_one_winner(b: Backend) {
+    one_winner_per_refresh_token(b, LIGHT);
 }
 
 #[test]
 #[ignore = "heavy; run with --ignored"]
 fn heavy_one_refresh_token_redeemed_at_once_by_threads_in_several_processes_has_one_winner() {
-    one_winner_per_refresh_token(HEAVY);
+    one_winner_per_refresh_token(Backend::Sqlite, HEAVY);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -542,8 +538,8 @@ fn mixed_worker(auth: &Auth, checker: &Auth, tag: &str, iterations: usize) -> us
     calls
 }
 
-fn mixed_operations(scale: Scale) {
-    let env = Env::new();
+fn mixed_operations(b: Backend, scale: Scale) {
+    let env = Env::on(b);
     let engines = [env.open(), env.open()];
     let children: Vec<ChildProc> = (0..scale.processes)
         .map(|p| {
@@ -567,8 +563,7 @@ fn mixed_operations(scale: Scale) {
     let workers = (scale.processes + 1) * scale.threads;
     assert_eq!(calls, workers * (10 * scale.iterations + scale.iterations.div_ceil(4)));
 
-    let conn = raw(&env.path);
-    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    let count = |sql: &str| env.int(sql);
     assert_eq!(
         count("SELECT count(*) FROM users") as usize,
         workers * scale.iterations.div_ceil(4)
@@ -580,8 +575,9 @@ fn mixed_operations(scale: Scale) {
         workers * scale.iterations,
         "exactly one rotation per session"
     );
-    let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
-    assert_eq!(integrity, "ok");
+    if b == Backend::Sqlite {
+        assert_eq!(env.text("PRAGMA integrity_check"), "ok");
+    }
     must("verify_audit_chain", engines[0].verify_audit_chain());
 }
 
@@ -591,8 +587,8 @@ fn mixed_operations(scale: Scale) {
 
 /// Another process revokes; validator threads here (two engines, warm caches) must refuse
 /// each session from the moment the revoker's marker line arrived.
-fn revoked_elsewhere_never_validates(scale: Scale) {
-    let env = Env::new();
+fn revoked_elsewhere_never_validates(b: Backend, scale: Scale) {
+    let env = Env::on(b);
     let setup = env.open();
     let targets: Arc<Vec<Target>> =
         Arc::new((0..scale.targets).map(|i| Target::create(&setup, i)).collect());
@@ -635,8 +631,8 @@ fn revoked_elsewhere_never_validates(scale: Scale) {
 
 /// This process revokes; validator processes (two engines each, warm caches) must refuse
 /// each session from the moment its marker line reached them.
-fn validators_elsewhere_see_revocations(scale: Scale) {
-    let env = Env::new();
+fn validators_elsewhere_see_revocations(b: Backend, scale: Scale) {
+    let env = Env::on(b);
     let engines = [env.open(), env.open()];
     let targets: Vec<Target> = (0..scale.targets).map(|i| Target::create(&engines[0], i)).collect();
     let mut validators: Vec<ChildProc> = (0..scale.processes)
@@ -714,8 +710,8 @@ fn dropping_one_engine_leaves_another_engines_revocations_visible_to_other_proce
 // 3. One refresh token, many redeemers
 // ---------------------------------------------------------------------------------------
 
-fn one_winner_per_refresh_token(scale: Scale) {
-    let env = Env::new();
+fn one_winner_per_refresh_token(b: Backend, scale: Scale) {
+    let env = Env::on(b);
     let engines = [env.open(), env.open()];
     user(&engines[0], "alice");
     let mut children: Vec<ChildProc> = (0..scale.processes)
@@ -780,3 +776,10 @@ fn one_winner_per_refresh_token(scale: Scale) {
         child.finish();
     }
 }
+
+backend_tests!(
+    threads_and_processes_mixing_every_operation_never_see_a_storage_error,
+    a_revocation_in_another_process_is_seen_by_the_very_next_validate,
+    revocations_here_are_seen_at_once_by_validators_in_other_processes,
+    one_refresh_token_redeemed_at_once_by_threads_in_several_processes_has_one_winner,
+);
