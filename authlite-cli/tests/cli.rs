@@ -31,6 +31,50 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// A fresh database for one test: a file in a temp dir, or a new schema of the PostgreSQL
+/// test database (`AUTHLITE_TEST_POSTGRES_URL`), dropped afterwards.
+struct Db {
+    /// The `--db` argument.
+    arg: String,
+    dir: tempfile::TempDir,
+    schema: Option<String>,
+}
+
+impl Db {
+    fn file(name: &str) -> Db {
+        let dir = tempfile::tempdir().unwrap();
+        let arg = dir.path().join(name).to_str().unwrap().to_owned();
+        Db { arg, dir, schema: None }
+    }
+
+    fn postgres() -> Db {
+        let base = std::env::var("AUTHLITE_TEST_POSTGRES_URL").expect("the test database");
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let schema = format!("cli_{}_{nanos}", std::process::id());
+        admin(&base).batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let arg = format!("{base}{sep}options=-csearch_path%3D{schema}");
+        Db { arg, dir: tempfile::tempdir().unwrap(), schema: Some(schema) }
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let (Some(schema), Ok(base)) =
+            (&self.schema, std::env::var("AUTHLITE_TEST_POSTGRES_URL"))
+        {
+            let _ = admin(&base).batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        }
+    }
+}
+
+fn admin(url: &str) -> postgres::Client {
+    postgres::Client::connect(url, postgres::NoTls).expect("connect to PostgreSQL")
+}
+
 #[test]
 fn demo_walks_the_whole_flow_and_shows_the_rejections() {
     let out = run(&["demo"], "");
@@ -53,23 +97,46 @@ fn demo_walks_the_whole_flow_and_shows_the_rejections() {
 
 #[test]
 fn a_person_can_add_list_log_in_and_verify_by_hand() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("cli.db");
-    let db = db.to_str().unwrap();
+    person_by_hand(&Db::file("cli.db"));
+}
 
+#[test]
+#[cfg_attr(not(authlite_pg_tests), ignore = "needs AUTHLITE_TEST_POSTGRES_URL")]
+fn a_person_can_add_list_log_in_and_verify_by_hand_on_postgres() {
+    person_by_hand(&Db::postgres());
+}
+
+fn person_by_hand(database: &Db) {
+    let db = database.arg.as_str();
+    let file = database.schema.is_none();
     let out = run(&["--db", db, "user", "list"], "");
-    assert!(!out.status.success(), "a read-only command on a missing file fails");
+    assert!(!out.status.success(), "a read-only command on a missing database fails");
     assert!(!run(&["--db", db, "status"], "").status.success());
-    assert!(!dir.path().join("cli.db").exists(), "and creates nothing");
+    assert!(!std::path::Path::new(db).exists(), "and creates nothing");
     let out = run(&["--db", db, "init"], "");
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(!run(&["--db", db, "init"], "").status.success(), "init never reuses a file");
+    let again = run(&["--db", db, "init"], "");
+    assert_eq!(again.status.code(), Some(22), "init never reuses a database (conflict)");
     let out = run(&["--db", db, "status"], "");
     assert!(text(&out.stdout).contains("integrity:      ok"), "{}", text(&out.stdout));
-    let copy = dir.path().join("copy.db");
+    for printed in [&out.stdout, &out.stderr, &again.stdout, &again.stderr] {
+        assert!(!text(printed).contains(":postgres@"), "a URL's password is never printed");
+    }
+    let out = run(&["--db", db, "key", "retire", "-Hx_no_such_kid"], "");
+    assert!(
+        text(&out.stderr).contains("NotFound"),
+        "a kid may begin with '-': {}",
+        text(&out.stderr)
+    );
+    let copy = database.dir.path().join("copy.db");
     let out = run(&["--db", db, "backup", copy.to_str().unwrap()], "");
-    assert!(out.status.success() && copy.exists(), "{}", text(&out.stderr));
-    assert!(run(&["--db", copy.to_str().unwrap(), "audit", "verify"], "").status.success());
+    if file {
+        assert!(out.status.success() && copy.exists(), "{}", text(&out.stderr));
+        assert!(run(&["--db", copy.to_str().unwrap(), "audit", "verify"], "").status.success());
+    } else {
+        assert!(!out.status.success() && !copy.exists());
+        assert!(text(&out.stderr).contains("pg_dump"), "{}", text(&out.stderr));
+    }
 
     let out = run(
         &["--db", db, "user", "add", "bob", "--email", "bob@example.com"],
@@ -113,6 +180,40 @@ fn a_person_can_add_list_log_in_and_verify_by_hand() {
     let out = run(&["--db", db, "token", "verify", "garbage"], "");
     assert_eq!(out.status.code(), Some(14), "invalid_token");
     assert!(text(&out.stderr).contains("InvalidToken"));
+
+    // Every administrative command, on either backend.
+    let ok = |args: &[&str], stdin: &str| ok_in(db, args, stdin);
+    ok(&["user", "activate", "bob"], "");
+    ok(&["user", "passwd", "bob"], "another long passphrase\n");
+    ok(&["user", "email", "bob", "robert@example.com"], "");
+    assert!(ok(&["user", "show", "bob"], "").contains("robert@example.com"));
+    ok(&["user", "unlock", "bob"], "");
+    let login = ok(&["login", "bob", "--ip", "192.0.2.7"], "another long passphrase\n");
+    let token = login.lines().find_map(|l| l.strip_prefix("access_token:")).unwrap().trim();
+    assert!(ok(&["session", "list", "bob"], "").contains("192.0.2.7"));
+    ok(&["token", "revoke", token], "");
+    assert!(!run(&["--db", db, "token", "verify", token], "").status.success());
+    ok(&["session", "revoke-all", "bob"], "");
+    for args in [
+        &["role", "create", "clerk"][..],
+        &["role", "grant", "clerk", "orders", "read"],
+        &["role", "assign", "bob", "clerk"],
+        &["role", "list"],
+        &["user", "list", "--role", "clerk"],
+        &["role", "unassign", "bob", "clerk"],
+        &["role", "revoke", "clerk", "orders", "read"],
+        &["role", "delete", "clerk"],
+        &["key", "list"],
+        &["key", "rotate"],
+        &["key", "jwks"],
+        &["audit", "list", "--limit", "5"],
+        &["audit", "purge", "--older-than-days", "30"],
+        &["audit", "verify"],
+        &["purge"],
+        &["user", "delete", "bob"],
+    ] {
+        ok(args, "");
+    }
 }
 
 #[test]
@@ -205,12 +306,20 @@ fn the_cli_on_an_applications_database_leaves_its_keys_and_chain_intact() {
     app.validate(&next.access_token).unwrap();
 }
 
-/// Service accounts, API keys, service tokens and scoped tokens by hand.
 #[test]
 fn machine_credentials_from_the_command_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("m.db");
-    let db = db.to_str().unwrap();
+    machine_credentials(&Db::file("m.db"));
+}
+
+#[test]
+#[cfg_attr(not(authlite_pg_tests), ignore = "needs AUTHLITE_TEST_POSTGRES_URL")]
+fn machine_credentials_from_the_command_line_on_postgres() {
+    machine_credentials(&Db::postgres());
+}
+
+/// Service accounts, API keys, service tokens and scoped tokens by hand.
+fn machine_credentials(db: &Db) {
+    let db = db.arg.as_str();
     let ok = |args: &[&str], stdin: &str| ok_in(db, args, stdin);
     ok(&["init"], "");
     assert!(ok(&["service", "create", "billing"], "").contains("created service account billing"));
@@ -236,13 +345,21 @@ fn machine_credentials_from_the_command_line() {
     assert!(!run(&["--db", db, "scoped", "verify", "table", &qr], "").status.success());
 }
 
-/// Reset and verification links, attributes, and TOTP enrolment with its QR code.
 #[test]
 fn people_credentials_from_the_command_line() {
+    people_credentials(&Db::file("p.db"));
+}
+
+#[test]
+#[cfg_attr(not(authlite_pg_tests), ignore = "needs AUTHLITE_TEST_POSTGRES_URL")]
+fn people_credentials_from_the_command_line_on_postgres() {
+    people_credentials(&Db::postgres());
+}
+
+/// Reset and verification links, attributes, and TOTP enrolment with its QR code.
+fn people_credentials(db: &Db) {
     use std::io::{BufRead, BufReader};
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("p.db");
-    let db = db.to_str().unwrap();
+    let db = db.arg.as_str();
     let ok = |args: &[&str], stdin: &str| ok_in(db, args, stdin);
     ok(&["init"], "");
     ok(&["user", "add", "carol", "--email", "carol@example.com"], "a long passphrase\n");

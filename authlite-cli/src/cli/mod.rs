@@ -24,8 +24,9 @@ pub(crate) use exit::{EXIT_CODES, code_of};
 #[derive(Debug, Parser)]
 #[command(name = "authlite", version, about, after_help = EXIT_CODES)]
 pub(crate) struct Args {
-    /// The database file (must exist; `init` creates it). Also read from AUTHLITE_DB.
-    #[arg(long, global = true, env = "AUTHLITE_DB", value_name = "PATH")]
+    /// The database: an SQLite file, or a postgres:// URL (must exist; `init` creates the
+    /// file or the tables). Also read from AUTHLITE_DB.
+    #[arg(long, global = true, env = "AUTHLITE_DB", value_name = "PATH|URL")]
     db: Option<PathBuf>,
     /// The application's master secret, when its database was created with one (at least
     /// 32 bytes). Read it from AUTHLITE_MASTER_SECRET rather than the command line. Every
@@ -44,11 +45,13 @@ enum Command {
     /// Walk through register, login, validate, refresh, reuse detection and logout on a
     /// temporary database, printing each step.
     Demo,
-    /// Create a new database at --db (every other command requires an existing one).
+    /// Create a new database at --db (every other command requires an existing one); on
+    /// PostgreSQL, create authlite's tables in the existing database.
     Init,
-    /// Summarise the database and check its integrity (`PRAGMA quick_check`).
+    /// Summarise the database and check its integrity (SQLite: `PRAGMA quick_check`).
     Status,
-    /// Write a consistent copy of the live database to a new FILE.
+    /// Write a consistent copy of the live SQLite database to a new FILE (PostgreSQL: use
+    /// pg_dump).
     Backup { file: PathBuf },
     /// Manage users.
     #[command(subcommand)]
@@ -230,11 +233,17 @@ enum AuditCommand {
 #[derive(Debug, Subcommand)]
 enum TokenCommand {
     /// Validate an access token statefully and print who it belongs to.
-    Verify { token: String },
+    Verify {
+        #[arg(allow_hyphen_values = true)]
+        token: String,
+    },
     /// Mint a service token from an API key (read from stdin) and print it.
     Mint,
     /// Revoke one access token (its session stays).
-    Revoke { token: String },
+    Revoke {
+        #[arg(allow_hyphen_values = true)]
+        token: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -279,7 +288,11 @@ enum ScopedCommand {
         minutes: u64,
     },
     /// Verify a token for SCOPE.
-    Verify { scope: String, token: String },
+    Verify {
+        scope: String,
+        #[arg(allow_hyphen_values = true)]
+        token: String,
+    },
     /// Revoke every token of SCOPE and SUBJECT issued until now.
     Revoke { scope: String, subject: String },
 }
@@ -304,8 +317,12 @@ enum KeyCommand {
     List,
     /// Create a new signing key and sign with it from now on.
     Rotate,
-    /// Retire a key: tokens it signed stop validating.
-    Retire { kid: String },
+    /// Retire a key: tokens it signed stop validating. (Key ids are random base64url and may
+    /// begin with `-`: they are taken as they come.)
+    Retire {
+        #[arg(allow_hyphen_values = true)]
+        kid: String,
+    },
     /// Print the public keys (EdDSA only) as JWKS.
     Jwks,
 }
@@ -339,12 +356,20 @@ pub(crate) fn run(args: Args) -> Result<Out> {
         return Err(Error::new(ErrorKind::InvalidInput, message));
     }
     let init = matches!(args.command, Command::Init);
-    if init && path.exists() {
-        return Err(Error::new(ErrorKind::Conflict, format!("{} already exists", path.display())));
-    }
+    let location = Config::new(&path).location(); // a URL's password never printed
     // An existing database opens with the settings it records (algorithm, issuer,
-    // audience), so the CLI acts on an application's file exactly as the application does.
-    let base = if init { Config::new(&path) } else { Auth::recorded_config(&path)? };
+    // audience), so the CLI acts on an application's database exactly as the application
+    // does. `init` only ever creates: an existing file, or a PostgreSQL database that
+    // already has authlite's tables, is a conflict.
+    let recorded = Auth::recorded_config(&path);
+    let base = match (init, recorded) {
+        (false, recorded) => recorded?,
+        (true, Err(e)) if e.kind() == ErrorKind::NotFound && !path.exists() => Config::new(&path),
+        (true, Err(e)) if !path.exists() => return Err(e),
+        (true, _) => {
+            return Err(Error::new(ErrorKind::Conflict, format!("{location} already exists")));
+        }
+    };
     let config = Config {
         create_if_missing: init,
         master_secret: args.master_secret.map(|s| SecretBytes::new(s.into_bytes())),
@@ -353,7 +378,7 @@ pub(crate) fn run(args: Args) -> Result<Out> {
     let auth = Auth::open_with(config)?;
     match args.command {
         Command::Demo => unreachable!("handled above"),
-        Command::Init => done(json!({ "created": path }), format!("created {}", path.display())),
+        Command::Init => done(json!({ "created": location }), format!("created {location}")),
         Command::Status => {
             let status = auth.status()?;
             auth.check_integrity()?;

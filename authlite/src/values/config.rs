@@ -184,8 +184,9 @@ impl Config {
         ["postgres://", "postgresql://"].iter().any(|p| path.starts_with(p)).then_some(path)
     }
 
-    /// `path` for messages and `Debug`: a PostgreSQL URL without its password.
-    pub(crate) fn location(&self) -> String {
+    /// `path` for messages and logs: the file, or the PostgreSQL URL with its password
+    /// replaced by `***`.
+    pub fn location(&self) -> String {
         match self.postgres_url() {
             Some(url) => redact_password(url),
             None => self.path.display().to_string(),
