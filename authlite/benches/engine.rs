@@ -3,6 +3,7 @@
 //! indexed SQLite read joining session and user state — so engine/floor is a real ratio.
 //!
 //! `cargo bench --bench engine` runs everything; filter with e.g. `-- validate/1000000`.
+//! `-- backends` compares SQLite and PostgreSQL (see [`backends`]).
 //! Session counts come from `AUTHLITE_BENCH_SIZES` (default `1000,1000000`). Each database
 //! is built once under the workspace's `target/bench-data/` and reused by later runs.
 
@@ -444,5 +445,77 @@ fn reset_timing(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, validate, writes, login_default, login_timing, reset_timing);
+/// The same hot paths on each backend in one run (`-- backends`): SQLite on a temp file, and
+/// PostgreSQL (feature `postgres`) on a fresh schema of the database named by
+/// `AUTHLITE_BENCH_POSTGRES_URL` when set. Login runs at 1,000 iterations beside PBKDF2 at
+/// 1,000 alone, so login − pbkdf2 is the engine's own work.
+fn backends(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    #[cfg_attr(not(feature = "postgres"), allow(unused_mut))]
+    let mut targets = vec![("sqlite", dir.path().join("backends.db").to_str().unwrap().to_owned())];
+    #[cfg(feature = "postgres")]
+    let _schema = std::env::var("AUTHLITE_BENCH_POSTGRES_URL").ok().map(|base| {
+        let schema = format!("bench_{}", std::process::id());
+        let mut admin = postgres::Client::connect(&base, postgres::NoTls).unwrap();
+        admin.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
+        let sep = if base.contains('?') { '&' } else { '?' };
+        targets.push(("postgres", format!("{base}{sep}options=-csearch_path%3D{schema}")));
+        DropSchema(base, schema)
+    });
+    let mut group = c.benchmark_group("backends");
+    for (name, target) in &targets {
+        let auth = Auth::open_with(config(Path::new(target))).unwrap();
+        for u in 0..3 {
+            auth.register(NewUser::new(format!("user{u}"), PASSWORD)).unwrap();
+        }
+        let client = ClientInfo::default();
+        let tokens: Vec<String> =
+            (0..64).map(|_| auth.login("user0", PASSWORD, &client).unwrap().access_token).collect();
+        let mut i = 0;
+        group.bench_function(format!("{name}/validate"), |b| {
+            b.iter(|| {
+                i = (i + 1) % tokens.len();
+                black_box(auth.validate(&tokens[i]).unwrap())
+            })
+        });
+        let mut refresh_token = auth.login("user1", PASSWORD, &client).unwrap().refresh_token;
+        group.bench_function(format!("{name}/refresh"), |b| {
+            b.iter(|| refresh_token = auth.refresh(&refresh_token).unwrap().refresh_token)
+        });
+        group.bench_function(format!("{name}/login_1k_iterations"), |b| {
+            b.iter(|| black_box(auth.login("user2", PASSWORD, &client).unwrap()))
+        });
+        group.bench_function(format!("{name}/logout"), |b| {
+            b.iter_batched(
+                || auth.login("user2", PASSWORD, &client).unwrap().access_token,
+                |token| auth.logout(&token).unwrap(),
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    let pbkdf2 =
+        pbkdf2::Pbkdf2::new(pbkdf2::Algorithm::Pbkdf2Sha256, pbkdf2::Params::new(1_000).unwrap());
+    group.bench_function("pbkdf2_1k_alone", |b| {
+        b.iter(|| {
+            use pbkdf2::password_hash::PasswordHasher;
+            black_box(pbkdf2.hash_password_with_salt(PASSWORD.as_bytes(), &[7u8; 16]).unwrap());
+        })
+    });
+    group.finish();
+}
+
+/// Drops the bench's PostgreSQL schema at the end of the run.
+#[cfg(feature = "postgres")]
+struct DropSchema(String, String);
+
+#[cfg(feature = "postgres")]
+impl Drop for DropSchema {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = postgres::Client::connect(&self.0, postgres::NoTls) {
+            let _ = admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.1));
+        }
+    }
+}
+
+criterion_group!(benches, validate, writes, backends, login_default, login_timing, reset_timing);
 criterion_main!(benches);
