@@ -57,7 +57,9 @@ impl Auth {
     /// that must open any application's database (a CLI, a migration script) starts from it,
     /// sets the master secret if the application uses one, and opens with
     /// [`Auth::open_with`]: a `Config` that conflicts with the file is refused.
-    /// `NotFound` for a missing file, `Storage` for one authlite did not make.
+    /// `NotFound` for a missing file, `Storage` for one authlite did not make. `path` may be
+    /// a PostgreSQL URL (feature `postgres`): `NotFound` when that database has no authlite
+    /// tables.
     pub fn recorded_config(path: impl AsRef<Path>) -> Result<Config> {
         crate::features::recorded_config(path.as_ref())
     }
@@ -562,7 +564,8 @@ impl Auth {
 /// Operations.
 impl Auth {
     /// A cheap, read-only summary: schema version, counts of users, live sessions, signing
-    /// keys and audit rows (one snapshot), and the sizes of the file and its WAL.
+    /// keys and audit rows (one snapshot), and the sizes of the file and its WAL (on
+    /// PostgreSQL: the database's size, and a WAL size of 0).
     pub fn status(&self) -> Result<Status> {
         self.inner.status()
     }
@@ -571,14 +574,16 @@ impl Auth {
     /// online backup API: one snapshot, writers keep going). The copy opens with
     /// [`Auth::open`] (given the same `master_secret`, if any) and passes
     /// [`Auth::verify_audit_chain`]. `Conflict` if `path` exists; an in-memory database can
-    /// be backed up too.
+    /// be backed up too. On PostgreSQL a `Config` error: back it up with `pg_dump` or
+    /// replication.
     pub fn backup_to(&self, path: impl AsRef<Path>) -> Result<()> {
         self.inner.backup_to(path.as_ref())
     }
 
     /// Runs SQLite's `PRAGMA quick_check` over the whole file (O(size): seconds for a large
     /// database) so damage is seen before it is hit: `Ok` when sound, otherwise a `Storage`
-    /// error with SQLite's first findings. `authlite status` runs it.
+    /// error with SQLite's first findings. `authlite status` runs it. On PostgreSQL, which
+    /// checks its own pages, it only proves the database answers.
     pub fn check_integrity(&self) -> Result<()> {
         self.inner.check_integrity()
     }

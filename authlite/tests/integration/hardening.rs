@@ -214,7 +214,29 @@ fn a_flood_of_denials_is_audited_once_per_window_with_a_count(b: Backend) {
     auth.verify_audit_chain().unwrap();
 }
 
+/// On either backend: an opener that may not create finds nothing and makes nothing; the
+/// recorded settings come back through the same path or URL; a database holding someone
+/// else's tables is refused.
+fn only_an_opener_that_may_create_creates(b: Backend) {
+    let env = Env::on(b);
+    let missing = Config { create_if_missing: false, ..env.config() };
+    assert_eq!(err(Auth::open_with(missing.clone())), ErrorKind::NotFound);
+    assert_eq!(err(Auth::recorded_config(&env.path)), ErrorKind::NotFound);
+    let app = Auth::open_with(Config { issuer: "till".into(), ..env.config() }).unwrap();
+    user(&app, "alice");
+    let recorded = Auth::recorded_config(&env.path).unwrap();
+    assert_eq!(recorded.issuer, "till");
+    let tool = Auth::open_with(Config { create_if_missing: false, ..recorded }).unwrap();
+    assert_eq!(tool.find_user("alice").unwrap().username, "alice");
+
+    let foreign = Env::on(b);
+    foreign.exec("CREATE TABLE meta (key TEXT, note TEXT)");
+    assert_eq!(err(Auth::open_with(foreign.config())), ErrorKind::Storage);
+    assert_eq!(foreign.int("SELECT count(*) FROM meta"), 0, "nothing written");
+}
+
 backend_tests!(
+    only_an_opener_that_may_create_creates,
     a_conflicting_opener_is_refused_before_it_writes,
     look_alike_usernames_collide_or_are_refused,
     an_imported_long_password_logs_in,
