@@ -58,6 +58,22 @@ pub(super) fn sections(schema: &'static str, name: &str) -> Result<Vec<(u32, &'s
     Ok(out)
 }
 
+/// The sections a database at `version` still needs, in order (none when it is current);
+/// a `Storage` error when the database is newer than this code.
+pub(super) fn pending(
+    sections: &[(u32, &'static str)],
+    version: u32,
+) -> Result<Vec<(u32, &'static str)>> {
+    let latest = sections.last().map_or(0, |s| s.0);
+    if version > latest {
+        return Err(Error::new(
+            ErrorKind::Storage,
+            format!("database schema version {version} is newer than this authlite ({latest})"),
+        ));
+    }
+    Ok(sections.iter().filter(|(to, _)| *to > version).copied().collect())
+}
+
 fn bad_schema(name: &str) -> Error {
     Error::new(ErrorKind::Internal, format!("{name} sections must be numbered 1, 2, 3..."))
 }
@@ -96,14 +112,9 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
     let latest = sections.len() as u32;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version: u32 = tx.query_row(READ_VERSION, [], |r| r.get(0))?;
-    if version == latest {
+    let pending = pending(&sections, version)?;
+    if pending.is_empty() {
         return Ok(());
-    }
-    if version > latest {
-        return Err(Error::new(
-            ErrorKind::Storage,
-            format!("database schema version {version} is newer than this authlite ({latest})"),
-        ));
     }
     if version == 0 {
         let tables: i64 = tx.query_row(COUNT_TABLES, [], |r| r.get(0))?;
@@ -111,7 +122,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
             return Err(foreign());
         }
     }
-    for (to, sql) in sections.iter().filter(|(to, _)| *to > version) {
+    for (to, sql) in pending {
         tx.execute_batch(sql)
             .map_err(|e| Error::storage(format!("schema upgrade to version {to} failed"), e))?;
     }

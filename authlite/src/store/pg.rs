@@ -117,14 +117,9 @@ fn upgrade(client: &mut Client, create: bool) -> Result<()> {
     let sections = migrate::sections(SCHEMA, "schema.postgres.sql")?;
     let latest = sections.last().map_or(0, |s| s.0);
     let version = schema_version(client)?.unwrap_or(0);
-    if version == latest {
+    let pending = migrate::pending(&sections, version)?;
+    if pending.is_empty() {
         return Ok(());
-    }
-    if version > latest {
-        return Err(Error::new(
-            ErrorKind::Storage,
-            format!("database schema version {version} is newer than this authlite ({latest})"),
-        ));
     }
     if version == 0 {
         if client.query_one(HAS_META, &[])?.get::<_, bool>(0) {
@@ -140,7 +135,7 @@ fn upgrade(client: &mut Client, create: bool) -> Result<()> {
             ));
         }
     }
-    for (to, sql) in sections.iter().filter(|(to, _)| *to > version) {
+    for (to, sql) in pending {
         client
             .batch_execute(sql)
             .map_err(|e| Error::storage(format!("schema upgrade to version {to} failed"), e))?;

@@ -88,3 +88,43 @@ fn an_upgraded_database_works() {
     let login = login(&auth, "alice");
     auth.validate(&login.access_token).unwrap();
 }
+
+/// `schema.postgres.sql` is `schema.sql` in PostgreSQL's dialect: the same tables with the
+/// same columns, and the same indexes (PostgreSQL adds only its version table).
+#[test]
+#[cfg_attr(
+    not(authlite_pg_tests),
+    ignore = "needs AUTHLITE_TEST_POSTGRES_URL (and the postgres feature)"
+)]
+fn both_schemas_have_the_same_tables_columns_and_indexes() {
+    let (lite, pg) = (Env::on(Backend::Sqlite), Env::on(Backend::Postgres));
+    drop((lite.open(), pg.open()));
+    let columns = |env: &Env, sql: &str| -> Vec<String> {
+        let mut names = env.texts(sql);
+        names.sort();
+        names
+    };
+    assert_eq!(
+        columns(
+            &lite,
+            "SELECT m.name || '.' || p.name FROM sqlite_master m, pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'"
+        ),
+        columns(
+            &pg,
+            "SELECT table_name || '.' || column_name FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name <> 'schema_version'"
+        )
+    );
+    assert_eq!(
+        columns(
+            &lite,
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'"
+        ),
+        columns(
+            &pg,
+            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() \
+             AND indexname NOT LIKE '%_pkey' AND indexname NOT LIKE '%_key'"
+        )
+    );
+}
