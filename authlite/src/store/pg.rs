@@ -36,7 +36,8 @@ use crate::values::error::{Error, ErrorKind, Result};
 const SCHEMA: &str = include_str!("../../../schema.postgres.sql");
 
 /// Every write transaction holds one advisory lock, 7022647185798427749 =
-/// 0x61757468_6c697465, "authlite" in ASCII.
+/// 0x61757468_6c697465, "authlite" in ASCII. Advisory locks are per database: engines on
+/// different schemas of one database share it (their writes queue together, nothing more).
 const BEGIN_WRITE: &str = "BEGIN ISOLATION LEVEL READ COMMITTED; \
      SELECT pg_advisory_xact_lock(7022647185798427749)";
 const BEGIN_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
@@ -45,8 +46,7 @@ const ROLLBACK: &str = "ROLLBACK";
 
 const HAS_SCHEMA: &str = "SELECT to_regclass('schema_version') IS NOT NULL";
 const SCHEMA_VERSION: &str = "SELECT max(version) FROM schema_version";
-/// The version table is created by the schema itself; a database that has tables of ours
-/// but no version row is not one this code made.
+/// A database with a `meta` table but no version table was not made by this code.
 const HAS_META: &str = "SELECT to_regclass('meta') IS NOT NULL";
 const SET_VERSION: &str = "UPDATE schema_version SET version = $1";
 const META_VALUE: &str = "SELECT value FROM meta WHERE key = $1";
@@ -63,9 +63,7 @@ impl Postgres {
     /// Connects, creates or upgrades the schema (under an advisory lock, so several
     /// machines starting at once queue), and builds the pool.
     pub(super) fn open(url: &str, config: &Config) -> Result<Postgres> {
-        let mut settings: postgres::Config = url
-            .parse()
-            .map_err(|e| Error::new(ErrorKind::Config, format!("invalid PostgreSQL URL: {e}")))?;
+        let mut settings = parse(url)?;
         settings.connect_timeout(config.busy_timeout.max(Duration::from_secs(1)));
         let manager = Manager { settings, lock_timeout: config.busy_timeout };
         let first = r2d2::ManageConnection::connect(&manager)?;
@@ -156,9 +154,8 @@ fn schema_version(client: &mut Client) -> Result<Option<u32>> {
 /// The values of `keys` in the `meta` table of the database at `url`, read on one new
 /// connection without writing. `NotFound` when the database has no authlite schema.
 pub(super) fn recorded_settings(url: &str, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>> {
-    let settings: postgres::Config = url
-        .parse()
-        .map_err(|e| Error::new(ErrorKind::Config, format!("invalid PostgreSQL URL: {e}")))?;
+    let mut settings = parse(url)?;
+    settings.connect_timeout(Duration::from_secs(5));
     let mut client = settings.connect(NoTls).map_err(|e| Error::storage("cannot connect", e))?;
     if schema_version(&mut client)?.is_none() {
         return Err(Error::new(ErrorKind::NotFound, "no authlite schema in this database"));
@@ -168,18 +165,23 @@ pub(super) fn recorded_settings(url: &str, keys: &[&str]) -> Result<Vec<Option<V
         .collect()
 }
 
+/// The client settings in `url`; a `Config` error when it does not parse.
+fn parse(url: &str) -> Result<postgres::Config> {
+    url.parse().map_err(|e| Error::new(ErrorKind::Config, format!("invalid PostgreSQL URL: {e}")))
+}
+
 /// A pooled client and the statements prepared on it, by their SQLite-style text. Behind a
 /// `RefCell` so that a shared [`Conn`] can run statements, one at a time.
-pub(super) struct PgConn(RefCell<Client_>);
+pub(super) struct PgConn(RefCell<Session>);
 
-struct Client_ {
+struct Session {
     client: Client,
     statements: HashMap<&'static str, Statement>,
     /// A transaction could not be ended: the pool must drop this connection.
     broken: bool,
 }
 
-impl Client_ {
+impl Session {
     /// The prepared statement for `sql`, preparing it on first use with its `?N`
     /// placeholders rewritten to PostgreSQL's `$N`.
     fn statement(&mut self, sql: &'static str) -> Result<Statement> {
@@ -207,7 +209,7 @@ impl r2d2::ManageConnection for Manager {
         let mut client = self.settings.connect(NoTls)?;
         let millis = self.lock_timeout.as_millis().max(1);
         client.batch_execute(&format!("SET lock_timeout = {millis}"))?;
-        Ok(PgConn(RefCell::new(Client_ { client, statements: HashMap::new(), broken: false })))
+        Ok(PgConn(RefCell::new(Session { client, statements: HashMap::new(), broken: false })))
     }
 
     fn is_valid(&self, conn: &mut PgConn) -> std::result::Result<(), postgres::Error> {
@@ -221,7 +223,7 @@ impl r2d2::ManageConnection for Manager {
 }
 
 impl PgConn {
-    fn inner(&self) -> Result<RefMut<'_, Client_>> {
+    fn inner(&self) -> Result<RefMut<'_, Session>> {
         self.0.try_borrow_mut().map_err(|_| {
             Error::new(ErrorKind::Internal, "a statement ran while another one's rows were read")
         })

@@ -107,13 +107,16 @@ pub struct Config {
     pub master_secret: Option<SecretBytes>,
     /// SQLite `synchronous` setting. Default [`Synchronous::Normal`] (WAL: durable across
     /// application crashes; a power loss may drop the last commits). `Full` syncs every commit.
+    /// (PostgreSQL's own `synchronous_commit` governs there.)
     pub synchronous: Synchronous,
     /// How long to wait for another process's write lock before failing. Default **5 s**.
+    /// On PostgreSQL: the writers' `lock_timeout` and the connect timeout.
     pub busy_timeout: Duration,
-    /// Maximum pooled SQLite connections. Default **8**. Range 1..=64.
+    /// Maximum pooled connections (SQLite or PostgreSQL). Default **8**. Range 1..=64.
     pub pool_size: u32,
     /// Maximum entries in the exact in-process validation cache. Default **16,384**;
-    /// 0 disables it (every `validate` then reads the database).
+    /// 0 disables it (every `validate` then reads the database). Unused on PostgreSQL,
+    /// where no cached answer could be kept exact.
     pub validate_cache_capacity: usize,
 }
 
