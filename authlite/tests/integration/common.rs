@@ -93,6 +93,49 @@ impl Env {
         }
     }
 
+    /// Everything the database holds at rest, as bytes to search for secrets. SQLite: every
+    /// file in the dir (database, WAL, index) after a checkpoint. PostgreSQL: every row of
+    /// every table as text, plus the bytes behind each `\\x...` (bytea) in it.
+    pub fn stored_bytes(&self) -> Vec<u8> {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut bytes = file_bytes(&self.path);
+                for entry in std::fs::read_dir(self.dir.path()).expect("dir") {
+                    bytes.extend(std::fs::read(entry.expect("entry").path()).expect("read"));
+                }
+                bytes
+            }
+            Backend::Postgres => {
+                let mut client = pg_client(&self.path);
+                let tables = client
+                    .query(
+                        "SELECT table_name::text FROM information_schema.tables \
+                         WHERE table_schema = current_schema()",
+                        &[],
+                    )
+                    .expect("tables");
+                let mut bytes = Vec::new();
+                for table in tables {
+                    let table: String = table.get(0);
+                    let sql = format!("SELECT t::text FROM {table} t");
+                    for row in client.query(&sql, &[]).expect("rows") {
+                        let text: String = row.get(0);
+                        bytes.extend(text.as_bytes());
+                        for hex in text.split("\\x").skip(1) {
+                            let digits: String =
+                                hex.chars().take_while(char::is_ascii_hexdigit).collect();
+                            bytes.extend(digits.as_bytes().chunks(2).filter_map(|pair| {
+                                u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()
+                            }));
+                        }
+                    }
+                }
+                assert!(!bytes.is_empty());
+                bytes
+            }
+        }
+    }
+
     /// The first column of the first row of `sql`, as text.
     pub fn text(&self, sql: &str) -> String {
         match self.backend {

@@ -295,9 +295,8 @@ fn the_token_cache_reuses_until_a_tenth_is_left_and_never_hands_out_an_expired_t
     assert_eq!(err(cache.get()), ErrorKind::RevokedToken);
 }
 
-#[test]
-fn every_credential_operation_is_audited_and_no_secret_is_stored() {
-    let env = Env::new();
+fn every_credential_operation_is_audited_and_no_secret_is_stored(b: Backend) {
+    let env = Env::on(b);
     let auth = env.open();
     let svc = auth.create_service_account("billing").unwrap();
     let key = auth.create_api_key(svc.id, ApiKeySpec::new("k")).unwrap();
@@ -322,7 +321,7 @@ fn every_credential_operation_is_audited_and_no_secret_is_stored() {
         assert!(kinds.contains(&kind), "{kind}");
     }
     drop(auth);
-    let bytes = file_bytes(&env.path);
+    let bytes = env.stored_bytes();
     let secret_part = key.secret.split('.').nth(1).unwrap();
     for secret in [secret_part, st.access_token.as_str(), qr.as_str()] {
         assert!(!contains(&bytes, secret.as_bytes()), "{secret}");
@@ -330,6 +329,7 @@ fn every_credential_operation_is_audited_and_no_secret_is_stored() {
 }
 
 backend_tests!(
+    every_credential_operation_is_audited_and_no_secret_is_stored,
     a_scoped_token_grants_its_scope_and_subject_until_it_expires,
     revoking_a_subject_kills_its_tokens_in_every_engine_on_the_next_verify,
     a_service_account_has_no_password_login_but_roles_as_usual,

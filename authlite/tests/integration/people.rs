@@ -254,9 +254,8 @@ fn recovery_codes_work_once_and_regeneration_replaces_them(b: Backend) {
     assert_eq!(err(auth.regenerate_recovery_codes(alice.id)), ErrorKind::InvalidInput);
 }
 
-#[test]
-fn no_one_time_token_totp_secret_or_recovery_code_is_in_the_file() {
-    let env = Env::new();
+fn no_one_time_token_totp_secret_or_recovery_code_is_in_the_file(b: Backend) {
+    let env = Env::on(b);
     let master = SecretBytes::new(b"an application master secret of 32+ bytes".to_vec());
     let auth = Auth::open_with(Config { master_secret: Some(master), ..env.config() }).unwrap();
     let (secret, codes) = with_totp(&env, &auth);
@@ -264,7 +263,7 @@ fn no_one_time_token_totp_secret_or_recovery_code_is_in_the_file() {
     let magic = auth.request_magic_link("alice").unwrap().unwrap();
     let c = challenge(&auth, PASSWORD);
     drop(auth);
-    let bytes = file_bytes(&env.path);
+    let bytes = env.stored_bytes();
     let raw = totp_rs::Secret::try_from_base32(&secret).unwrap();
     let mut needles: Vec<Vec<u8>> = vec![secret.into_bytes(), raw.as_ref().to_vec()];
     for token in [reset, magic, c] {
@@ -335,6 +334,7 @@ fn requests_for_unknown_names_write_alike_and_leave_nothing_behind(b: Backend) {
 }
 
 backend_tests!(
+    no_one_time_token_totp_secret_or_recovery_code_is_in_the_file,
     requests_for_unknown_names_write_alike_and_leave_nothing_behind,
     a_password_reset_ends_every_session_and_clears_the_lockout,
     one_time_tokens_expire_are_voided_by_newer_ones_and_keep_to_their_purpose,
