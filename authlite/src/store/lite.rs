@@ -12,7 +12,7 @@ use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use scheduled_thread_pool::ScheduledThreadPool;
 
-use super::sql::{Arg, Row};
+use super::sql::{Row, Value};
 use super::watch::{FileIdentity, WalIndex, Watch};
 use super::{Conn, Link, WriteTx, migrate};
 use crate::crypto::random;
@@ -139,7 +139,7 @@ impl Sqlite {
 pub(super) fn each(
     c: &Connection,
     sql: &str,
-    args: &[Arg<'_>],
+    args: &[Value<'_>],
     mut visit: impl FnMut(&Row<'_>) -> Result<bool>,
 ) -> Result<()> {
     let mut stmt = c.prepare_cached(sql)?;
@@ -153,7 +153,7 @@ pub(super) fn each(
 }
 
 /// Runs one change statement; how many rows it touched.
-pub(super) fn run(c: &Connection, sql: &str, args: &[Arg<'_>]) -> Result<usize> {
+pub(super) fn run(c: &Connection, sql: &str, args: &[Value<'_>]) -> Result<usize> {
     Ok(c.prepare_cached(sql)?.execute(rusqlite::params_from_iter(args))?)
 }
 

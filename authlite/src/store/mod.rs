@@ -44,7 +44,7 @@ pub(crate) use users::{NewUserRow, UserFilter, UserKey};
 use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use sql::{Arg, Row, Sql};
+use sql::{Row, Sql, Value};
 
 use crate::values::config::Config;
 use crate::values::error::Result;
@@ -176,7 +176,7 @@ impl Conn<'_> {
     fn each(
         &self,
         sql: impl Into<Sql>,
-        args: &[Arg<'_>],
+        args: &[Value<'_>],
         visit: impl FnMut(&Row<'_>) -> Result<bool>,
     ) -> Result<()> {
         let sql = sql.into();
@@ -188,7 +188,7 @@ impl Conn<'_> {
     }
 
     /// Runs one change statement; how many rows it touched.
-    fn run(&self, sql: impl Into<Sql>, args: &[Arg<'_>]) -> Result<usize> {
+    fn run(&self, sql: impl Into<Sql>, args: &[Value<'_>]) -> Result<usize> {
         let sql = sql.into();
         match self.0 {
             Link::Sqlite(c) => lite::run(c, sql.sqlite, args),
@@ -198,7 +198,7 @@ impl Conn<'_> {
     }
 
     /// Whether `sql` (a `SELECT 1 ...`) returns a row.
-    fn exists(&self, sql: impl Into<Sql>, args: &[Arg<'_>]) -> Result<bool> {
+    fn exists(&self, sql: impl Into<Sql>, args: &[Value<'_>]) -> Result<bool> {
         Ok(self.row(sql, args, |_| Ok(()))?.is_some())
     }
 
@@ -206,7 +206,7 @@ impl Conn<'_> {
     fn row<T>(
         &self,
         sql: impl Into<Sql>,
-        args: &[Arg<'_>],
+        args: &[Value<'_>],
         map: impl FnOnce(&Row<'_>) -> Result<T>,
     ) -> Result<Option<T>> {
         let mut map = Some(map);
@@ -224,7 +224,7 @@ impl Conn<'_> {
     fn rows<T>(
         &self,
         sql: impl Into<Sql>,
-        args: &[Arg<'_>],
+        args: &[Value<'_>],
         mut map: impl FnMut(&Row<'_>) -> Result<T>,
     ) -> Result<Vec<T>> {
         let mut out = Vec::new();
@@ -238,7 +238,7 @@ impl Conn<'_> {
 
 impl WriteTx<'_> {
     /// Runs an `INSERT ... RETURNING id`; the new row's id.
-    fn insert(&self, sql: impl Into<Sql>, args: &[Arg<'_>]) -> Result<i64> {
+    fn insert(&self, sql: impl Into<Sql>, args: &[Value<'_>]) -> Result<i64> {
         self.row(sql, args, |r| r.get(0))?.ok_or_else(|| sql::malformed("INSERT result"))
     }
 }

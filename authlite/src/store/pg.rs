@@ -27,7 +27,7 @@ use postgres::types::ToSql;
 use postgres::{Client, NoTls, Statement};
 
 use super::migrate;
-use super::sql::{Arg, Row};
+use super::sql::{Row, Value};
 use super::{Conn, Link, WriteTx};
 use crate::values::config::Config;
 use crate::values::error::{Error, ErrorKind, Result};
@@ -233,7 +233,7 @@ impl PgConn {
     pub(super) fn each(
         &self,
         sql: &'static str,
-        args: &[Arg<'_>],
+        args: &[Value<'_>],
         mut visit: impl FnMut(&Row<'_>) -> Result<bool>,
     ) -> Result<()> {
         let mut conn = self.inner()?;
@@ -248,7 +248,7 @@ impl PgConn {
     }
 
     /// Runs one change statement; how many rows it touched.
-    pub(super) fn run(&self, sql: &'static str, args: &[Arg<'_>]) -> Result<usize> {
+    pub(super) fn run(&self, sql: &'static str, args: &[Value<'_>]) -> Result<usize> {
         let mut conn = self.inner()?;
         let statement = conn.statement(sql)?;
         let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as _).collect();

@@ -1,6 +1,6 @@
 //! What one statement needs on either backend: its text in each dialect ([`Sql`]), its
-//! bound arguments ([`Arg`]), and the cells of a result row ([`Row`], read as [`Column`]
-//! values). Every statement and row mapping of the aggregate files is written once,
+//! bound arguments and the cells of its rows (both [`Value`]s; a [`Row`]'s cells are read
+//! as [`Column`] types). Every statement and row mapping of the aggregate files is written once,
 //! against these, and runs on SQLite and on PostgreSQL.
 //!
 //! Placeholders are written `?1`, `?2`... in both dialects; the PostgreSQL connection
@@ -34,78 +34,70 @@ impl From<&'static str> for Sql {
     }
 }
 
-/// A bound argument. Booleans are stored as the integers 0 and 1 on both backends.
+/// A value as SQL sees it, borrowed: a bound argument, or one cell of a result row.
+/// Booleans are the integers 0 and 1 on both backends.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Arg<'a> {
+pub(crate) enum Value<'a> {
     Null,
     Int(i64),
     Text(&'a str),
     Blob(&'a [u8]),
 }
 
-/// `args![a, b, c]`: a statement's arguments, each converted with `Arg::from`.
+/// `args![a, b, c]`: a statement's arguments, each converted with `Value::from`.
 macro_rules! args {
     ($($arg:expr),* $(,)?) => {
-        &[$($crate::store::sql::Arg::from($arg)),*][..]
+        &[$($crate::store::sql::Value::from($arg)),*][..]
     };
 }
 pub(crate) use args;
 
-impl From<i64> for Arg<'_> {
+impl From<i64> for Value<'_> {
     fn from(v: i64) -> Self {
-        Arg::Int(v)
+        Value::Int(v)
     }
 }
 
-impl From<u32> for Arg<'_> {
+impl From<u32> for Value<'_> {
     fn from(v: u32) -> Self {
-        Arg::Int(i64::from(v))
+        Value::Int(i64::from(v))
     }
 }
 
-impl From<bool> for Arg<'_> {
+impl From<bool> for Value<'_> {
     fn from(v: bool) -> Self {
-        Arg::Int(i64::from(v))
+        Value::Int(i64::from(v))
     }
 }
 
-impl<'a> From<&'a str> for Arg<'a> {
+impl<'a> From<&'a str> for Value<'a> {
     fn from(v: &'a str) -> Self {
-        Arg::Text(v)
+        Value::Text(v)
     }
 }
 
-impl<'a> From<&'a String> for Arg<'a> {
+impl<'a> From<&'a String> for Value<'a> {
     fn from(v: &'a String) -> Self {
-        Arg::Text(v)
+        Value::Text(v)
     }
 }
 
-impl<'a> From<&'a [u8]> for Arg<'a> {
+impl<'a> From<&'a [u8]> for Value<'a> {
     fn from(v: &'a [u8]) -> Self {
-        Arg::Blob(v)
+        Value::Blob(v)
     }
 }
 
-impl<'a> From<&'a Vec<u8>> for Arg<'a> {
+impl<'a> From<&'a Vec<u8>> for Value<'a> {
     fn from(v: &'a Vec<u8>) -> Self {
-        Arg::Blob(v)
+        Value::Blob(v)
     }
 }
 
-impl<'a, T: Into<Arg<'a>>> From<Option<T>> for Arg<'a> {
+impl<'a, T: Into<Value<'a>>> From<Option<T>> for Value<'a> {
     fn from(v: Option<T>) -> Self {
-        v.map_or(Arg::Null, Into::into)
+        v.map_or(Value::Null, Into::into)
     }
-}
-
-/// One cell of a result row, borrowed from the row.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Value<'r> {
-    Null,
-    Int(i64),
-    Text(&'r str),
-    Blob(&'r [u8]),
 }
 
 /// A Rust type a cell converts into; the `Err` says what did not fit.
@@ -170,9 +162,9 @@ macro_rules! id_column {
                 i64::from_value(v).map($id)
             }
         }
-        impl From<$id> for Arg<'_> {
+        impl From<$id> for Value<'_> {
             fn from(id: $id) -> Self {
-                Arg::Int(id.0)
+                Value::Int(id.0)
             }
         }
     )*};
@@ -212,13 +204,13 @@ fn sqlite_value<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> std::result::Result<V
     })
 }
 
-impl ToSql for Arg<'_> {
+impl ToSql for Value<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         Ok(ToSqlOutput::Borrowed(match *self {
-            Arg::Null => ValueRef::Null,
-            Arg::Int(v) => ValueRef::Integer(v),
-            Arg::Text(t) => ValueRef::Text(t.as_bytes()),
-            Arg::Blob(b) => ValueRef::Blob(b),
+            Value::Null => ValueRef::Null,
+            Value::Int(v) => ValueRef::Integer(v),
+            Value::Text(t) => ValueRef::Text(t.as_bytes()),
+            Value::Blob(b) => ValueRef::Blob(b),
         }))
     }
 }
@@ -285,7 +277,7 @@ fn postgres_value<'r>(
 }
 
 #[cfg(feature = "postgres")]
-impl postgres::types::ToSql for Arg<'_> {
+impl postgres::types::ToSql for Value<'_> {
     fn to_sql(
         &self,
         ty: &postgres::types::Type,
@@ -293,14 +285,21 @@ impl postgres::types::ToSql for Arg<'_> {
     ) -> std::result::Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>>
     {
         use postgres::types::{IsNull, ToSql as Bind, Type};
-        let wrong = || format!("cannot bind {self:?} as a {ty}").into();
+        // Names the kind only: the value may be a secret's hash.
+        let kind = match self {
+            Value::Null => "NULL",
+            Value::Int(_) => "an integer",
+            Value::Text(_) => "text",
+            Value::Blob(_) => "bytes",
+        };
+        let wrong = || format!("cannot bind {kind} as a {ty}").into();
         match *self {
-            Arg::Null => Ok(IsNull::Yes),
-            Arg::Int(v) if *ty == Type::INT8 => Bind::to_sql(&v, ty, out),
-            Arg::Int(v) if *ty == Type::INT4 => Bind::to_sql(&i32::try_from(v)?, ty, out),
-            Arg::Int(v) if *ty == Type::BOOL => Bind::to_sql(&(v != 0), ty, out),
-            Arg::Text(t) if <&str as Bind>::accepts(ty) => Bind::to_sql(&t, ty, out),
-            Arg::Blob(b) if *ty == Type::BYTEA => Bind::to_sql(&b, ty, out),
+            Value::Null => Ok(IsNull::Yes),
+            Value::Int(v) if *ty == Type::INT8 => Bind::to_sql(&v, ty, out),
+            Value::Int(v) if *ty == Type::INT4 => Bind::to_sql(&i32::try_from(v)?, ty, out),
+            Value::Int(v) if *ty == Type::BOOL => Bind::to_sql(&(v != 0), ty, out),
+            Value::Text(t) if <&str as Bind>::accepts(ty) => Bind::to_sql(&t, ty, out),
+            Value::Blob(b) if *ty == Type::BYTEA => Bind::to_sql(&b, ty, out),
             _ => Err(wrong()),
         }
     }
