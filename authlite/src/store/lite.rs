@@ -3,14 +3,12 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use parking_lot::Mutex;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
-use scheduled_thread_pool::ScheduledThreadPool;
 
 use super::sql::{Row, Value};
 use super::watch::{FileIdentity, WalIndex, Watch};
@@ -77,7 +75,7 @@ impl Sqlite {
             .with_flags(flags)
             .with_init(move |c| configure(c, busy, sync));
         let pool = r2d2::Pool::builder()
-            .thread_pool(pool_threads())
+            .thread_pool(super::pool_threads())
             .max_size(config.pool_size)
             .min_idle(Some(0))
             .idle_timeout(None)
@@ -167,17 +165,6 @@ impl From<r2d2::Error> for Error {
     fn from(e: r2d2::Error) -> Self {
         Error::storage("database connection unavailable", e)
     }
-}
-
-/// The helper threads r2d2 opens connections on: two for the whole process, however many
-/// engines it opens (r2d2 would start three per pool).
-pub(super) fn pool_threads() -> Arc<ScheduledThreadPool> {
-    static THREADS: OnceLock<Arc<ScheduledThreadPool>> = OnceLock::new();
-    let build = || {
-        let threads = ScheduledThreadPool::builder().num_threads(2);
-        Arc::new(threads.thread_name_pattern("authlite-pool-{}").build())
-    };
-    THREADS.get_or_init(build).clone()
 }
 
 /// Creates the file if missing (and allowed), refuses a file authlite did not make before

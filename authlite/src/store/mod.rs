@@ -43,6 +43,9 @@ pub(crate) use users::{NewUserRow, UserFilter, UserKey};
 
 use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use scheduled_thread_pool::ScheduledThreadPool;
 
 use sql::{Row, Sql, Value};
 
@@ -241,4 +244,15 @@ impl WriteTx<'_> {
     fn insert(&self, sql: impl Into<Sql>, args: &[Value<'_>]) -> Result<i64> {
         self.row(sql, args, |r| r.get(0))?.ok_or_else(|| sql::malformed("INSERT result"))
     }
+}
+
+/// The helper threads r2d2 opens connections on (either backend): two for the whole
+/// process, however many engines it opens (r2d2 would start three per pool).
+fn pool_threads() -> Arc<ScheduledThreadPool> {
+    static THREADS: OnceLock<Arc<ScheduledThreadPool>> = OnceLock::new();
+    let build = || {
+        let threads = ScheduledThreadPool::builder().num_threads(2);
+        Arc::new(threads.thread_name_pattern("authlite-pool-{}").build())
+    };
+    THREADS.get_or_init(build).clone()
 }

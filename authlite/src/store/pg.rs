@@ -70,7 +70,7 @@ impl Postgres {
         migrate_pg(&first, config.create_if_missing)?;
         drop(first);
         let pool = r2d2::Pool::builder()
-            .thread_pool(super::lite::pool_threads())
+            .thread_pool(super::pool_threads())
             .max_size(config.pool_size)
             .min_idle(Some(0))
             .test_on_check_out(false)
