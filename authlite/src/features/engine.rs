@@ -51,7 +51,9 @@ impl Engine {
         let store = Store::open(&config)?;
         let instance_id = store.write(|tx| binding::bind(tx, &config))?;
         let keys = Keys::open(&store, &config, &instance_id)?;
-        let cache = EpochCache::new(config.validate_cache_capacity);
+        // Where other machines' commits cannot be observed there is nothing to cache.
+        let capacity = if store.observes_commits() { config.validate_cache_capacity } else { 0 };
+        let cache = EpochCache::new(capacity);
         let audit_key = keys.derive(chain::KEY_LABEL);
         let scoped_key = keys.derive(scoped::KEY_LABEL);
         let totp_key = keys.derive(totp::SEAL_LABEL);

@@ -91,6 +91,12 @@ impl Store {
         }
     }
 
+    /// Whether [`Store::observe`] can see every commit (SQLite), so that something read
+    /// from the database may be cached; not on PostgreSQL.
+    pub(crate) fn observes_commits(&self) -> bool {
+        self.sqlite().is_some()
+    }
+
     /// The current change epoch (see the field's doc).
     pub(crate) fn epoch(&self) -> u64 {
         self.epoch.load(Ordering::SeqCst)
