@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::sql::{Row, Sql, args, attributes_json, dialects};
+use super::sql::{Row, Sql, args, attributes_json, dialects, roles_joined};
 
 use super::sessions::split_roles;
 use super::users::{attributes_from, kind_from};
@@ -31,8 +31,8 @@ macro_rules! key_state {
         concat!(
             "SELECT k.id, k.user_id, k.secret_hash, k.scopes, k.expires_at, ",
             "k.revoked_at IS NOT NULL, k.last_used_at, u.username, u.kind, u.active, ",
-            "(SELECT string_agg(r.name, ',') FROM user_roles ur ",
-            " JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), ",
+            roles_joined!("u.id"),
+            ", ",
             "EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?2), ",
             "EXISTS (SELECT 1 FROM signing_keys WHERE kid = ?3 AND retired_at IS NULL), ",
             "u.token_version, ",

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::sql::{Row, Sql, args, attributes_json, dialects};
+use super::sql::{Row, Sql, args, attributes_json, dialects, roles_joined};
 
 use super::users::attributes_from;
 
@@ -44,21 +44,21 @@ const PURGE_SESSIONS: &str = "DELETE FROM sessions \
 const PURGE_JTIS: &str = "DELETE FROM revoked_tokens WHERE expires_at <= ?1";
 
 macro_rules! token_state {
-    ($d:ident,) => {
+    ($d:ident) => {
         concat!(
             "SELECT s.user_id, u.username, u.token_version, ",
             "s.revoked_at IS NOT NULL, s.idle_expires_at, s.expires_at, u.active, ",
             "EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?2), ",
             "EXISTS (SELECT 1 FROM signing_keys WHERE kid = ?3 AND retired_at IS NULL), ",
-            "(SELECT string_agg(r.name, ',') FROM user_roles ur JOIN roles r ON r.id = ur.role_id ",
-            "WHERE ur.user_id = s.user_id), ",
+            roles_joined!("s.user_id"),
+            ", ",
             attributes_json!($d, "s.user_id"),
             " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?1"
         )
     };
 }
 /// Everything `validate` needs from the database, in one indexed read.
-const TOKEN_STATE: Sql = dialects!(token_state,);
+const TOKEN_STATE: Sql = dialects!(token_state);
 
 /// Whether a session can still be used, as stored: the input of the one liveness rule
 /// (`features::sessions::check_live`) that `validate` and `refresh` share.
@@ -112,7 +112,7 @@ fn session_from_row(r: &Row<'_>) -> Result<Session> {
     })
 }
 
-/// Role names come back joined by commas, which names cannot contain.
+/// Role names come back joined by commas ([`roles_joined`]), which names cannot contain.
 pub(super) fn split_roles(joined: Option<String>) -> Vec<String> {
     let mut roles: Vec<String> =
         joined.iter().flat_map(|j| j.split(',')).map(str::to_owned).collect();

@@ -241,11 +241,25 @@ macro_rules! attributes_json {
 }
 pub(crate) use attributes_json;
 
+/// A user's role names joined by commas (which names cannot contain), or `NULL`; `$user`
+/// is the SQL expression of the user's id. The same text in both dialects.
+macro_rules! roles_joined {
+    ($user:literal) => {
+        concat!(
+            "(SELECT string_agg(r.name, ',') FROM user_roles ur ",
+            "JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = ",
+            $user,
+            ")"
+        )
+    };
+}
+pub(crate) use roles_joined;
+
 /// `dialects!(m, args...)`: the [`Sql`] whose texts are `m!(sqlite, args...)` and
 /// `m!(postgres, args...)`, for a statement built by a macro that takes the dialect first.
 macro_rules! dialects {
-    ($m:ident, $($arg:tt)*) => {
-        $crate::store::sql::Sql::each($m!(sqlite, $($arg)*), $m!(postgres, $($arg)*))
+    ($m:ident $(, $arg:tt)*) => {
+        $crate::store::sql::Sql::each($m!(sqlite $(, $arg)*), $m!(postgres $(, $arg)*))
     };
 }
 pub(crate) use dialects;

@@ -6,7 +6,7 @@ use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
 use super::sql::{Sql, args};
-use super::{Conn, Link, Store};
+use super::{Conn, Store};
 use crate::values::error::{Error, ErrorKind, Result};
 use crate::values::status::Status;
 
@@ -34,7 +34,9 @@ const COUNTS: Sql = Sql::each(
     ),
     counts!("(SELECT max(version) FROM schema_version)", "pg_database_size(current_database())"),
 );
-const QUICK_CHECK: &str = "PRAGMA quick_check";
+/// SQLite's page check. PostgreSQL guards its own pages (checksums, WAL replay) and has no
+/// such statement: there the check only proves the database answers.
+const QUICK_CHECK: Sql = Sql::each("PRAGMA quick_check", "SELECT 'ok'");
 
 impl Conn<'_> {
     /// Everything of [`Status`] but the WAL size, on the caller's snapshot.
@@ -55,13 +57,9 @@ impl Conn<'_> {
         status.ok_or_else(|| Error::new(ErrorKind::Storage, "status query returned nothing"))
     }
 
-    /// SQLite's `PRAGMA quick_check`: `Ok` when it finds the file sound, else a `Storage`
-    /// error with its first findings. PostgreSQL guards its own pages (checksums, WAL
-    /// replay) and has no such statement: there this only proves the database answers.
+    /// [`QUICK_CHECK`]: `Ok` when the database finds itself sound, else a `Storage` error
+    /// with its first findings.
     pub(crate) fn quick_check(&self) -> Result<()> {
-        if !matches!(self.0, Link::Sqlite(_)) {
-            return self.status(0).map(drop);
-        }
         let findings = self.rows(QUICK_CHECK, args![], |r| r.get::<String>(0))?;
         if findings.len() == 1 && findings[0] == "ok" {
             return Ok(());
