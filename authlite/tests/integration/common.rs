@@ -62,20 +62,25 @@ impl Env {
         }
     }
 
-    /// The first column of the first row of `sql`, as an integer.
-    pub fn int(&self, sql: &str) -> i64 {
+    /// The first column of the first row of `sql`.
+    pub fn scalar<T>(&self, sql: &str) -> T
+    where
+        T: rusqlite::types::FromSql + for<'a> postgres::types::FromSql<'a>,
+    {
         match self.backend {
             Backend::Sqlite => raw(&self.path).query_row(sql, [], |r| r.get(0)).expect("raw sql"),
             Backend::Postgres => pg_client(&self.path).query_one(sql, &[]).expect("raw sql").get(0),
         }
     }
 
-    /// The first column of the first row of `sql`, as bytes.
+    /// [`Env::scalar`] as an integer.
+    pub fn int(&self, sql: &str) -> i64 {
+        self.scalar(sql)
+    }
+
+    /// [`Env::scalar`] as bytes.
     pub fn bytes(&self, sql: &str) -> Vec<u8> {
-        match self.backend {
-            Backend::Sqlite => raw(&self.path).query_row(sql, [], |r| r.get(0)).expect("raw sql"),
-            Backend::Postgres => pg_client(&self.path).query_one(sql, &[]).expect("raw sql").get(0),
-        }
+        self.scalar(sql)
     }
 
     /// The first column of every row of `sql`, as text.
@@ -136,12 +141,9 @@ impl Env {
         }
     }
 
-    /// The first column of the first row of `sql`, as text.
+    /// [`Env::scalar`] as text.
     pub fn text(&self, sql: &str) -> String {
-        match self.backend {
-            Backend::Sqlite => raw(&self.path).query_row(sql, [], |r| r.get(0)).expect("raw sql"),
-            Backend::Postgres => pg_client(&self.path).query_one(sql, &[]).expect("raw sql").get(0),
-        }
+        self.scalar(sql)
     }
 
     pub fn config(&self) -> Config {
