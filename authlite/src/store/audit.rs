@@ -1,11 +1,11 @@
 //! The `audit_log` table and the retention anchor in `meta`.
 
-use super::sql::{Row, args};
+use super::sql::{self, Row, args};
 
 use super::{Conn, WriteTx};
 use crate::values::audit::{AuditEvent, AuditKind, AuditQuery};
 use crate::values::clock::{from_millis, to_millis};
-use crate::values::error::{Error, ErrorKind, Result};
+use crate::values::error::{Error, Result};
 
 const LAST_ROW: &str = "SELECT id, mac FROM audit_log ORDER BY id DESC LIMIT 1";
 const INSERT: &str = "INSERT INTO audit_log \
@@ -186,6 +186,7 @@ impl WriteTx<'_> {
     }
 }
 
+/// A `Storage` error for an audit row or anchor the engine never wrote.
 fn malformed() -> Error {
-    Error::new(ErrorKind::Storage, "audit trail row or anchor is malformed")
+    sql::malformed("audit trail row or anchor")
 }
