@@ -87,7 +87,8 @@ CREATE TABLE revoked_tokens (
 );
 
 
--- Login throttling: one row per account ("user:<id>"), per unknown login name
+-- Login throttling: one row per account ("user:<id>"; wrong second-factor codes apart as
+-- "mfa:<id>"), per unknown login name
 -- ("name:<key>", so lockouts do not reveal which accounts exist) and per client address
 -- ("ip:<address or IPv6 /64>").
 CREATE TABLE login_throttle (
@@ -236,3 +237,16 @@ CREATE TABLE one_time_pad (
     spent_at    BIGINT
 );
 CREATE INDEX one_time_pad_by_user ON one_time_pad (user_id, purpose);
+
+-- @version 7
+
+-- How each session signed in: 'password', 'magic_link', 'passkey:<id>' or
+-- 'provider:<name>' (features/signin.rs), so removing a way in ends the sessions it started.
+ALTER TABLE sessions ADD COLUMN method TEXT NOT NULL DEFAULT 'password';
+-- A second-factor challenge remembers the first factor it follows (the session's method).
+ALTER TABLE one_time_tokens ADD COLUMN method TEXT;
+ALTER TABLE one_time_pad ADD COLUMN method TEXT;
+-- Revoking a (scope, subject) counts its generation up; a token carries the generation it
+-- was issued under and is revoked once the count has passed it. (`revoked_before` still
+-- judges tokens of the first format, which carry only their issue time.)
+ALTER TABLE scoped_revocations ADD COLUMN generation BIGINT NOT NULL DEFAULT 0;

@@ -54,10 +54,12 @@ pub use values::clock::{Clock, ManualClock, SystemClock};
 pub use values::config::{Config, SecretBytes, SigningAlgorithm, Synchronous};
 pub use values::credential::{ApiKeyInfo, ApiKeySpec, NewApiKey, ScopedGrant, ServiceToken};
 pub use values::error::{Error, ErrorKind, Result};
-pub use values::ids::{ApiKeyId, SessionId, UserId};
+pub use values::factor::Factor;
+pub use values::ids::{ApiKeyId, PasskeyId, SessionId, UserId};
 pub use values::key::SigningKeyInfo;
 pub use values::principal::{Claims, Principal};
 pub use values::session::{ClientInfo, Login, Session, TokenPair};
+pub use values::signin::SignInMethod;
 pub use values::status::Status;
 pub use values::user::{AccountKind, NewUser, TotpEnrollment, User, UserQuery};
 

@@ -1,6 +1,8 @@
-//! Scoped capability tokens: `<payload>.<tag>`, both unpadded base64url, about 45
+//! Scoped capability tokens: `<payload>.<tag>`, both unpadded base64url, about 50
 //! characters for a short subject (a small QR code). The payload is a version byte, the
-//! issue and expiry times in milliseconds (6 bytes each) and the subject; the tag is the
+//! issue and expiry times in milliseconds (6 bytes each), the revocation generation of the
+//! (scope, subject) the token was issued under (4 bytes; version 2 — version 1 tokens have
+//! none and are judged by their issue time) and the subject; the tag is the
 //! first 128 bits of HMAC-SHA256 over the database instance, the scope and the payload, with
 //! a key derived from the master key. The scope is not in the token: the verifier names
 //! it, so a token of one scope never verifies as another.
@@ -13,9 +15,14 @@ use crate::values::error::{Error, ErrorKind, Result};
 
 /// The label the scoped-token key is derived with from the master key.
 pub(crate) const KEY_LABEL: &str = "authlite/scoped/v1";
-const VERSION: u8 = 1;
+/// The format issued: with the revocation generation.
+const VERSION: u8 = 2;
+/// The first format, still verified: issue and expiry times only.
+const VERSION_1: u8 = 1;
 const TIME_BYTES: usize = 6;
-const HEADER_BYTES: usize = 1 + 2 * TIME_BYTES;
+const GENERATION_BYTES: usize = 4;
+const HEADER_1_BYTES: usize = 1 + 2 * TIME_BYTES;
+const HEADER_BYTES: usize = HEADER_1_BYTES + GENERATION_BYTES;
 const TAG_BYTES: usize = 16;
 /// Longer input is refused before decoding.
 const MAX_TOKEN_CHARS: usize = 512;
@@ -28,6 +35,8 @@ pub(crate) struct Scoped {
     pub(crate) subject: String,
     pub(crate) issued_at: i64,
     pub(crate) expires_at: i64,
+    /// The (scope, subject)'s revocation generation at issue; `None` for a version 1 token.
+    pub(crate) generation: Option<u32>,
 }
 
 /// Signs a token for `scope` and `subject`.
@@ -36,6 +45,7 @@ pub(crate) fn issue(key: &[u8; 32], instance: &str, scope: &str, token: &Scoped)
     payload.push(VERSION);
     payload.extend_from_slice(&time_bytes(token.issued_at));
     payload.extend_from_slice(&time_bytes(token.expires_at));
+    payload.extend_from_slice(&token.generation.unwrap_or(0).to_be_bytes());
     payload.extend_from_slice(token.subject.as_bytes());
     let tag = tag(key, instance, scope, &payload);
     format!("{}.{}", random::b64(&payload), random::b64(&tag))
@@ -50,7 +60,12 @@ pub(crate) fn verify(key: &[u8; 32], instance: &str, scope: &str, text: &str) ->
     let (payload, tag_text) = text.split_once('.').ok_or_else(invalid)?;
     let payload = random::b64_decode(payload.as_bytes()).ok_or_else(invalid)?;
     let presented = random::b64_decode(tag_text.as_bytes()).ok_or_else(invalid)?;
-    if payload.len() <= HEADER_BYTES || payload[0] != VERSION || presented.len() != TAG_BYTES {
+    let header = match payload.first() {
+        Some(&VERSION) => HEADER_BYTES,
+        Some(&VERSION_1) => HEADER_1_BYTES,
+        _ => return Err(invalid()),
+    };
+    if payload.len() <= header || presented.len() != TAG_BYTES {
         return Err(invalid());
     }
     let expected = tag(key, instance, scope, &payload);
@@ -62,8 +77,13 @@ pub(crate) fn verify(key: &[u8; 32], instance: &str, scope: &str, text: &str) ->
         be[8 - TIME_BYTES..].copy_from_slice(&payload[at..at + TIME_BYTES]);
         i64::from_be_bytes(be)
     };
-    let subject = String::from_utf8(payload[HEADER_BYTES..].to_vec()).map_err(|_| invalid())?;
-    Ok(Scoped { subject, issued_at: time(1), expires_at: time(1 + TIME_BYTES) })
+    let generation = (header == HEADER_BYTES).then(|| {
+        let mut be = [0u8; GENERATION_BYTES];
+        be.copy_from_slice(&payload[HEADER_1_BYTES..HEADER_BYTES]);
+        u32::from_be_bytes(be)
+    });
+    let subject = String::from_utf8(payload[header..].to_vec()).map_err(|_| invalid())?;
+    Ok(Scoped { subject, issued_at: time(1), expires_at: time(1 + TIME_BYTES), generation })
 }
 
 fn tag(key: &[u8; 32], instance: &str, scope: &str, payload: &[u8]) -> [u8; TAG_BYTES] {
@@ -95,7 +115,26 @@ mod tests {
     use super::*;
 
     fn sample() -> Scoped {
-        Scoped { subject: "42".into(), issued_at: 1_700_000_000_123, expires_at: 1_700_014_400_123 }
+        Scoped {
+            subject: "42".into(),
+            issued_at: 1_700_000_000_123,
+            expires_at: 1_700_014_400_123,
+            generation: Some(3),
+        }
+    }
+
+    #[test]
+    fn tokens_of_the_first_format_still_verify_without_a_generation() {
+        let key = [7u8; 32];
+        let old = sample();
+        let mut payload = vec![VERSION_1];
+        payload.extend_from_slice(&time_bytes(old.issued_at));
+        payload.extend_from_slice(&time_bytes(old.expires_at));
+        payload.extend_from_slice(old.subject.as_bytes());
+        let tag = tag(&key, "db", "table", &payload);
+        let token = format!("{}.{}", random::b64(&payload), random::b64(&tag));
+        let back = verify(&key, "db", "table", &token).unwrap();
+        assert_eq!(back, Scoped { generation: None, ..old });
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Accounts: registration, lookup, passwords, activation and deletion.
 
 use super::engine::{Engine, Record, require_user, user_not_found};
+use super::lifecycle::{self, AccountEvent};
 use super::{rbac, throttle};
 use crate::crypto::password;
-use crate::store::{Conn, NewUserRow, Purpose, UserFilter, UserKey};
+use crate::store::{Conn, NewUserRow, UserFilter, UserKey};
 use crate::values::audit::AuditKind;
 use crate::values::error::{Error, ErrorKind, Result};
 use crate::values::ids::UserId;
@@ -43,12 +44,18 @@ pub(super) fn user_key(lookup: &Lookup) -> UserKey<'_> {
 /// Accounts.
 impl Engine {
     pub(crate) fn register(&self, new: NewUser) -> Result<User> {
-        let normalized = self.policy(&new.username, new.email.as_deref(), &new.password)?;
+        let normalized = match &new.password {
+            Some(password) => Some(self.policy(&new.username, new.email.as_deref(), password)?),
+            None => None,
+        };
         self.create_user(
             &new.username,
             new.email.as_deref(),
             &new.roles,
-            || password::hash(&normalized, self.config.pbkdf2_iterations),
+            || match &normalized {
+                Some(normalized) => password::hash(normalized, self.config.pbkdf2_iterations),
+                None => Ok(password::NO_PASSWORD.to_owned()),
+            },
             AccountKind::Person,
             AuditKind::UserRegistered,
         )
@@ -133,7 +140,7 @@ impl Engine {
             }
             let pair = email.as_ref().map(|e| (e.display.as_str(), e.key.as_str()));
             tx.set_email(id, pair, tx.now())?;
-            tx.void_one_time(id, Purpose::Verify)?;
+            lifecycle::apply(tx, id, AccountEvent::EmailChanged)?;
             tx.audit(AuditKind::EmailChanged, Record::user(id))
         })
     }
@@ -206,9 +213,15 @@ impl Engine {
         if let Some(wait) = locked {
             return Err(Error::from_kind(ErrorKind::AccountLocked).with_retry_after(wait));
         }
+        let iterations = config.pbkdf2_iterations;
         let matches = match password::normalize(old, password::MAX_VERIFY_CHARS) {
+            // An account without a password has no old one to match.
+            Some(normalized) if found.hash == password::NO_PASSWORD => {
+                password::burn(&normalized, iterations);
+                false
+            }
             Some(normalized) => {
-                password::verify(old, &normalized, &found.hash, config.pbkdf2_iterations)?.matches
+                password::verify(old, &normalized, &found.hash, iterations)?.matches
             }
             None => false,
         };
@@ -219,11 +232,12 @@ impl Engine {
             })?;
             return Err(Error::from_kind(ErrorKind::InvalidCredentials));
         }
-        self.replace_password(id, new, Some(&found.hash), AuditKind::PasswordChanged)
+        let event = (AuditKind::PasswordChanged, AccountEvent::PasswordChanged);
+        self.replace_password(id, new, Some(&found.hash), event)
     }
 
     pub(crate) fn set_password(&self, id: UserId, new: &str) -> Result<()> {
-        self.replace_password(id, new, None, AuditKind::PasswordSet)
+        self.replace_password(id, new, None, (AuditKind::PasswordSet, AccountEvent::PasswordSet))
     }
 
     fn replace_password(
@@ -231,7 +245,7 @@ impl Engine {
         id: UserId,
         new: &str,
         expected: Option<&str>,
-        event: AuditKind,
+        (audit, event): (AuditKind, AccountEvent),
     ) -> Result<()> {
         let hash = self.hash_new_password(&self.user(id)?, new)?;
         self.write(|tx| {
@@ -243,16 +257,17 @@ impl Engine {
                 ));
             }
             tx.set_password(id, &hash, tx.now())?;
-            tx.clear_throttle(&throttle::user_key(id))?;
-            let ended = tx.revoke_user_sessions(id, tx.now(), "password changed")?;
-            tx.audit(event, Record::user(id).detail(format!("sessions ended={ended}")))
+            let ended = lifecycle::apply(tx, id, event)?;
+            tx.audit(audit, Record::user(id).detail(format!("sessions ended={ended}")))
         })
     }
 
     pub(crate) fn unlock_user(&self, id: UserId) -> Result<()> {
         self.write(|tx| {
             require_user(tx, id)?;
+            // An administrator's decision: both factors' lockouts end.
             tx.clear_throttle(&throttle::user_key(id))?;
+            tx.clear_throttle(&throttle::second_factor_key(id))?;
             tx.audit(AuditKind::AccountUnlocked, Record::user(id))
         })
     }
@@ -267,7 +282,7 @@ impl Engine {
             let event = if active {
                 AuditKind::UserActivated
             } else {
-                tx.revoke_user_sessions(id, tx.now(), "user deactivated")?;
+                lifecycle::apply(tx, id, AccountEvent::Deactivated)?;
                 AuditKind::UserDeactivated
             };
             tx.audit(event, Record::user(id))
@@ -279,7 +294,7 @@ impl Engine {
             if !tx.delete_user(id)? {
                 return Err(user_not_found());
             }
-            tx.clear_throttle(&throttle::user_key(id))?;
+            lifecycle::apply(tx, id, AccountEvent::Deleted)?;
             tx.audit(AuditKind::UserDeleted, Record::user(id))
         })
     }

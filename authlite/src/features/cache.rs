@@ -1,6 +1,7 @@
-//! The exact in-process cache of what the database said about a credential (a token's
-//! session and user, an API key, a scoped token's revocation), tagged with the store epoch
-//! it was read at. The store bumps the epoch after every commit
+//! The exact in-process caches of what the database said about a credential, one per
+//! credential kind ([`Caches`]: access tokens by jti, API keys by selector, scoped tokens
+//! by scope and subject, so a string of one kind can never answer for another), each entry
+//! tagged with the store epoch it was read at. The store bumps the epoch after every commit
 //! of this process and whenever it observes that another process committed (the WAL-index
 //! change counter moved: `store/watch.rs`), so an entry is only ever used while nothing at
 //! all has been written since it was read: a hit answers exactly what the database would.
@@ -8,21 +9,42 @@
 
 use std::collections::HashMap;
 
+use std::sync::Arc;
+
 use parking_lot::Mutex;
 
-use crate::store::{ApiKeyState, TokenState};
+use crate::store::{ApiKeyState, ScopedState, TokenState};
 
 const SHARDS: usize = 16;
 
-/// What the database said about one credential, as cached.
+/// What the database said about the credential behind an access token.
 #[derive(Debug)]
-pub(crate) enum Cached {
+pub(crate) enum TokenEntry {
     /// A session's access token (`None`: the session no longer exists).
     Session(Option<TokenState>),
-    /// An API key, or the key behind a service token (`None`: no such key).
-    Key(Option<ApiKeyState>),
-    /// A scoped (scope, subject): tokens issued at or before this time (ms) are revoked.
-    Scoped(Option<i64>),
+    /// A service token: the API key behind it (`None`: no such key).
+    Service(Option<ApiKeyState>),
+}
+
+/// One exact cache per credential kind.
+pub(crate) struct Caches {
+    /// Access and service tokens, by jti.
+    pub(crate) tokens: EpochCache<Arc<TokenEntry>>,
+    /// API keys, by selector (`None`: no such key).
+    pub(crate) api_keys: EpochCache<Arc<Option<ApiKeyState>>>,
+    /// Scoped tokens' revocation state, by scope and subject.
+    pub(crate) scoped: EpochCache<Arc<ScopedState>>,
+}
+
+impl Caches {
+    /// Caches of about `capacity` entries each; 0 disables them.
+    pub(crate) fn new(capacity: usize) -> Caches {
+        Caches {
+            tokens: EpochCache::new(capacity),
+            api_keys: EpochCache::new(capacity),
+            scoped: EpochCache::new(capacity),
+        }
+    }
 }
 
 struct Shard<V> {
@@ -83,8 +105,6 @@ impl<V: Clone> EpochCache<V> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
 
     fn entry() -> Arc<Option<u32>> {

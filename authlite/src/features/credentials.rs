@@ -3,13 +3,11 @@
 //! fixed prefix and a checksum (`alk_<selector>.<secret>.<crc32>`), so a mistyped key is
 //! refused before any read and a leaked one is easy to spot.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use super::cache::Cached;
 use super::engine::{Engine, Record, require_user};
-use super::sessions::{Subject, check_live};
-use super::validate::{key_liveness, key_principal};
+use super::sessions::Subject;
+use super::validate::{check_key_live, key_principal};
 use crate::crypto::secret::{self, API_KEY_PREFIX};
 use crate::store::{ApiKeyState, NewKeyRow};
 use crate::values::audit::AuditKind;
@@ -102,13 +100,12 @@ impl Engine {
         let presented = secret::parse_checked(key, API_KEY_PREFIX, MALFORMED)?;
         let selector = presented.selector;
         let cached =
-            self.cached(selector, |conn| Ok(Arc::new(Cached::Key(conn.api_key_state(selector)?))))?;
-        let unknown = || Error::new(ErrorKind::InvalidToken, "unknown API key");
+            self.cached(&self.caches.api_keys, selector, |conn| conn.api_key_state(selector))?;
         let state = match &*cached {
-            Cached::Key(Some(state)) if presented.matches(&state.secret_hash) => state,
-            _ => return Err(unknown()),
+            Some(state) if presented.matches(&state.secret_hash) => state,
+            _ => return Err(Error::new(ErrorKind::InvalidToken, "unknown API key")),
         };
-        check_live(&key_liveness(state), self.now_ms())?;
+        check_key_live(state, self.now_ms())?;
         Ok(state.clone())
     }
 

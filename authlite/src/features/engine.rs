@@ -5,13 +5,12 @@
 
 use std::cell::RefCell;
 use std::ops::Deref;
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use zeroize::Zeroizing;
 
 use super::binding;
-use super::cache::{Cached, EpochCache};
+use super::cache::Caches;
 pub(super) use super::chain::Record;
 use super::chain::{self, Subscribers};
 use super::keyring::Keys;
@@ -34,7 +33,7 @@ pub(crate) struct Engine {
     pub(super) instance_id: String,
     pub(super) store: Store,
     pub(super) keys: Keys,
-    pub(super) cache: EpochCache<Arc<Cached>>,
+    pub(super) caches: Caches,
     /// Keys the audit trail's MAC chain (derived from the master key).
     pub(super) audit_key: Zeroizing<[u8; 32]>,
     /// Keys scoped capability tokens (derived from the master key).
@@ -53,7 +52,7 @@ impl Engine {
         let keys = Keys::open(&store, &config, &instance_id)?;
         // Where other machines' commits cannot be observed there is nothing to cache.
         let capacity = if store.observes_commits() { config.validate_cache_capacity } else { 0 };
-        let cache = EpochCache::new(capacity);
+        let caches = Caches::new(capacity);
         let audit_key = keys.derive(chain::KEY_LABEL);
         let scoped_key = keys.derive(scoped::KEY_LABEL);
         let totp_key = keys.derive(totp::SEAL_LABEL);
@@ -63,7 +62,7 @@ impl Engine {
             instance_id,
             store,
             keys,
-            cache,
+            caches,
             audit_key,
             scoped_key,
             totp_key,
@@ -104,6 +103,19 @@ impl Engine {
         Ok(out)
     }
 
+    /// [`Engine::write`] for a unit of work that records something and may still fail: a
+    /// [`Settled::Refused`] commits what the transaction wrote (an audit row, a failure
+    /// count, a revocation) and then returns its error.
+    pub(super) fn write_settled<T>(
+        &self,
+        f: impl FnOnce(&Tx<'_, '_>) -> Result<Settled<T>>,
+    ) -> Result<T> {
+        match self.write(f)? {
+            Settled::Done(value) => Ok(value),
+            Settled::Refused(error) => Err(error),
+        }
+    }
+
     /// Signs and verifies a throw-away token, so a broken crypto build fails `open` instead
     /// of the first login.
     fn self_test(&self) -> Result<()> {
@@ -129,6 +141,13 @@ impl Engine {
             _ => Err(Error::new(ErrorKind::Internal, "token signing self-test failed")),
         }
     }
+}
+
+/// How a unit of work run by [`Engine::write_settled`] ended. Both commit.
+pub(super) enum Settled<T> {
+    Done(T),
+    /// Refused after recording the attempt: the transaction commits, the call fails.
+    Refused(Error),
 }
 
 /// A write transaction that can record audit events; they are published to subscribers

@@ -17,6 +17,7 @@ mod credentials;
 mod engine;
 mod keyring;
 mod keys;
+mod lifecycle;
 mod mfa;
 mod one_time;
 mod ops;
@@ -24,6 +25,7 @@ mod rbac;
 mod refresh;
 mod scoped;
 mod sessions;
+mod signin;
 mod throttle;
 mod validate;
 

@@ -9,8 +9,9 @@
 
 use std::time::Duration;
 
-use super::engine::{Engine, Record, Tx, user_not_found};
-use super::{accounts, throttle};
+use super::accounts;
+use super::engine::{Engine, Record, Tx};
+use super::lifecycle::{self, AccountEvent};
 use crate::crypto::secret::{self, Issued, Presented};
 use crate::store::{NewOneTime, Purpose};
 use crate::values::audit::AuditKind;
@@ -18,7 +19,7 @@ use crate::values::clock::millis;
 use crate::values::error::{Error, ErrorKind, Result};
 use crate::values::ids::UserId;
 use crate::values::names;
-use crate::values::session::{ClientInfo, Login};
+use crate::values::signin::SignInMethod;
 use crate::values::user::{AccountKind, User};
 
 fn prefix(purpose: Purpose) -> &'static str {
@@ -30,7 +31,7 @@ fn prefix(purpose: Purpose) -> &'static str {
     }
 }
 
-fn invalid() -> Error {
+pub(super) fn invalid() -> Error {
     Error::new(ErrorKind::InvalidToken, "invalid or spent one-time token")
 }
 
@@ -42,6 +43,7 @@ fn one_time_row<'a>(
     purpose: Purpose,
     ttl: Duration,
     email_key: Option<&'a str>,
+    method: Option<&'a SignInMethod>,
 ) -> NewOneTime<'a> {
     let now = tx.now();
     NewOneTime {
@@ -52,6 +54,7 @@ fn one_time_row<'a>(
         email_key,
         now,
         expires_at: now.saturating_add(millis(ttl)),
+        method,
     }
 }
 
@@ -61,7 +64,8 @@ pub(super) fn parse(token: &str, purpose: Purpose) -> Result<Presented<'_>> {
 }
 
 impl Engine {
-    /// Issues a token of `purpose` for `user`, voiding their older unspent ones of it.
+    /// Issues a token of `purpose` for `user`, voiding their older unspent ones of it. A
+    /// verification token names the address it proves; a challenge, the first factor.
     pub(super) fn issue_one_time(
         &self,
         tx: &Tx<'_, '_>,
@@ -69,9 +73,11 @@ impl Engine {
         purpose: Purpose,
         ttl: Duration,
         email_key: Option<&str>,
+        method: Option<&SignInMethod>,
     ) -> Result<String> {
         let issued = secret::issue(prefix(purpose))?;
-        tx.replace_one_time(&one_time_row(tx, &issued, user, purpose, ttl, email_key))?;
+        let row = one_time_row(tx, &issued, user, purpose, ttl, email_key, method);
+        tx.replace_one_time(&row)?;
         Ok(issued.text)
     }
 
@@ -129,14 +135,15 @@ impl Engine {
         let user = found.filter(|f| f.kind == AccountKind::Person).map(|f| f.id);
         self.write(|tx| match user {
             Some(id) => {
-                let token = self.issue_one_time(tx, id, purpose, ttl, None)?;
+                let token = self.issue_one_time(tx, id, purpose, ttl, None, None)?;
                 tx.audit(event, Record::user(id))?;
                 Ok(Some(token))
             }
             None => {
                 // The same work as for a known name, on a table linked to nobody.
                 let issued = secret::issue(prefix(purpose))?;
-                tx.pad_one_time(&one_time_row(tx, &issued, UserId(0), purpose, ttl, None))?;
+                let row = one_time_row(tx, &issued, UserId(0), purpose, ttl, None, None);
+                tx.pad_one_time(&row)?;
                 tx.audit(event, Record::default().detail("unknown name"))?;
                 Ok(None)
             }
@@ -158,9 +165,7 @@ impl Engine {
                 return Err(invalid());
             }
             tx.set_password(user, &hash, tx.now())?;
-            tx.clear_throttle(&throttle::user_key(user))?;
-            tx.void_one_time(user, Purpose::Magic)?;
-            let ended = tx.revoke_user_sessions(user, tx.now(), "password reset")?;
+            let ended = lifecycle::apply(tx, user, AccountEvent::PasswordReset)?;
             let detail = format!("sessions ended={ended}");
             tx.audit(AuditKind::PasswordReset, Record::user(user).detail(detail))
         })
@@ -175,7 +180,7 @@ impl Engine {
                 .as_deref()
                 .ok_or_else(|| Error::invalid_input("the user has no email address"))?;
             let key = names::email(email)?.key;
-            let token = self.issue_one_time(tx, user, Purpose::Verify, ttl, Some(&key))?;
+            let token = self.issue_one_time(tx, user, Purpose::Verify, ttl, Some(&key), None)?;
             tx.audit(AuditKind::EmailVerificationIssued, Record::user(user))?;
             Ok(token)
         })
@@ -194,21 +199,5 @@ impl Engine {
     pub(crate) fn request_magic_link(&self, name: &str) -> Result<Option<String>> {
         let ttl = self.config.magic_link_ttl;
         self.request(name, Purpose::Magic, ttl, AuditKind::MagicLinkRequested)
-    }
-
-    pub(crate) fn login_with_magic_link(&self, token: &str, client: &ClientInfo) -> Result<Login> {
-        let presented = parse(token, Purpose::Magic)?;
-        let client = client.cleaned();
-        self.write(|tx| {
-            let user = self.redeem(tx, &presented, Purpose::Magic)?;
-            let state = tx.account_state(user)?.ok_or_else(user_not_found)?;
-            if !state.active {
-                return Ok(Err(Error::from_kind(ErrorKind::InactiveUser)));
-            }
-            if let Some(pending) = self.second_factor(tx, user, &client)? {
-                return Ok(Err(pending));
-            }
-            Ok(Ok(self.start_session(tx, user, state.token_version, &client)?))
-        })?
     }
 }

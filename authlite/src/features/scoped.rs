@@ -3,10 +3,8 @@
 //! that through the exact epoch cache: no read on a hit, and a revocation by any process
 //! is seen by the next verify.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use super::cache::Cached;
 use super::engine::{Engine, Record};
 use crate::crypto::scoped::{self, MAX_SUBJECT_BYTES, Scoped};
 use crate::values::audit::AuditKind;
@@ -44,10 +42,16 @@ impl Engine {
         }
         self.write(|tx| {
             let now = tx.now();
+            // Under the writer lock: a revocation that returned before this is counted in
+            // the generation, one that runs after counts past it.
+            let generation = tx.scoped_state(scope, subject)?.generation;
             let token = Scoped {
                 subject: subject.to_owned(),
                 issued_at: now,
                 expires_at: now.saturating_add(millis(ttl)),
+                generation: Some(u32::try_from(generation).map_err(|_| {
+                    Error::new(ErrorKind::Conflict, "this subject was revoked too often")
+                })?),
             };
             let text = scoped::issue(&self.scoped_key, &self.instance_id, scope, &token);
             let detail = format!("scope={scope} subject={subject}");
@@ -63,21 +67,21 @@ impl Engine {
             return Err(Error::new(ErrorKind::ExpiredToken, "scoped token expired"));
         }
         let key = cache_key(scope, &found.subject);
-        let state = self.cached(&key, |conn| {
-            Ok(Arc::new(Cached::Scoped(conn.scoped_revoked_before(scope, &found.subject)?)))
-        })?;
-        match &*state {
-            Cached::Scoped(Some(before)) if found.issued_at <= *before => {
-                Err(Error::new(ErrorKind::RevokedToken, "scoped token revoked"))
-            }
-            Cached::Scoped(_) => Ok(ScopedGrant {
-                scope: scope.to_owned(),
-                subject: found.subject,
-                issued_at: from_millis(found.issued_at),
-                expires_at: from_millis(found.expires_at),
-            }),
-            _ => Err(Error::new(ErrorKind::InvalidToken, "invalid scoped token")),
+        let state = self
+            .cached(&self.caches.scoped, &key, |conn| conn.scoped_state(scope, &found.subject))?;
+        let revoked = match found.generation {
+            Some(generation) => i64::from(generation) < state.generation,
+            None => state.revoked_before.is_some_and(|before| found.issued_at <= before),
+        };
+        if revoked {
+            return Err(Error::new(ErrorKind::RevokedToken, "scoped token revoked"));
         }
+        Ok(ScopedGrant {
+            scope: scope.to_owned(),
+            subject: found.subject,
+            issued_at: from_millis(found.issued_at),
+            expires_at: from_millis(found.expires_at),
+        })
     }
 
     pub(crate) fn revoke_scoped(&self, scope: &str, subject: &str) -> Result<()> {

@@ -27,9 +27,16 @@ pub(crate) fn account_key(user: Option<UserId>, lookup_key: Option<&str>, raw: &
     }
 }
 
-/// The throttle key of a known account.
+/// The first-factor throttle key of a known account.
 pub(crate) fn user_key(id: UserId) -> String {
     format!("user:{id}")
+}
+
+/// The second-factor throttle key of a known account: wrong codes count here, apart from
+/// wrong passwords, so a path that clears the first-factor count (a password reset) never
+/// releases a second-factor lockout.
+pub(crate) fn second_factor_key(id: UserId) -> String {
+    format!("mfa:{id}")
 }
 
 /// The throttle key of a client address: IPv4 as is, IPv6 by its /64 (one subscriber's

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::cache::Cached;
+use super::cache::{EpochCache, TokenEntry};
 use super::engine::Engine;
 use super::sessions::check_live;
 use crate::crypto::jwt::{self, Parsed};
@@ -27,31 +27,31 @@ impl Engine {
         jwt::check_time(&claims, now, self.config.leeway)?;
         let kid = parsed.kid();
         let configured = self.keys.is_configured(kid);
-        let state = self.cached(&claims.jti, |conn| {
-            Ok(Arc::new(match (claims.sid, claims.akid) {
-                (Some(sid), _) => Cached::Session(conn.token_state(sid, &claims.jti, kid)?),
+        let state = self.cached(&self.caches.tokens, &claims.jti, |conn| {
+            Ok(match (claims.sid, claims.akid) {
+                (Some(sid), _) => TokenEntry::Session(conn.token_state(sid, &claims.jti, kid)?),
                 (None, Some(akid)) => {
-                    Cached::Key(conn.service_token_state(akid, &claims.jti, kid)?)
+                    TokenEntry::Service(conn.service_token_state(akid, &claims.jti, kid)?)
                 }
-                (None, None) => Cached::Key(None),
-            }))
+                (None, None) => TokenEntry::Service(None),
+            })
         })?;
         match &*state {
-            Cached::Session(state) => session_principal(claims, state, configured, now),
-            Cached::Key(state) => service_principal(claims, state, configured, now),
-            Cached::Scoped(_) => Err(Error::new(ErrorKind::InvalidToken, "unknown token")),
+            TokenEntry::Session(state) => session_principal(claims, state, configured, now),
+            TokenEntry::Service(state) => service_principal(claims, state, configured, now),
         }
     }
 
-    /// What the database says about the credential cached under `key`: from the cache if
-    /// nobody has committed since it was read, else read through `read` (and cached).
-    pub(super) fn cached(
+    /// What the database says about the credential under `key` in `cache`: from the cache
+    /// if nobody has committed since it was read, else read through `read` (and cached).
+    pub(super) fn cached<V>(
         &self,
+        cache: &EpochCache<Arc<V>>,
         key: &str,
-        read: impl FnOnce(&Conn<'_>) -> Result<Arc<Cached>>,
-    ) -> Result<Arc<Cached>> {
+        read: impl FnOnce(&Conn<'_>) -> Result<V>,
+    ) -> Result<Arc<V>> {
         let epoch = self.store.epoch();
-        if let Some(entry) = self.cache.get(key, epoch) {
+        if let Some(entry) = cache.get(key, epoch) {
             if self.store.observe()? == Some(epoch) {
                 return Ok(entry);
             }
@@ -60,8 +60,8 @@ impl Engine {
             // The epoch is taken before the read, so a commit racing with it leaves the
             // entry already stale.
             let epoch = self.store.epoch();
-            let entry = read(conn)?;
-            self.cache.put(key, epoch, entry.clone());
+            let entry = Arc::new(read(conn)?);
+            cache.put(key, epoch, entry.clone());
             Ok(entry)
         })
     }
@@ -158,20 +158,26 @@ fn service_principal(
         return Err(Error::new(ErrorKind::InvalidToken, "token does not match its key"));
     }
     check_origin(&claims, state.user, state.key_live || configured)?;
-    check_live(&key_liveness(state), to_millis(now))?;
+    check_key_live(state, to_millis(now))?;
     check_current(&claims, state.token_version, state.token_revoked)?;
     Ok(key_principal(state, Some(claims)))
 }
 
 /// An API key is live like a session that never idles: the account active, the key not
-/// revoked, not past its expiry. Checked by the one liveness rule.
-pub(super) fn key_liveness(state: &ApiKeyState) -> Liveness {
-    Liveness {
+/// revoked, not past its expiry. Checked by the one liveness rule, whose messages then
+/// speak of the key.
+pub(super) fn check_key_live(state: &ApiKeyState, now: i64) -> Result<()> {
+    let live = Liveness {
         user_active: state.user_active,
         revoked: state.revoked,
         idle_expires_at: i64::MAX,
         expires_at: state.expires_at.unwrap_or(i64::MAX),
-    }
+    };
+    check_live(&live, now).map_err(|e| match e.kind() {
+        ErrorKind::RevokedToken => Error::new(ErrorKind::RevokedToken, "API key revoked"),
+        ErrorKind::ExpiredToken => Error::new(ErrorKind::ExpiredToken, "API key expired"),
+        _ => e,
+    })
 }
 
 /// The principal of an API key (or of a service token minted from it).

@@ -19,6 +19,8 @@ const ADD_CODE: &str = "INSERT INTO recovery_codes (user_id, code_hash) VALUES (
 const SPEND_CODE: &str = "UPDATE recovery_codes SET spent_at = ?3 \
      WHERE user_id = ?1 AND code_hash = ?2 AND spent_at IS NULL";
 const DELETE_CODES: &str = "DELETE FROM recovery_codes WHERE user_id = ?1";
+const HAS_UNSPENT_CODE: &str =
+    "SELECT EXISTS (SELECT 1 FROM recovery_codes WHERE user_id = ?1 AND spent_at IS NULL)";
 
 /// A user's TOTP enrolment.
 pub(crate) struct TotpRow {
@@ -30,6 +32,11 @@ pub(crate) struct TotpRow {
 impl Conn<'_> {
     pub(crate) fn totp(&self, user: UserId) -> Result<Option<TotpRow>> {
         self.row(TOTP, args![user], |r| Ok(TotpRow { secret: r.get(0)?, confirmed: r.get(1)? }))
+    }
+
+    /// Whether the user has a recovery code left.
+    pub(crate) fn has_recovery_code(&self, user: UserId) -> Result<bool> {
+        Ok(self.row(HAS_UNSPENT_CODE, args![user], |r| r.get(0))?.unwrap_or(false))
     }
 }
 

@@ -37,6 +37,7 @@ pub(crate) use keys::KeyRow;
 pub(crate) use meta::recorded_settings;
 pub(crate) use one_time::{NewOneTime, OneTimeRow, Purpose};
 pub(crate) use roles::RoleId;
+pub(crate) use scoped::ScopedState;
 pub(crate) use sessions::{Liveness, NewSession, TokenState};
 pub(crate) use throttle::ThrottleState;
 pub(crate) use users::{NewUserRow, UserFilter, UserKey};

@@ -1,18 +1,19 @@
 //! The `one_time_tokens` table: password reset, email verification, magic links and
 //! second-factor challenges.
 
-use super::sql::args;
+use super::sql::{args, malformed};
 
 use super::{Conn, WriteTx};
 use crate::crypto::secret::SecretHash;
 use crate::values::error::Result;
 use crate::values::ids::UserId;
+use crate::values::signin::SignInMethod;
 
 const INSERT: &str = "INSERT INTO one_time_tokens \
-     (selector, user_id, purpose, secret_hash, email_key, created_at, expires_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+     (selector, user_id, purpose, secret_hash, email_key, created_at, expires_at, method) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 const LOOKUP: &str = "SELECT t.user_id, t.purpose, t.secret_hash, t.email_key, t.expires_at, \
-     t.spent_at IS NOT NULL, u.email_key \
+     t.spent_at IS NOT NULL, u.email_key, t.method \
      FROM one_time_tokens t JOIN users u ON u.id = t.user_id WHERE t.selector = ?1";
 const SPEND: &str =
     "UPDATE one_time_tokens SET spent_at = ?2 WHERE selector = ?1 AND spent_at IS NULL";
@@ -21,8 +22,8 @@ const VOID: &str =
     "DELETE FROM one_time_tokens WHERE user_id = ?1 AND purpose = ?2 AND spent_at IS NULL";
 /// The same two statements on `one_time_pad`, for requests naming nobody.
 const INSERT_PAD: &str = "INSERT INTO one_time_pad \
-     (selector, user_id, purpose, secret_hash, email_key, created_at, expires_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+     (selector, user_id, purpose, secret_hash, email_key, created_at, expires_at, method) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 const VOID_PAD: &str =
     "DELETE FROM one_time_pad WHERE user_id = ?1 AND purpose = ?2 AND spent_at IS NULL";
 const PURGE: &str = "DELETE FROM one_time_tokens WHERE expires_at <= ?1 OR spent_at IS NOT NULL";
@@ -57,6 +58,8 @@ pub(crate) struct OneTimeRow {
     pub(crate) expires_at: i64,
     pub(crate) spent: bool,
     pub(crate) user_email_key: Option<String>,
+    /// For a second-factor challenge: the first factor it follows.
+    pub(crate) method: Option<SignInMethod>,
 }
 
 impl OneTimeRow {
@@ -74,6 +77,7 @@ pub(crate) struct NewOneTime<'a> {
     pub(crate) email_key: Option<&'a str>,
     pub(crate) now: i64,
     pub(crate) expires_at: i64,
+    pub(crate) method: Option<&'a SignInMethod>,
 }
 
 impl Conn<'_> {
@@ -87,6 +91,13 @@ impl Conn<'_> {
                 expires_at: r.get(4)?,
                 spent: r.get(5)?,
                 user_email_key: r.get(6)?,
+                method: match r.get::<Option<String>>(7)? {
+                    Some(stored) => Some(
+                        SignInMethod::from_stored(&stored)
+                            .ok_or_else(|| malformed("sign-in method"))?,
+                    ),
+                    None => None,
+                },
             })
         })
     }
@@ -107,6 +118,7 @@ impl WriteTx<'_> {
     }
 
     fn insert_into(&self, sql: &'static str, t: &NewOneTime<'_>) -> Result<()> {
+        let method = t.method.map(SignInMethod::to_stored);
         self.run(
             sql,
             args![
@@ -116,7 +128,8 @@ impl WriteTx<'_> {
                 &t.hash[..],
                 t.email_key,
                 t.now,
-                t.expires_at
+                t.expires_at,
+                method.as_deref()
             ],
         )?;
         Ok(())

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::sql::{Row, Sql, args, attributes_json, dialects, roles_joined};
+use super::sql::{Row, Sql, args, attributes_json, dialects, malformed, roles_joined};
 
 use super::users::attributes_from;
 
@@ -11,12 +11,13 @@ use crate::values::clock::from_millis;
 use crate::values::error::Result;
 use crate::values::ids::{SessionId, UserId};
 use crate::values::session::{ClientInfo, Session};
+use crate::values::signin::SignInMethod;
 
 macro_rules! select_session {
     ($tail:literal) => {
         concat!(
             "SELECT id, user_id, created_at, last_refreshed_at, idle_expires_at, expires_at, ",
-            "revoked_at, ip, user_agent FROM sessions ",
+            "revoked_at, ip, user_agent, method FROM sessions ",
             $tail
         )
     };
@@ -28,8 +29,8 @@ const LIVE_SESSIONS: &str = select_session!(
      ORDER BY created_at DESC, id DESC"
 );
 const INSERT_SESSION: &str = "INSERT INTO sessions \
-     (user_id, created_at, last_refreshed_at, idle_expires_at, expires_at, ip, user_agent) \
-     VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6) RETURNING id";
+     (user_id, created_at, last_refreshed_at, idle_expires_at, expires_at, ip, user_agent, method) \
+     VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id";
 const REVOKE_SESSION: &str = "UPDATE sessions SET revoked_at = ?2, revoke_reason = ?3 \
      WHERE id = ?1 AND revoked_at IS NULL";
 /// Only live sessions: an expired one is already over and is not counted as ended.
@@ -109,7 +110,14 @@ fn session_from_row(r: &Row<'_>) -> Result<Session> {
         revoked_at: r.get::<Option<i64>>(6)?.map(from_millis),
         ip: r.get(7)?,
         user_agent: r.get(8)?,
+        method: method_from(r, 9)?,
     })
+}
+
+/// A `method` column as a [`SignInMethod`].
+fn method_from(r: &Row<'_>, i: usize) -> Result<SignInMethod> {
+    let stored: String = r.get(i)?;
+    SignInMethod::from_stored(&stored).ok_or_else(|| malformed("sign-in method"))
 }
 
 /// Role names come back joined by commas ([`roles_joined`]), which names cannot contain.
@@ -161,10 +169,12 @@ pub(crate) struct NewSession<'a> {
     pub(crate) idle_expires_at: i64,
     pub(crate) expires_at: i64,
     pub(crate) client: &'a ClientInfo,
+    pub(crate) method: &'a SignInMethod,
 }
 
 impl WriteTx<'_> {
     pub(crate) fn insert_session(&self, s: &NewSession<'_>) -> Result<SessionId> {
+        let method = s.method.to_stored();
         self.insert(
             INSERT_SESSION,
             args![
@@ -173,7 +183,8 @@ impl WriteTx<'_> {
                 s.idle_expires_at,
                 s.expires_at,
                 s.client.ip.as_deref(),
-                s.client.user_agent.as_deref()
+                s.client.user_agent.as_deref(),
+                method.as_str()
             ],
         )
         .map(SessionId)

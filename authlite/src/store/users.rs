@@ -15,7 +15,7 @@ macro_rules! select_user {
     ($d:ident, $tail:literal) => {
         concat!(
             "SELECT id, username, email, active, created_at, updated_at, last_login_at, kind, ",
-            "email_verified_at, ",
+            "email_verified_at, password_hash <> '!', ",
             attributes_json!($d, "users.id"),
             " FROM users ",
             $tail
@@ -118,7 +118,8 @@ fn user_from_row(r: &Row<'_>) -> Result<User> {
         last_login_at: r.get::<Option<i64>>(6)?.map(from_millis),
         kind: kind_from(r, 7)?,
         email_verified_at: r.get::<Option<i64>>(8)?.map(from_millis),
-        attributes: attributes_from(r, 9)?,
+        has_password: r.get(9)?,
+        attributes: attributes_from(r, 10)?,
     })
 }
 

@@ -4,140 +4,110 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
+use crate::values::factor::Factor;
+
 /// `Result` with [`Error`] as the default error type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// What went wrong, in a form a program can branch on.
-///
-/// Match on this rather than on messages; messages are for people and may change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// Unknown user or wrong password. Deliberately does not say which.
-    InvalidCredentials,
-    /// The account is locked after too many failures; see [`Error::retry_after`].
-    AccountLocked,
-    /// Too many attempts from one client address; see [`Error::retry_after`].
-    RateLimited,
-    /// The user exists but is deactivated.
-    InactiveUser,
-    /// Malformed, forged, tampered, oversized or otherwise unacceptable token.
-    InvalidToken,
-    /// The token, or the session behind it, has expired.
-    ExpiredToken,
-    /// The token was good, but its session, user or the token itself has been revoked.
-    RevokedToken,
-    /// A refresh token was presented a second time; its whole session has been revoked.
-    TokenReused,
-    /// Authenticated, but not allowed to do this.
-    Forbidden,
-    /// No such user, session, role or other object.
-    NotFound,
-    /// Already exists (username, email, role), or a one-time setup was already done.
-    Conflict,
-    /// Input rejected by validation (bad username, email, name, length, characters).
-    InvalidInput,
-    /// Password rejected by the password policy (too short, too long, too common).
-    WeakPassword,
-    /// The database failed or is not what it should be. Always fails closed.
-    Storage,
-    /// The configuration is invalid.
-    Config,
-    /// An internal failure that is not the caller's fault (e.g. the OS random source).
-    Internal,
-    /// The password (or magic link) was right, and the account has a second factor:
-    /// finish with [`Auth::complete_mfa`](crate::Auth::complete_mfa) and the challenge in
-    /// [`Error::mfa_challenge`].
-    MfaRequired,
+/// Declares [`ErrorKind`] from one table: each kind with its documentation, its stable
+/// name, its HTTP status and its default message. Every list of kinds derives from it.
+macro_rules! error_kinds {
+    ($($(#[doc = $doc:literal])* $kind:ident => $name:literal, $status:literal, $message:literal;)*) => {
+        /// What went wrong, in a form a program can branch on.
+        ///
+        /// Match on this rather than on messages; messages are for people and may change.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ErrorKind {
+            $($(#[doc = $doc])* $kind,)*
+        }
+
+        impl ErrorKind {
+            /// Every kind, for documentation and exhaustive tests.
+            pub const ALL: &'static [ErrorKind] = &[$(ErrorKind::$kind,)*];
+
+            /// The HTTP status a web service should answer with for this kind.
+            ///
+            /// 401 for credential and token problems, 403 for inactive users and denials,
+            /// 404, 409, 422 for rejected input, 429 for lockout and throttling, 500 for the
+            /// rest.
+            ///
+            /// ```
+            /// assert_eq!(authlite::ErrorKind::AccountLocked.http_status(), 429);
+            /// ```
+            pub fn http_status(self) -> u16 {
+                match self {
+                    $(ErrorKind::$kind => $status,)*
+                }
+            }
+
+            /// A stable snake_case name for the kind (`"invalid_token"`, `"account_locked"`,
+            /// ...), for JSON bodies, logs and scripts. Never changes for an existing kind.
+            ///
+            /// ```
+            /// assert_eq!(authlite::ErrorKind::MfaRequired.as_str(), "mfa_required");
+            /// ```
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorKind::$kind => $name,)*
+                }
+            }
+
+            /// The kind with this [`ErrorKind::as_str`] name.
+            pub fn from_name(name: &str) -> Option<ErrorKind> {
+                match name {
+                    $($name => Some(ErrorKind::$kind),)*
+                    _ => None,
+                }
+            }
+
+            fn default_message(self) -> &'static str {
+                match self {
+                    $(ErrorKind::$kind => $message,)*
+                }
+            }
+        }
+    };
 }
 
-impl ErrorKind {
-    /// The HTTP status a web service should answer with for this kind.
-    ///
-    /// 401 for credential and token problems, 403 for inactive users and denials, 404, 409,
-    /// 422 for rejected input, 429 for lockout and throttling, 500 for the rest.
-    pub fn http_status(self) -> u16 {
-        use ErrorKind::*;
-        match self {
-            InvalidCredentials | InvalidToken | ExpiredToken | RevokedToken | TokenReused
-            | MfaRequired => 401,
-            InactiveUser | Forbidden => 403,
-            NotFound => 404,
-            Conflict => 409,
-            InvalidInput | WeakPassword => 422,
-            AccountLocked | RateLimited => 429,
-            Storage | Config | Internal => 500,
-        }
-    }
-
-    /// A stable snake_case name for the kind (`"invalid_token"`, `"account_locked"`, ...),
-    /// for JSON bodies, logs and scripts. Never changes for an existing kind.
-    pub fn as_str(self) -> &'static str {
-        use ErrorKind::*;
-        match self {
-            InvalidCredentials => "invalid_credentials",
-            AccountLocked => "account_locked",
-            RateLimited => "rate_limited",
-            InactiveUser => "inactive_user",
-            InvalidToken => "invalid_token",
-            ExpiredToken => "expired_token",
-            RevokedToken => "revoked_token",
-            TokenReused => "token_reused",
-            Forbidden => "forbidden",
-            NotFound => "not_found",
-            Conflict => "conflict",
-            InvalidInput => "invalid_input",
-            WeakPassword => "weak_password",
-            Storage => "storage",
-            Config => "config",
-            Internal => "internal",
-            MfaRequired => "mfa_required",
-        }
-    }
-
-    /// Every kind, for documentation and exhaustive tests.
-    pub const ALL: &'static [ErrorKind] = &[
-        ErrorKind::InvalidCredentials,
-        ErrorKind::AccountLocked,
-        ErrorKind::RateLimited,
-        ErrorKind::InactiveUser,
-        ErrorKind::InvalidToken,
-        ErrorKind::ExpiredToken,
-        ErrorKind::RevokedToken,
-        ErrorKind::TokenReused,
-        ErrorKind::Forbidden,
-        ErrorKind::NotFound,
-        ErrorKind::Conflict,
-        ErrorKind::InvalidInput,
-        ErrorKind::WeakPassword,
-        ErrorKind::Storage,
-        ErrorKind::Config,
-        ErrorKind::Internal,
-        ErrorKind::MfaRequired,
-    ];
-
-    fn default_message(self) -> &'static str {
-        use ErrorKind::*;
-        match self {
-            InvalidCredentials => "invalid username or password",
-            AccountLocked => "account temporarily locked",
-            RateLimited => "too many attempts, try again later",
-            InactiveUser => "user is deactivated",
-            InvalidToken => "invalid token",
-            ExpiredToken => "token expired",
-            RevokedToken => "token revoked",
-            TokenReused => "refresh token reused; session revoked",
-            Forbidden => "forbidden",
-            NotFound => "not found",
-            Conflict => "already exists",
-            InvalidInput => "invalid input",
-            WeakPassword => "password does not meet the policy",
-            Storage => "storage error",
-            Config => "invalid configuration",
-            Internal => "internal error",
-            MfaRequired => "a second factor is required",
-        }
-    }
+error_kinds! {
+    /// Unknown user or wrong password. Deliberately does not say which.
+    InvalidCredentials => "invalid_credentials", 401, "invalid username or password";
+    /// The account is locked after too many failures; see [`Error::retry_after`].
+    AccountLocked => "account_locked", 429, "account temporarily locked";
+    /// Too many attempts from one client address; see [`Error::retry_after`].
+    RateLimited => "rate_limited", 429, "too many attempts, try again later";
+    /// The user exists but is deactivated.
+    InactiveUser => "inactive_user", 403, "user is deactivated";
+    /// Malformed, forged, tampered, oversized or otherwise unacceptable token.
+    InvalidToken => "invalid_token", 401, "invalid token";
+    /// The token, or the session behind it, has expired.
+    ExpiredToken => "expired_token", 401, "token expired";
+    /// The token was good, but its session, user or the token itself has been revoked.
+    RevokedToken => "revoked_token", 401, "token revoked";
+    /// A refresh token was presented a second time; its whole session has been revoked.
+    TokenReused => "token_reused", 401, "refresh token reused; session revoked";
+    /// Authenticated, but not allowed to do this.
+    Forbidden => "forbidden", 403, "forbidden";
+    /// No such user, session, role or other object.
+    NotFound => "not_found", 404, "not found";
+    /// Already exists (username, email, role), a one-time setup was already done, or the
+    /// change would remove an account's last way to sign in.
+    Conflict => "conflict", 409, "already exists";
+    /// Input rejected by validation (bad username, email, name, length, characters).
+    InvalidInput => "invalid_input", 422, "invalid input";
+    /// Password rejected by the password policy (too short, too long, too common).
+    WeakPassword => "weak_password", 422, "password does not meet the policy";
+    /// The database failed or is not what it should be. Always fails closed.
+    Storage => "storage", 500, "storage error";
+    /// The configuration is invalid.
+    Config => "config", 500, "invalid configuration";
+    /// An internal failure that is not the caller's fault (e.g. the OS random source).
+    Internal => "internal", 500, "internal error";
+    /// The first factor was right, and the account has a second one: finish with
+    /// [`Auth::complete_mfa`](crate::Auth::complete_mfa) and the challenge in
+    /// [`Error::mfa_challenge`]; [`Error::mfa_factors`] says what the account can answer.
+    MfaRequired => "mfa_required", 401, "a second factor is required";
 }
 
 impl fmt::Display for ErrorKind {
@@ -158,6 +128,8 @@ pub struct Error {
     retry_after: Option<Duration>,
     /// The single-use challenge of an `MfaRequired` error (a bearer secret: never printed).
     challenge: Option<String>,
+    /// What the account can answer the challenge with.
+    factors: Vec<Factor>,
     #[source]
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
@@ -165,7 +137,14 @@ pub struct Error {
 impl Error {
     /// An error of `kind` with a message for people.
     pub fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
-        Error { kind, message: message.into(), retry_after: None, challenge: None, source: None }
+        Error {
+            kind,
+            message: message.into(),
+            retry_after: None,
+            challenge: None,
+            factors: Vec::new(),
+            source: None,
+        }
     }
 
     /// The kind of error, to branch on.
@@ -186,9 +165,29 @@ impl Error {
         self.challenge.as_deref()
     }
 
-    pub(crate) fn with_challenge(mut self, challenge: String) -> Self {
-        self.challenge = Some(challenge);
-        self
+    /// For [`ErrorKind::MfaRequired`]: the second factors the account can answer the
+    /// challenge with, so a client can offer the right prompts. Empty for every other kind.
+    ///
+    /// ```
+    /// # let auth = authlite::Auth::open_in_memory()?;
+    /// let e = auth.login("nobody", "a password", &authlite::ClientInfo::default()).unwrap_err();
+    /// assert!(e.mfa_factors().is_empty());
+    /// # Ok::<(), authlite::Error>(())
+    /// ```
+    pub fn mfa_factors(&self) -> &[Factor] {
+        &self.factors
+    }
+
+    /// [`Error::retry_after`] in whole seconds, rounded up (an HTTP `Retry-After` value).
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        self.retry_after.map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0))
+    }
+
+    pub(crate) fn mfa_required(challenge: String, factors: Vec<Factor>) -> Self {
+        let mut e = Error::from_kind(ErrorKind::MfaRequired);
+        e.challenge = Some(challenge);
+        e.factors = factors;
+        e
     }
 
     pub(crate) fn from_kind(kind: ErrorKind) -> Self {
@@ -219,6 +218,7 @@ impl fmt::Debug for Error {
             .field("message", &self.message)
             .field("retry_after", &self.retry_after)
             .field("challenge", &self.challenge.as_ref().map(|_| "[redacted]"))
+            .field("factors", &self.factors)
             .field("source", &self.source)
             .finish()
     }
@@ -243,6 +243,20 @@ mod tests {
         assert_eq!(ErrorKind::WeakPassword.http_status(), 422);
         assert_eq!(ErrorKind::RateLimited.http_status(), 429);
         assert_eq!(ErrorKind::Storage.http_status(), 500);
+    }
+
+    #[test]
+    fn names_are_unique_and_round_trip() {
+        for &kind in ErrorKind::ALL {
+            assert_eq!(ErrorKind::from_name(kind.as_str()), Some(kind));
+        }
+    }
+
+    #[test]
+    fn retry_after_seconds_round_up() {
+        let e = Error::from_kind(ErrorKind::RateLimited);
+        assert_eq!(e.retry_after_secs(), None);
+        assert_eq!(e.with_retry_after(Duration::from_millis(1001)).retry_after_secs(), Some(2));
     }
 
     #[test]

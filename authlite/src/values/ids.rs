@@ -68,6 +68,11 @@ id_type!(
     ApiKeyId,
     "an API key id"
 );
+id_type!(
+    /// A passkey's id: a positive integer, never reused.
+    PasskeyId,
+    "a passkey id"
+);
 
 /// The canonical decimal form of a positive `i64`: no sign, no leading zero.
 pub(crate) fn parse_positive(s: &str) -> Option<i64> {

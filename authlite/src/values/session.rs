@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use crate::values::ids::{SessionId, UserId};
+use crate::values::signin::SignInMethod;
 use crate::values::user::User;
 
 const MAX_IP_CHARS: usize = 64;
@@ -64,6 +65,8 @@ pub struct Session {
     pub ip: Option<String>,
     /// The client user agent given at login.
     pub user_agent: Option<String>,
+    /// How the session signed in (its first factor).
+    pub method: SignInMethod,
 }
 
 /// The result of a successful [`Auth::login`](crate::Auth::login). `Debug` does not print

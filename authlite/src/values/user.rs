@@ -54,6 +54,9 @@ pub struct User {
     /// `false` after [`Auth::deactivate_user`](crate::Auth::deactivate_user): cannot log in
     /// or use tokens.
     pub active: bool,
+    /// Whether the account has a password; `false` for a
+    /// [`NewUser::passwordless`] account (until one is set) and for service accounts.
+    pub has_password: bool,
     /// When the account was registered.
     #[serde(serialize_with = "crate::values::time::ms")]
     pub created_at: SystemTime,
@@ -105,7 +108,8 @@ pub struct UserQuery {
 #[derive(Clone)]
 pub struct NewUser {
     pub(crate) username: String,
-    pub(crate) password: Zeroizing<String>,
+    /// `None`: a passwordless account.
+    pub(crate) password: Option<Zeroizing<String>>,
     pub(crate) email: Option<String>,
     pub(crate) roles: Vec<String>,
 }
@@ -115,10 +119,29 @@ impl NewUser {
     pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
         NewUser {
             username: username.into(),
-            password: Zeroizing::new(password.into()),
+            password: Some(Zeroizing::new(password.into())),
             email: None,
             roles: Vec::new(),
         }
+    }
+
+    /// A person without a password: they sign in with a magic link (or, later, a passkey
+    /// or a linked identity) until [`Auth::set_password`](crate::Auth::set_password) gives
+    /// them one. `login` with any password answers `InvalidCredentials`, in the time a
+    /// wrong password takes.
+    ///
+    /// ```
+    /// # use authlite::{Auth, ClientInfo, NewUser};
+    /// # let auth = Auth::open_in_memory()?;
+    /// let kiosk = auth.register(NewUser::passwordless("kiosk").email("kiosk@example.com"))?;
+    /// assert!(!kiosk.has_password);
+    /// let link = auth.request_magic_link("kiosk")?.expect("a known account");
+    /// let login = auth.login_with_magic_link(&link, &ClientInfo::default())?;
+    /// assert_eq!(login.user.id, kiosk.id);
+    /// # Ok::<(), authlite::Error>(())
+    /// ```
+    pub fn passwordless(username: impl Into<String>) -> Self {
+        NewUser { username: username.into(), password: None, email: None, roles: Vec::new() }
     }
 
     /// Sets the email address (unique, case-insensitive; usable to log in).
@@ -142,7 +165,7 @@ impl fmt::Debug for NewUser {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NewUser")
             .field("username", &self.username)
-            .field("password", &"[redacted]")
+            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
             .field("email", &self.email)
             .field("roles", &self.roles)
             .finish()

@@ -20,6 +20,7 @@ mod migrations;
 mod people;
 mod rbac;
 mod sessions;
+mod signin;
 mod store;
 #[cfg(unix)]
 mod stress;
