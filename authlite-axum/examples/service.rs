@@ -1,9 +1,13 @@
 //! A complete small service on authlite-axum: register, login (the refresh token in an
-//! HttpOnly `SameSite=Strict` cookie), refresh by the cookie, logout, `/me`, and an
-//! admin-only route.
+//! `HttpOnly; Secure; SameSite=Strict` `__Host-` cookie), refresh by the cookie (same-origin
+//! requests only), logout, `/me`, and an admin-only route.
+//!
+//! Cookies are `Secure`: serve it behind TLS (a TLS-terminating proxy is the usual setup).
+//! On a developer's machine over plain HTTP, pass `--insecure-dev-http` as the third
+//! argument.
 //!
 //! ```sh
-//! cargo run --release -p authlite-axum --example service -- 127.0.0.1:3000 service.db
+//! cargo run --release -p authlite-axum --example service -- 127.0.0.1:3000 service.db --insecure-dev-http
 //! curl -s localhost:3000/register -H 'content-type: application/json' \
 //!      -d '{"username":"alice","password":"a long passphrase"}'
 //! curl -si localhost:3000/login -H 'content-type: application/json' \
@@ -18,7 +22,7 @@ use std::time::SystemTime;
 
 use authlite::{Auth, Claims, Config, NewUser, Principal, User};
 use authlite_axum::{
-    ApiError, Authenticated, Client, bearer, blocking, cookie_value, refresh_cookie, require_role,
+    ApiError, Authenticated, Client, JsonBody, RefreshCookie, bearer, blocking, require_role,
 };
 use axum::extract::{FromRef, State};
 use axum::http::header::SET_COOKIE;
@@ -28,14 +32,12 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-/// The refresh-token cookie.
-pub const COOKIE: &str = "authlite_refresh";
-
-/// The router's state: the engine, and whether cookies are `Secure` (not on plain HTTP).
+/// The router's state: the engine, and the refresh cookie (`Secure` unless the service was
+/// told it is plain-HTTP development).
 #[derive(Clone)]
 pub struct AppState {
     pub auth: Auth,
-    pub secure_cookies: bool,
+    pub cookie: RefreshCookie,
 }
 
 impl FromRef<AppState> for Auth {
@@ -78,7 +80,7 @@ fn millis(t: SystemTime) -> u128 {
 
 async fn register(
     State(auth): State<Auth>,
-    Json(body): Json<Credentials>,
+    JsonBody(body): JsonBody<Credentials>,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
     let user = blocking(&auth, move |auth| {
         let mut new = NewUser::new(body.username, body.password);
@@ -94,19 +96,13 @@ async fn register(
 async fn login(
     State(state): State<AppState>,
     Client(client): Client,
-    Json(body): Json<Credentials>,
+    JsonBody(body): JsonBody<Credentials>,
 ) -> Result<impl IntoResponse, ApiError> {
     let login =
         blocking(&state.auth, move |auth| auth.login(&body.username, &body.password, &client))
             .await?;
     // The session's idle expiry bounds the refresh token.
-    let cookie = refresh_cookie(
-        COOKIE,
-        Some(&login.refresh_token),
-        login.session.idle_expires_at,
-        "/",
-        state.secure_cookies,
-    );
+    let cookie = state.cookie.set(&login.refresh_token, login.session.idle_expires_at);
     let tokens = Tokens {
         access_token: login.access_token,
         access_expires_at: millis(login.access_expires_at),
@@ -118,15 +114,9 @@ async fn refresh(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<impl IntoResponse, ApiError> {
-    let token = cookie_value(&headers, COOKIE).ok_or(ApiError::MissingCredentials)?.to_owned();
+    let token = state.cookie.read(&headers)?.ok_or(ApiError::MissingCredentials)?.to_owned();
     let pair = blocking(&state.auth, move |auth| auth.refresh(&token)).await?;
-    let cookie = refresh_cookie(
-        COOKIE,
-        Some(&pair.refresh_token),
-        pair.refresh_expires_at,
-        "/",
-        state.secure_cookies,
-    );
+    let cookie = state.cookie.set(&pair.refresh_token, pair.refresh_expires_at);
     let tokens = Tokens {
         access_token: pair.access_token,
         access_expires_at: millis(pair.access_expires_at),
@@ -139,14 +129,13 @@ async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<impl IntoResponse, ApiError> {
-    if let Some(token) = cookie_value(&headers, COOKIE).map(str::to_owned) {
+    if let Some(token) = state.cookie.read(&headers)?.map(str::to_owned) {
         blocking(&state.auth, move |auth| auth.logout_with_refresh_token(&token)).await?;
     } else {
-        let token = bearer(&headers).ok_or(ApiError::MissingCredentials)?.to_owned();
+        let token = bearer(&headers)?.ok_or(ApiError::MissingCredentials)?.to_owned();
         blocking(&state.auth, move |auth| auth.logout(&token)).await?;
     }
-    let cleared = refresh_cookie(COOKIE, None, SystemTime::now(), "/", state.secure_cookies);
-    Ok((StatusCode::NO_CONTENT, AppendHeaders([(SET_COOKIE, cleared)])))
+    Ok((StatusCode::NO_CONTENT, AppendHeaders([(SET_COOKIE, state.cookie.clear())])))
 }
 
 async fn me(Authenticated(who): Authenticated) -> Json<Principal> {
@@ -158,7 +147,7 @@ async fn me_stateless(
     State(auth): State<Auth>,
     headers: HeaderMap,
 ) -> Result<Json<Claims>, ApiError> {
-    let token = bearer(&headers).ok_or(ApiError::MissingCredentials)?;
+    let token = bearer(&headers)?.ok_or(ApiError::MissingCredentials)?;
     Ok(Json(auth.validate_stateless(token)?))
 }
 
@@ -176,9 +165,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let addr: SocketAddr = args.next().unwrap_or_else(|| "127.0.0.1:3000".into()).parse()?;
     let db = args.next().unwrap_or_else(|| "service.db".into());
+    let cookie = match args.next().as_deref() {
+        None => RefreshCookie::default(),
+        Some("--insecure-dev-http") => RefreshCookie::insecure_dev_http(),
+        Some(other) => return Err(format!("unknown argument {other:?}").into()),
+    };
     let auth = Auth::open_with(Config::new(db))?;
     auth.declare_role("admin", &[("*", "*")])?;
-    let state = AppState { auth, secure_cookies: !addr.ip().is_loopback() };
+    let state = AppState { auth, cookie };
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!("listening on http://{addr}");
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();

@@ -11,10 +11,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use authlite::{ApiKeySpec, Auth, Config, ManualClock};
+use authlite_axum::RefreshCookie;
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, COOKIE, RETRY_AFTER, SET_COOKIE, WWW_AUTHENTICATE};
 use serde_json::{Value, json};
-use service::{AppState, COOKIE as REFRESH, Tokens, app};
+use service::{AppState, Tokens, app};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -38,7 +39,7 @@ async fn start() -> Server {
     auth.declare_role("admin", &[("*", "*")]).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let state = AppState { auth: auth.clone(), secure_cookies: false };
+    let state = AppState { auth: auth.clone(), cookie: RefreshCookie::default() };
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, service).await.unwrap() });
     Server { base: format!("http://{addr}"), auth, clock, http: reqwest::Client::new(), _dir: dir }
@@ -73,7 +74,10 @@ impl Server {
 /// The `name=value` of the refresh cookie a response sets, with its attributes checked.
 fn refresh_cookie(res: &reqwest::Response) -> String {
     let set = res.headers().get(SET_COOKIE).expect("a cookie").to_str().unwrap().to_owned();
-    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+    assert!(set.starts_with("__Host-authlite-refresh="), "{set}");
+    for part in ["; HttpOnly", "; SameSite=Strict", "; Secure", "; Path=/;"] {
+        assert!(set.contains(part), "{set}");
+    }
     set.split(';').next().unwrap().to_owned()
 }
 
@@ -90,7 +94,7 @@ async fn register_login_me_refresh_logout_over_a_real_socket() {
     let res = s.login("alice", PASSWORD).await;
     assert_eq!(res.status(), StatusCode::OK);
     let cookie = refresh_cookie(&res);
-    assert!(cookie.starts_with(REFRESH));
+    assert!(cookie.starts_with(RefreshCookie::default().name()));
     let tokens: Tokens = res.json().await.unwrap();
 
     let me: Value = s.get("/me", Some(&tokens.access_token)).await.json().await.unwrap();
@@ -154,12 +158,95 @@ async fn every_rejection_of_the_extractor() {
     let (status, _, body) = error_of(s.get("/me", Some(&tokens.access_token)).await).await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("expired_token")));
 
-    // Deactivated: 403.
+    // Two Authorization headers: 400 invalid_request, whichever is good.
     let fresh: Tokens = s.login("alice", PASSWORD).await.json().await.unwrap();
+    let bearer = format!("Bearer {}", fresh.access_token);
+    for second in ["Bearer garbage", bearer.as_str()] {
+        let res = s
+            .http
+            .get(s.url("/me"))
+            .header(AUTHORIZATION, &bearer)
+            .header(AUTHORIZATION, second)
+            .send()
+            .await
+            .unwrap();
+        let (status, challenge, body) = error_of(res).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"], "invalid_request");
+        assert!(challenge.unwrap().contains("error=\"invalid_request\""));
+    }
+
+    // A deactivated account's token is no longer valid: 401 invalid_token (not 403).
     let alice = s.auth.find_user("alice").unwrap();
     s.auth.deactivate_user(alice.id).unwrap();
-    let (status, _, body) = error_of(s.get("/me", Some(&fresh.access_token)).await).await;
-    assert_eq!((status, body["error"].as_str()), (StatusCode::FORBIDDEN, Some("inactive_user")));
+    let (status, challenge, body) = error_of(s.get("/me", Some(&fresh.access_token)).await).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("inactive_user")));
+    assert!(challenge.unwrap().contains("error=\"invalid_token\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_refresh_cookie_refuses_duplicates_and_cross_site_requests() {
+    let s = start().await;
+    s.register("erin").await;
+    let cookie = refresh_cookie(&s.login("erin", PASSWORD).await);
+    let host = s.base.trim_start_matches("http://").to_owned();
+
+    // A second cookie of the same name (planted by a sibling) is refused, not guessed at.
+    let planted = format!("{cookie}; __Host-authlite-refresh=AAAA.BBBB");
+    let res = s.http.post(s.url("/refresh")).header(COOKIE, planted).send().await.unwrap();
+    let (status, _, body) = error_of(res).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_request"))
+    );
+
+    // Cross-site: refused before the token is touched.
+    for (name, value) in [
+        ("sec-fetch-site", "cross-site".to_owned()),
+        ("sec-fetch-site", "same-site".to_owned()),
+        ("origin", "https://evil.example".to_owned()),
+    ] {
+        let res = s
+            .http
+            .post(s.url("/refresh"))
+            .header(COOKIE, &cookie)
+            .header(name, value)
+            .send()
+            .await
+            .unwrap();
+        let (status, _, body) = error_of(res).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(body["error"], "cross_site_request");
+    }
+    // The same cookie from the page's own origin still works: the refusals spent nothing.
+    let res = s
+        .http
+        .post(s.url("/refresh"))
+        .header(COOKIE, &cookie)
+        .header("origin", format!("http://{host}"))
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejections_never_echo_the_input() {
+    let s = start().await;
+    for body in [
+        json!({"username": "frank", "password": 31415926}),
+        json!({"username": "frank", "password": ["31415926"]}),
+        json!({"username": 31415926, "password": "31415926"}),
+    ] {
+        let res = s.http.post(s.url("/login")).json(&body).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let text = res.text().await.unwrap();
+        assert!(!text.contains("31415926"), "{text}");
+        assert!(text.contains("invalid_input"), "{text}");
+    }
+    let res = s.http.post(s.url("/login")).body("username=frank").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

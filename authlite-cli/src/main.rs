@@ -30,7 +30,7 @@ fn main() -> ExitCode {
                 next = cause.source();
             }
             let cause = (!causes.is_empty()).then(|| causes.join(": "));
-            let retry = e.retry_after().map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0));
+            let retry = e.retry_after_secs();
             let mut stderr = std::io::stderr().lock();
             if json {
                 let doc = json!({

@@ -52,7 +52,9 @@ pub use service_cache::ServiceTokenCache;
 pub use values::audit::{AuditEvent, AuditKind, AuditQuery, SubscriptionId};
 pub use values::clock::{Clock, ManualClock, SystemClock};
 pub use values::config::{Config, SecretBytes, SigningAlgorithm, Synchronous};
-pub use values::credential::{ApiKeyInfo, ApiKeySpec, NewApiKey, ScopedGrant, ServiceToken};
+pub use values::credential::{
+    ApiKeyInfo, ApiKeySpec, CredentialKind, NewApiKey, ScopedGrant, ServiceToken,
+};
 pub use values::error::{Error, ErrorKind, Result};
 pub use values::factor::Factor;
 pub use values::ids::{ApiKeyId, PasskeyId, SessionId, UserId};

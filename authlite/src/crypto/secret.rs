@@ -13,7 +13,7 @@ use crate::crypto::random;
 use crate::values::error::{Error, ErrorKind, Result};
 
 /// The fixed prefix of API keys, so secret scanners can spot a leaked one.
-pub(crate) const API_KEY_PREFIX: &str = "alk_";
+pub(crate) use crate::values::credential::API_KEY_PREFIX;
 const CHECKSUM_HEX: usize = 8;
 const SELECTOR_BYTES: usize = 16;
 const SECRET_BYTES: usize = 32;

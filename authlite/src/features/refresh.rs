@@ -2,7 +2,7 @@
 //! single use, rotated on every redemption; a replayed token revokes its whole session
 //! (RFC 9700 §4.14.2).
 
-use super::engine::{Engine, Record};
+use super::engine::{Engine, Record, Settled};
 use super::sessions::check_live;
 use crate::crypto::secret;
 use crate::values::audit::AuditKind;
@@ -19,8 +19,8 @@ impl Engine {
     pub(crate) fn refresh(&self, refresh_token: &str) -> Result<TokenPair> {
         let presented = secret::parse(refresh_token, PREFIX, MALFORMED)?;
         let idle = millis(self.config.session_idle_timeout);
-        // The inner result lets reuse detection commit the revocation and still fail.
-        self.write(|tx| {
+        // Reuse detection commits the revocation and still fails.
+        self.write_settled(|tx| {
             let now = tx.now();
             let unknown = || Error::new(ErrorKind::InvalidToken, "unknown refresh token");
             let row = tx.refresh_token(presented.selector)?.ok_or_else(unknown)?;
@@ -31,7 +31,7 @@ impl Engine {
             if row.spent {
                 tx.revoke_session(row.session, now, "refresh token reuse")?;
                 tx.audit(AuditKind::RefreshReused, record())?;
-                return Ok(Err(Error::from_kind(ErrorKind::TokenReused)));
+                return Ok(Settled::Refused(Error::from_kind(ErrorKind::TokenReused)));
             }
             check_live(&row.live, now)?;
             tx.spend_refresh_token(presented.selector, now)?;
@@ -40,8 +40,8 @@ impl Engine {
             let window = (idle_expires_at, row.live.expires_at);
             let pair = self.issue_pair(tx, row.user, row.session, row.token_version, window)?;
             tx.audit(AuditKind::TokenRefreshed, record())?;
-            Ok(Ok(pair))
-        })?
+            Ok(Settled::Done(pair))
+        })
     }
 
     /// Ends the session a refresh token belongs to (for a client that holds only the

@@ -9,6 +9,38 @@ use serde::Serialize;
 
 use crate::values::ids::{ApiKeyId, UserId};
 
+/// The fixed prefix of every API key (`alk_…`), so scanners can spot a leaked one.
+pub(crate) const API_KEY_PREFIX: &str = "alk_";
+
+/// What a bearer credential is, by its shape alone (nothing is verified): which of
+/// [`Auth::validate_api_key`](crate::Auth::validate_api_key) and
+/// [`Auth::validate`](crate::Auth::validate) to hand it to.
+///
+/// ```
+/// use authlite::CredentialKind;
+/// assert_eq!(CredentialKind::of("alk_abc.def.01234567"), CredentialKind::ApiKey);
+/// assert_eq!(CredentialKind::of("eyJhbGciOi..."), CredentialKind::AccessToken);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CredentialKind {
+    /// An API key (`alk_…`). Validating one may write (its last use, at most hourly).
+    ApiKey,
+    /// A JWT: a session's access token or a service token. Validating one never writes.
+    AccessToken,
+}
+
+impl CredentialKind {
+    /// The kind of `credential`, from its prefix.
+    pub fn of(credential: &str) -> CredentialKind {
+        if credential.starts_with(API_KEY_PREFIX) {
+            CredentialKind::ApiKey
+        } else {
+            CredentialKind::AccessToken
+        }
+    }
+}
+
 /// What [`Auth::create_api_key`](crate::Auth::create_api_key) makes:
 /// `ApiKeySpec::new(name)` plus optional scopes and expiry.
 #[derive(Debug, Clone, PartialEq, Eq)]

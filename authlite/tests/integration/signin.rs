@@ -88,6 +88,83 @@ fn a_pending_challenge_dies_with_deactivation(b: Backend) {
     });
 }
 
+fn a_pending_challenge_dies_when_totp_is_turned_off(b: Backend) {
+    let env = Env::on(b);
+    let auth = env.open();
+    let secret = alice_with_totp(&env, &auth);
+    let alice = auth.find_user("alice").unwrap().id;
+    let pending = challenge(&auth);
+    auth.disable_totp(alice).unwrap();
+    let result = auth.complete_mfa(&pending, &code(&env, &secret, 0), &client());
+    assert_eq!(err(result), ErrorKind::InvalidToken, "the challenge outlived the factor");
+}
+
+/// A magic link requested before `event` must not sign in after it.
+fn magic_link_dies_with(b: Backend, event: impl FnOnce(&Auth, authlite::UserId)) {
+    let env = Env::on(b);
+    let auth = env.open();
+    let alice = auth.register(NewUser::new("alice", PASSWORD).email("alice@example.com")).unwrap();
+    let link = auth.request_magic_link("alice").unwrap().unwrap();
+    event(&auth, alice.id);
+    assert_eq!(err(auth.login_with_magic_link(&link, &client())), ErrorKind::InvalidToken);
+}
+
+fn a_magic_link_dies_with_a_password_change(b: Backend) {
+    magic_link_dies_with(b, |auth, id| {
+        auth.change_password(id, PASSWORD, "a brand new passphrase").unwrap();
+    });
+}
+
+fn a_magic_link_dies_with_a_password_set(b: Backend) {
+    magic_link_dies_with(b, |auth, id| auth.set_password(id, "a brand new passphrase").unwrap());
+}
+
+fn a_magic_link_dies_when_all_sessions_are_revoked(b: Backend) {
+    magic_link_dies_with(b, |auth, id| {
+        auth.revoke_all_sessions(id).unwrap();
+    });
+}
+
+fn a_reset_link_dies_with_a_password_change(b: Backend) {
+    let env = Env::on(b);
+    let auth = env.open();
+    let alice = auth.register(NewUser::new("alice", PASSWORD).email("alice@example.com")).unwrap();
+    let reset = auth.request_password_reset("alice").unwrap().unwrap();
+    auth.change_password(alice.id, PASSWORD, "a brand new passphrase").unwrap();
+    assert_eq!(err(auth.reset_password(&reset, "yet another passphrase")), ErrorKind::InvalidToken);
+}
+
+fn deleting_a_user_clears_both_failure_counts(b: Backend) {
+    let env = Env::on(b);
+    let auth = env.open();
+    let secret = alice_with_totp(&env, &auth);
+    let alice = auth.find_user("alice").unwrap().id;
+    let _ = auth.login("alice", "wrong guess", &client());
+    let pending = challenge(&auth);
+    let _ = auth.complete_mfa(&pending, &wrong_code(&env, &secret), &client());
+    let rows = |env: &Env| {
+        env.int(&format!(
+            "SELECT count(*) FROM login_throttle WHERE key IN ('user:{alice}', 'mfa:{alice}')"
+        ))
+    };
+    assert_eq!(rows(&env), 2);
+    auth.delete_user(alice).unwrap();
+    assert_eq!(rows(&env), 0);
+}
+
+fn an_administrator_unlock_ends_both_lockouts(b: Backend) {
+    let env = Env::on(b);
+    let auth = env.open();
+    let secret = alice_with_totp(&env, &auth);
+    for _ in 0..10 {
+        let pending = challenge(&auth);
+        let _ = auth.complete_mfa(&pending, &wrong_code(&env, &secret), &client());
+    }
+    assert_eq!(err(auth.login("alice", PASSWORD, &client())), ErrorKind::AccountLocked);
+    auth.unlock_user(auth.find_user("alice").unwrap().id).unwrap();
+    assert_eq!(err(auth.login("alice", PASSWORD, &client())), ErrorKind::MfaRequired);
+}
+
 // --- separate first- and second-factor counters --------------------------------------------
 
 fn a_reset_does_not_release_the_second_factor_lockout(b: Backend) {
@@ -293,6 +370,13 @@ backend_tests!(
     a_pending_challenge_dies_with_a_password_set,
     a_pending_challenge_dies_when_all_sessions_are_revoked,
     a_pending_challenge_dies_with_deactivation,
+    a_pending_challenge_dies_when_totp_is_turned_off,
+    a_magic_link_dies_with_a_password_change,
+    a_magic_link_dies_with_a_password_set,
+    a_magic_link_dies_when_all_sessions_are_revoked,
+    a_reset_link_dies_with_a_password_change,
+    deleting_a_user_clears_both_failure_counts,
+    an_administrator_unlock_ends_both_lockouts,
     a_reset_does_not_release_the_second_factor_lockout,
     a_correct_password_does_not_reset_the_second_factor_count,
     wrong_passwords_and_wrong_codes_count_apart,
