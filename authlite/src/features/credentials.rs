@@ -6,8 +6,9 @@
 use std::time::Duration;
 
 use super::engine::{Engine, Record, require_user};
+use super::liveness::check_key_live;
 use super::sessions::Subject;
-use super::validate::{check_key_live, key_principal};
+use super::validate::key_principal;
 use crate::crypto::secret::{self, API_KEY_PREFIX};
 use crate::store::{ApiKeyState, NewKeyRow};
 use crate::values::audit::AuditKind;

@@ -1,12 +1,20 @@
 //! The features layer: the engine's rules, over the store's plain values. Nothing here
 //! touches SQL or the database driver; the `Auth` facade above calls into [`Engine`].
 //!
-//! Inside, modules depend one way too: the components `chain` (audit MAC chain and
-//! subscribers), `cache` (the exact epoch cache of credential state), `keyring` (signing
-//! keys, master key) and `binding` (the settings recorded in the file) know nothing of the
-//! others; `engine` (shared state, unit of work) builds on them; every feature (`accounts`,
-//! `sessions`, `refresh`, `validate`, `credentials`, `scoped`, `rbac`, `audit`, `keys`,
-//! `throttle`, `ops`) builds on `engine`, and on each other without cycles.
+//! Inside, files depend one way too (tests/integration/layers.rs checks imports and
+//! `self.` calls between files):
+//! - components that know nothing of the others: `chain` (audit MAC chain, subscribers),
+//!   `cache` (the exact epoch caches, one per credential kind), `keyring` (signing keys,
+//!   master key), `binding` (the settings recorded in the file);
+//! - `engine`: the shared state and the unit of work (`write`, `write_settled`);
+//! - rules every feature shares: `liveness` (is a session or key usable), `lifecycle`
+//!   (what each account event voids), `throttle` (failure counters and lockouts);
+//! - features: `accounts`, `sessions` (token pairs, logout, revocation), `refresh`,
+//!   `validate`, `credentials` (API keys, service tokens), `scoped`, `one_time` (reset,
+//!   verification and magic-link tokens), `mfa` (TOTP and recovery codes), `rbac`,
+//!   `audit`, `keys`, `ops`;
+//! - `signin/`: the one sign-in pipeline, one file per factor (`password`, `magic_link`,
+//!   `second_factor`), on top of the features it finishes with.
 
 mod accounts;
 mod audit;
@@ -18,6 +26,7 @@ mod engine;
 mod keyring;
 mod keys;
 mod lifecycle;
+mod liveness;
 mod mfa;
 mod one_time;
 mod ops;

@@ -3,7 +3,7 @@
 //! (RFC 9700 §4.14.2).
 
 use super::engine::{Engine, Record, Settled};
-use super::sessions::check_live;
+use super::liveness::check_live;
 use crate::crypto::secret;
 use crate::values::audit::AuditKind;
 use crate::values::clock::millis;

@@ -1,6 +1,6 @@
-//! Sessions: token pairs and access tokens for them, logout, listing and revocation, and
-//! the one rule that decides whether a session can still be used ([`check_live`]), shared
-//! by `validate` and `refresh`. Sessions start in the sign-in pipeline (`signin/`).
+//! Sessions: token pairs and access tokens for them, logout, listing and revocation.
+//! Sessions start in the sign-in pipeline (`signin/`); whether one is still usable is the
+//! liveness rule's (`liveness.rs`).
 
 use std::time::Duration;
 
@@ -8,31 +8,13 @@ use super::engine::{Engine, Record, Tx, require_user};
 use super::lifecycle::{self, AccountEvent};
 use super::rbac;
 use crate::crypto::{jwt, secret};
-use crate::store::{Conn, Liveness};
+use crate::store::Conn;
 use crate::values::audit::AuditKind;
 use crate::values::clock::{from_millis, millis};
 use crate::values::error::{Error, ErrorKind, Result};
 use crate::values::ids::{ApiKeyId, SessionId, UserId};
 use crate::values::principal::Claims;
 use crate::values::session::{Session, TokenPair};
-
-/// Whether a session can still be used at `now`: the account is active, the session was
-/// not revoked, and neither its idle nor its absolute expiry has passed — checked in that
-/// order, so every path answers the same: `InactiveUser`, then `RevokedToken`, then
-/// `ExpiredToken`. `validate` and `refresh` both call this after their own
-/// credential-specific checks.
-pub(super) fn check_live(live: &Liveness, now: i64) -> Result<()> {
-    if !live.user_active {
-        return Err(Error::from_kind(ErrorKind::InactiveUser));
-    }
-    if live.revoked {
-        return Err(Error::new(ErrorKind::RevokedToken, "session revoked"));
-    }
-    if now >= live.expires_at || now >= live.idle_expires_at {
-        return Err(Error::new(ErrorKind::ExpiredToken, "session expired"));
-    }
-    Ok(())
-}
 
 /// Who an access token is for.
 #[derive(Debug, Clone, Copy)]

@@ -8,9 +8,9 @@ use std::time::SystemTime;
 
 use super::cache::{EpochCache, TokenEntry};
 use super::engine::Engine;
-use super::sessions::check_live;
+use super::liveness::{check_key_live, check_live};
 use crate::crypto::jwt::{self, Parsed};
-use crate::store::{ApiKeyState, Conn, Liveness, TokenState};
+use crate::store::{ApiKeyState, Conn, TokenState};
 use crate::values::clock::to_millis;
 use crate::values::error::{Error, ErrorKind, Result};
 use crate::values::ids::UserId;
@@ -161,23 +161,6 @@ fn service_principal(
     check_key_live(state, to_millis(now))?;
     check_current(&claims, state.token_version, state.token_revoked)?;
     Ok(key_principal(state, Some(claims)))
-}
-
-/// An API key is live like a session that never idles: the account active, the key not
-/// revoked, not past its expiry. Checked by the one liveness rule, whose messages then
-/// speak of the key.
-pub(super) fn check_key_live(state: &ApiKeyState, now: i64) -> Result<()> {
-    let live = Liveness {
-        user_active: state.user_active,
-        revoked: state.revoked,
-        idle_expires_at: i64::MAX,
-        expires_at: state.expires_at.unwrap_or(i64::MAX),
-    };
-    check_live(&live, now).map_err(|e| match e.kind() {
-        ErrorKind::RevokedToken => Error::new(ErrorKind::RevokedToken, "API key revoked"),
-        ErrorKind::ExpiredToken => Error::new(ErrorKind::ExpiredToken, "API key expired"),
-        _ => e,
-    })
 }
 
 /// The principal of an API key (or of a service token minted from it).

@@ -1,7 +1,9 @@
 //! The library's layering (README "Architecture"), checked from its source: each file may
 //! import only from its own layer or those below (values ← crypto ← store ← features ←
 //! the facade), the database clients (rusqlite, r2d2, postgres) appear only in the store,
-//! and the file-level import graph has no cycle. Re-exports (`pub(crate) use` in a `mod.rs`) and `mod` lines are a
+//! and the file-level dependency graph has no cycle. Its edges are imports and, between
+//! feature files, calls of another file's `impl Engine` methods (`self.method(`), which no
+//! `use` line shows. Re-exports (`pub(crate) use` in a `mod.rs`) and `mod` lines are a
 //! module's interface, not dependencies. Test modules (`#[cfg(test)]`) are not counted.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -106,15 +108,75 @@ fn imports(module: &str, text: &str, known: &BTreeSet<String>) -> BTreeSet<Strin
     deps
 }
 
+/// The source of `text` before its test module.
+fn code(text: &str) -> impl Iterator<Item = &str> {
+    text.lines().take_while(|l| !l.starts_with("#[cfg(test)]"))
+}
+
+/// The names of the methods a feature file defines on `Engine`.
+fn engine_methods(text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut in_engine = false;
+    for line in code(text) {
+        if line.starts_with("impl ") {
+            in_engine = line.starts_with("impl Engine");
+        } else if line.starts_with('}') {
+            in_engine = false;
+        }
+        let trimmed = line.trim_start();
+        let def = ["pub(crate) fn ", "pub(super) fn ", "fn "]
+            .iter()
+            .find_map(|p| trimmed.strip_prefix(p));
+        if let (true, Some(rest)) = (in_engine, def) {
+            out.insert(rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect());
+        }
+    }
+    out
+}
+
+/// The feature files whose `Engine` methods `text` calls through `self.`.
+fn method_calls(
+    module: &str,
+    text: &str,
+    owners: &BTreeMap<String, BTreeSet<String>>,
+) -> BTreeSet<String> {
+    let mut deps = BTreeSet::new();
+    for line in code(text) {
+        let mut rest = line;
+        while let Some(at) = rest.find("self.") {
+            rest = &rest[at + 5..];
+            let name: String =
+                rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            if !rest[name.len()..].starts_with('(') {
+                continue; // a field
+            }
+            for (owner, methods) in owners {
+                if owner != module && methods.contains(&name) {
+                    deps.insert(owner.clone());
+                }
+            }
+        }
+    }
+    deps
+}
+
 #[test]
 fn layers_point_one_way_and_nothing_imports_in_a_cycle() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let files = modules(&src);
     let known: BTreeSet<String> = files.keys().cloned().collect();
+    let owners: BTreeMap<String, BTreeSet<String>> = files
+        .iter()
+        .filter(|(module, _)| module.starts_with("features"))
+        .map(|(module, text)| (module.clone(), engine_methods(text)))
+        .collect();
     let mut graph = BTreeMap::new();
     let mut wrong = Vec::new();
     for (module, text) in &files {
-        let deps = imports(module, text, &known);
+        let mut deps = imports(module, text, &known);
+        if module.starts_with("features") {
+            deps.extend(method_calls(module, text, &owners));
+        }
         for dep in &deps {
             if layer(dep) > layer(module) {
                 wrong.push(format!("{module} imports {dep}, a layer above it"));
@@ -131,6 +193,7 @@ fn layers_point_one_way_and_nothing_imports_in_a_cycle() {
     assert!(graph.len() > 30, "the walk found the source files: {:?}", graph.keys());
     assert!(graph["features::sessions"].contains("features::engine"), "edges are found");
     assert!(graph["store::users"].contains("store"), "super:: edges are found");
+    assert!(graph["features::signin"].contains("features::sessions"), "self. calls are found");
     assert!(wrong.is_empty(), "{wrong:#?}");
 
     // Depth-first search for a back edge.
