@@ -3,12 +3,11 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, OpenFlags};
 use zeroize::Zeroizing;
 
 use super::sql::args;
-use super::{Conn, Link, WriteTx};
-use crate::values::config::Config;
+use super::{Conn, WriteTx};
+use crate::values::config::{Config, Target};
 use crate::values::error::{Error, ErrorKind, Result};
 
 const READ: &str = "SELECT value FROM meta WHERE key = ?1";
@@ -17,33 +16,18 @@ const CREATE: &str = "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT 
 /// The master key every derived key comes from (when `Config::master_secret` is absent).
 const MASTER_KEY: &str = "master_key";
 
-/// The values of `keys` in the `meta` table of the database at `path`, read through a
-/// read-only connection (nothing is created or written). `NotFound` for a missing file,
-/// `Storage` for one that is not an authlite database.
+/// The values of `keys` in the `meta` table of the database at `path`, read without
+/// creating or writing anything. `NotFound` for a missing database, `Storage` for one that
+/// is not authlite's.
 pub(crate) fn recorded_settings(path: &Path, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>> {
-    if let Some(url) = Config::new(path).postgres_url() {
+    match Config::new(path).target() {
+        Target::File(path) => super::sqlite::recorded_settings(path, keys),
+        Target::Memory => Err(Error::new(ErrorKind::NotFound, "an in-memory database has no file")),
         #[cfg(feature = "postgres")]
-        return super::pg::recorded_settings(url, keys);
+        Target::Postgres(url) => super::postgres::recorded_settings(url, keys),
         #[cfg(not(feature = "postgres"))]
-        return Err(super::pg_unavailable(url));
+        Target::Postgres(url) => Err(super::pg_unavailable(url)),
     }
-    // An empty file is no database (SQLite would treat it as a new, empty one).
-    if std::fs::metadata(path).map_or(true, |m| !m.is_file() || m.len() == 0) {
-        return Err(Error::new(ErrorKind::NotFound, format!("no database at {}", path.display())));
-    }
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags)
-        .map_err(|e| Error::storage(format!("cannot open {}", path.display()), e))?;
-    let not_ours = |e| Error::storage(format!("{} is not an authlite database", path.display()), e);
-    let conn = Conn(Link::Sqlite(&conn));
-    keys.iter()
-        .map(|key| {
-            conn.meta(key).map_err(|e| match e.kind() {
-                ErrorKind::Storage => not_ours(e),
-                _ => e,
-            })
-        })
-        .collect()
 }
 
 impl Conn<'_> {

@@ -1,37 +1,14 @@
-//! Schema creation and upgrades, tracked in `PRAGMA user_version`.
+//! Schema creation and upgrades: the one runner ([`upgrade`]) over each backend's hooks
+//! ([`Schema`]: `sqlite/migrate.rs`, `postgres/`).
 //!
-//! `schema.sql` is divided into sections headed `-- @version N`. A new database runs the
-//! whole file; a database at version `v` runs the sections after `v`, in order, in one
-//! transaction. Additive changes (new tables, indexes) are simply a new section; a change
-//! to an existing table would need an explicit step here as well.
-
-use rusqlite::{Connection, TransactionBehavior};
+//! A schema file (`schema.sql`, `schema.postgres.sql`) is divided into sections headed
+//! `-- @version N`. A new database runs the whole file; a database at version `v` runs the
+//! sections after `v`, in order, in one transaction. Additive changes (new tables, columns,
+//! indexes) are simply a new section; data SQL cannot compute is a backend's `after` step.
 
 use crate::values::error::{Error, ErrorKind, Result};
-use crate::values::names::skeleton;
 
-/// The full current schema.
-const SCHEMA: &str = include_str!("../../../schema.sql");
 const MARKER: &str = "-- @version ";
-
-const READ_VERSION: &str = "PRAGMA user_version";
-const COUNT_TABLES: &str = "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'";
-const USERS_WITHOUT_SKELETON: &str =
-    "SELECT id, username FROM users WHERE username_skeleton IS NULL";
-const SET_SKELETON: &str = "UPDATE users SET username_skeleton = ?2 WHERE id = ?1";
-/// The schema version that added `users.username_skeleton`.
-const SKELETONS_SINCE: u32 = 3;
-const HAS_META: &str =
-    "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta')";
-
-/// `(version, sql)` for every section of `schema.sql`, in file order.
-fn sections_of_schema() -> Result<Vec<(u32, &'static str)>> {
-    let sections = sections(SCHEMA, "schema.sql")?;
-    if sections.first().is_some_and(|s| s.0 != 1) {
-        return Err(bad_schema("schema.sql"));
-    }
-    Ok(sections)
-}
 
 /// `(version, sql)` for every section of a schema file (`name` for messages), in file
 /// order. A section starts at a line that begins with the marker; versions must count up
@@ -78,69 +55,63 @@ fn bad_schema(name: &str) -> Error {
     Error::new(ErrorKind::Internal, format!("{name} sections must be numbered 1, 2, 3..."))
 }
 
-/// Computes the confusable skeleton of every existing username (SQL cannot).
-fn backfill_skeletons(conn: &Connection) -> Result<()> {
-    let mut read = conn.prepare(USERS_WITHOUT_SKELETON)?;
-    let rows = read.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
-    let mut write = conn.prepare(SET_SKELETON)?;
-    for row in rows {
-        let (id, username) = row?;
-        write.execute(rusqlite::params![id, skeleton(&username)])?;
-    }
-    Ok(())
+/// What the one runner needs of a backend, inside the transaction the backend holds for
+/// the whole migration (so concurrent openers queue and the later ones find it done).
+pub(super) trait Schema {
+    /// The recorded schema version; 0 for a database without one.
+    fn version(&mut self) -> Result<u32>;
+    /// `Err` when a database without a version holds something (not ours to change).
+    fn refuse_foreign(&mut self) -> Result<()>;
+    /// Runs one section of the schema file.
+    fn apply(&mut self, sql: &'static str) -> Result<()>;
+    /// Data steps SQL cannot do, after the sections, for a database that was at `from`.
+    fn after(&mut self, from: u32) -> Result<()>;
+    fn set_version(&mut self, version: u32) -> Result<()>;
 }
 
-/// `Err` unless the file is empty or was made by authlite: an SQLite file with tables
-/// but no schema version of ours. Reads only, so a refused file keeps every byte. The
-/// outer error is SQLite's (e.g. "file is not a database").
-pub(crate) fn refuse_foreign(conn: &Connection) -> rusqlite::Result<Result<()>> {
-    let version: u32 = conn.query_row(READ_VERSION, [], |r| r.get(0))?;
-    let tables: i64 = conn.query_row(COUNT_TABLES, [], |r| r.get(0))?;
-    let has_meta: bool = conn.query_row(HAS_META, [], |r| r.get(0))?;
-    Ok(if tables == 0 || (version > 0 && has_meta) { Ok(()) } else { Err(foreign()) })
-}
-
-fn foreign() -> Error {
-    Error::new(ErrorKind::Storage, "the file is an SQLite database that authlite did not create")
-}
-
-/// Brings the database on `conn` to the latest version, creating it when empty. Runs inside
-/// one `BEGIN IMMEDIATE` transaction, so concurrent openers of a new file queue and the
-/// later ones find the work done.
-pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
-    let sections = sections_of_schema()?;
-    let latest = sections.len() as u32;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let version: u32 = tx.query_row(READ_VERSION, [], |r| r.get(0))?;
+/// Brings `schema` to the latest version of `file` (named `name` in messages). A database
+/// without a version is created only when `create` allows it (else `NotFound`).
+pub(super) fn upgrade(
+    schema: &mut impl Schema,
+    file: &'static str,
+    name: &str,
+    create: bool,
+) -> Result<()> {
+    let sections = sections(file, name)?;
+    let latest = sections.last().map_or(0, |s| s.0);
+    let version = schema.version()?;
     let pending = pending(&sections, version)?;
     if pending.is_empty() {
         return Ok(());
     }
     if version == 0 {
-        let tables: i64 = tx.query_row(COUNT_TABLES, [], |r| r.get(0))?;
-        if tables != 0 {
-            return Err(foreign());
+        schema.refuse_foreign()?;
+        if !create {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                "no authlite schema in this database (and creating one was not asked for)",
+            ));
         }
     }
     for (to, sql) in pending {
-        tx.execute_batch(sql)
+        schema
+            .apply(sql)
             .map_err(|e| Error::storage(format!("schema upgrade to version {to} failed"), e))?;
     }
-    if version < SKELETONS_SINCE {
-        backfill_skeletons(&tx)?;
-    }
-    // user_version cannot be a bound parameter; `latest` is a number we computed.
-    tx.execute_batch(&format!("PRAGMA user_version = {latest}"))?;
-    tx.commit()?;
-    Ok(())
+    schema.after(version)?;
+    schema.set_version(latest)
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
-    fn schema_sections_are_numbered_in_order() {
-        let sections = super::sections_of_schema().unwrap();
-        assert!(sections.len() >= 2);
-        assert!(sections[0].1.contains("CREATE TABLE users"));
+    fn sections_are_numbered_in_order() {
+        let schema = "-- @version 1\nCREATE TABLE a (x);\n-- @version 2\nCREATE TABLE b (y);\n";
+        let sections = super::sections(schema, "test").unwrap();
+        assert_eq!(sections.iter().map(|s| s.0).collect::<Vec<_>>(), [1, 2]);
+        assert!(sections[1].1.contains("CREATE TABLE b"));
+        assert!(super::sections("-- @version 1\n-- @version 3\n", "test").is_err());
+        assert_eq!(super::pending(&sections, 1).unwrap().len(), 1);
+        assert!(super::pending(&sections, 3).is_err(), "newer than this code");
     }
 }

@@ -8,27 +8,27 @@
 //! Features see only [`Conn`] (reads) and [`WriteTx`] (reads and writes), whose methods
 //! live in one file per aggregate (users, sessions, refresh, keys, roles, throttle, audit,
 //! meta, ...) and take and return plain values. Those files write each statement once
-//! against [`sql`]'s neutral arguments and rows; `lite` and `pg` run them.
+//! against [`sql`]'s neutral arguments and rows; the backend modules run them: `sqlite/`
+//! and `postgres/` are the only ones that name a database client.
 
 mod api_keys;
 mod audit;
 mod keys;
-mod lite;
 mod meta;
 mod mfa;
 mod migrate;
 mod one_time;
 #[cfg(feature = "postgres")]
-mod pg;
+mod postgres;
 mod refresh;
 mod roles;
 mod scoped;
 mod sessions;
 pub(crate) mod sql;
+mod sqlite;
 mod status;
 mod throttle;
 mod users;
-mod watch;
 
 pub(crate) use api_keys::{ApiKeyState, NewKeyRow};
 
@@ -50,7 +50,7 @@ use scheduled_thread_pool::ScheduledThreadPool;
 
 use sql::{Row, Sql, Value};
 
-use crate::values::config::Config;
+use crate::values::config::{Config, Target};
 use crate::values::error::Result;
 
 /// The database, shared by every clone of one [`Auth`](crate::Auth).
@@ -65,26 +65,26 @@ pub(crate) struct Store {
 // One per engine, never moved after open: the variants' size difference costs nothing.
 #[allow(clippy::large_enum_variant)]
 enum Backend {
-    Sqlite(lite::Sqlite),
+    Sqlite(sqlite::Sqlite),
     #[cfg(feature = "postgres")]
-    Postgres(pg::Postgres),
+    Postgres(postgres::Postgres),
 }
 
 impl Store {
     /// Opens (creating if needed) and migrates the database, then builds the pool.
     pub(crate) fn open(config: &Config) -> Result<Store> {
-        let backend = match config.postgres_url() {
-            None => Backend::Sqlite(lite::Sqlite::open(config)?),
+        let backend = match config.target() {
+            Target::Memory | Target::File(_) => Backend::Sqlite(sqlite::Sqlite::open(config)?),
             #[cfg(feature = "postgres")]
-            Some(url) => Backend::Postgres(pg::Postgres::open(url, config)?),
+            Target::Postgres(url) => Backend::Postgres(postgres::Postgres::open(url, config)?),
             #[cfg(not(feature = "postgres"))]
-            Some(url) => return Err(pg_unavailable(url)),
+            Target::Postgres(url) => return Err(pg_unavailable(url)),
         };
         Ok(Store { backend, epoch: AtomicU64::new(0) })
     }
 
     /// The SQLite backend, unless this is PostgreSQL.
-    fn sqlite(&self) -> Option<&lite::Sqlite> {
+    fn sqlite(&self) -> Option<&sqlite::Sqlite> {
         match &self.backend {
             Backend::Sqlite(s) => Some(s),
             #[cfg(feature = "postgres")]
@@ -165,9 +165,9 @@ pub(crate) struct Conn<'c>(Link<'c>);
 
 #[derive(Clone, Copy)]
 enum Link<'c> {
-    Sqlite(&'c rusqlite::Connection),
+    Sqlite(&'c sqlite::Connection),
     #[cfg(feature = "postgres")]
-    Postgres(&'c pg::PgConn),
+    Postgres(&'c postgres::PgConn),
 }
 
 /// A write transaction: everything [`Conn`] reads, plus the writes.
@@ -191,7 +191,7 @@ impl Conn<'_> {
     ) -> Result<()> {
         let sql = sql.into();
         match self.0 {
-            Link::Sqlite(c) => lite::each(c, sql.sqlite, args, visit),
+            Link::Sqlite(c) => sqlite::each(c, sql.sqlite, args, visit),
             #[cfg(feature = "postgres")]
             Link::Postgres(s) => s.each(sql.postgres, args, visit),
         }
@@ -201,7 +201,7 @@ impl Conn<'_> {
     fn run(&self, sql: impl Into<Sql>, args: &[Value<'_>]) -> Result<usize> {
         let sql = sql.into();
         match self.0 {
-            Link::Sqlite(c) => lite::run(c, sql.sqlite, args),
+            Link::Sqlite(c) => sqlite::run(c, sql.sqlite, args),
             #[cfg(feature = "postgres")]
             Link::Postgres(s) => s.run(sql.postgres, args),
         }

@@ -5,8 +5,9 @@
 //!
 //! Placeholders are written `?1`, `?2`... in both dialects; the PostgreSQL connection
 //! rewrites them to `$1`, `$2`... once, when it first prepares a statement.
-
-use rusqlite::types::{ToSql, ToSqlOutput, ValueRef};
+//!
+//! Nothing here names a database client: each backend module (`sqlite/`, `postgres/`)
+//! binds [`Value`]s and reads its rows' [`Cells`].
 
 use crate::values::error::{Error, ErrorKind, Result};
 use crate::values::ids::{ApiKeyId, SessionId, UserId};
@@ -171,47 +172,31 @@ macro_rules! id_column {
 }
 id_column!(UserId, SessionId, ApiKeyId);
 
-/// A result row of either backend.
-pub(crate) enum Row<'r> {
-    Sqlite(&'r rusqlite::Row<'r>),
-    #[cfg(feature = "postgres")]
-    Postgres(&'r postgres::Row),
+/// The cells of one result row as a backend reads them: each backend module implements
+/// this for its client's row type.
+pub(crate) trait Cells {
+    /// Cell `i`; `Err` says what the backend could not read.
+    fn cell(&self, i: usize) -> std::result::Result<Value<'_>, String>;
+    /// The name of column `i`, for messages.
+    fn column_name(&self, i: usize) -> Option<&str>;
 }
+
+/// A result row of either backend.
+pub(crate) struct Row<'r>(pub(super) &'r dyn Cells);
 
 impl Row<'_> {
-    /// Column `i` as a `T`; a `Storage` error when the stored value does not fit.
+    /// Column `i` as a `T`; a `Storage` error naming the column when the stored value does
+    /// not fit.
     pub(crate) fn get<T: Column>(&self, i: usize) -> Result<T> {
         let bad = |what: &str| {
-            Error::new(ErrorKind::Storage, format!("unexpected value in result column {i}: {what}"))
+            let column = self.0.column_name(i).unwrap_or("?");
+            Error::new(
+                ErrorKind::Storage,
+                format!("unexpected value in result column {i} ({column}): {what}"),
+            )
         };
-        let value = match self {
-            Row::Sqlite(r) => sqlite_value(r, i).map_err(|e| bad(&e.to_string()))?,
-            #[cfg(feature = "postgres")]
-            Row::Postgres(r) => postgres_value(r, i).map_err(|e| bad(&e.to_string()))?,
-        };
+        let value = self.0.cell(i).map_err(|e| bad(&e))?;
         T::from_value(value).map_err(bad)
-    }
-}
-
-/// Cell `i` of an SQLite row.
-fn sqlite_value<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> std::result::Result<Value<'r>, String> {
-    Ok(match r.get_ref(i).map_err(|e| e.to_string())? {
-        ValueRef::Null => Value::Null,
-        ValueRef::Integer(v) => Value::Int(v),
-        ValueRef::Real(_) => return Err("a real number".to_owned()),
-        ValueRef::Text(t) => Value::Text(std::str::from_utf8(t).map_err(|e| e.to_string())?),
-        ValueRef::Blob(b) => Value::Blob(b),
-    })
-}
-
-impl ToSql for Value<'_> {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::Borrowed(match *self {
-            Value::Null => ValueRef::Null,
-            Value::Int(v) => ValueRef::Integer(v),
-            Value::Text(t) => ValueRef::Text(t.as_bytes()),
-            Value::Blob(b) => ValueRef::Blob(b),
-        }))
     }
 }
 
@@ -263,64 +248,3 @@ macro_rules! dialects {
     };
 }
 pub(crate) use dialects;
-
-/// Cell `i` of a PostgreSQL row. Booleans (what `IS NOT NULL` and `EXISTS` give there)
-/// read as the integers SQLite gives for them.
-#[cfg(feature = "postgres")]
-fn postgres_value<'r>(
-    r: &'r postgres::Row,
-    i: usize,
-) -> std::result::Result<Value<'r>, postgres::Error> {
-    use postgres::types::Type;
-    let Some(column) = r.columns().get(i) else {
-        // try_get reports the missing column as its own error.
-        return r.try_get::<_, Option<i64>>(i).map(|v| v.map_or(Value::Null, Value::Int));
-    };
-    let ty = column.type_();
-    Ok(if *ty == Type::BOOL {
-        r.try_get::<_, Option<bool>>(i)?.map_or(Value::Null, |b| Value::Int(i64::from(b)))
-    } else if *ty == Type::INT4 {
-        r.try_get::<_, Option<i32>>(i)?.map_or(Value::Null, |v| Value::Int(i64::from(v)))
-    } else if *ty == Type::BYTEA {
-        r.try_get::<_, Option<&[u8]>>(i)?.map_or(Value::Null, Value::Blob)
-    } else if *ty == Type::TEXT || *ty == Type::VARCHAR {
-        r.try_get::<_, Option<&str>>(i)?.map_or(Value::Null, Value::Text)
-    } else {
-        r.try_get::<_, Option<i64>>(i)?.map_or(Value::Null, Value::Int)
-    })
-}
-
-#[cfg(feature = "postgres")]
-impl postgres::types::ToSql for Value<'_> {
-    fn to_sql(
-        &self,
-        ty: &postgres::types::Type,
-        out: &mut postgres::types::private::BytesMut,
-    ) -> std::result::Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>>
-    {
-        use postgres::types::{IsNull, ToSql as Bind, Type};
-        // Names the kind only: the value may be a secret's hash.
-        let kind = match self {
-            Value::Null => "NULL",
-            Value::Int(_) => "an integer",
-            Value::Text(_) => "text",
-            Value::Blob(_) => "bytes",
-        };
-        let wrong = || format!("cannot bind {kind} as a {ty}").into();
-        match *self {
-            Value::Null => Ok(IsNull::Yes),
-            Value::Int(v) if *ty == Type::INT8 => Bind::to_sql(&v, ty, out),
-            Value::Int(v) if *ty == Type::INT4 => Bind::to_sql(&i32::try_from(v)?, ty, out),
-            Value::Int(v) if *ty == Type::BOOL => Bind::to_sql(&(v != 0), ty, out),
-            Value::Text(t) if <&str as Bind>::accepts(ty) => Bind::to_sql(&t, ty, out),
-            Value::Blob(b) if *ty == Type::BYTEA => Bind::to_sql(&b, ty, out),
-            _ => Err(wrong()),
-        }
-    }
-
-    fn accepts(_: &postgres::types::Type) -> bool {
-        true // checked per value in `to_sql`
-    }
-
-    postgres::types::to_sql_checked!();
-}

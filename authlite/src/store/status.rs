@@ -2,9 +2,6 @@
 
 use std::path::Path;
 
-use rusqlite::backup::{Backup, StepResult};
-use rusqlite::{Connection, OpenFlags};
-
 use super::sql::{Sql, args};
 use super::{Conn, Store};
 use crate::values::error::{Error, ErrorKind, Result};
@@ -87,28 +84,12 @@ impl Store {
                 format!("{} already exists", dest.display()),
             ));
         }
-        let source = sqlite.checkout()?;
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let mut copy = Connection::open_with_flags(dest, flags)
-            .map_err(|e| Error::storage(format!("cannot create {}", dest.display()), e))?;
-        // All pages in one step: one read snapshot of the source, so the copy is consistent.
-        let step = Backup::new(&source, &mut copy)?.step(-1)?;
-        if step != StepResult::Done {
-            return Err(Error::new(ErrorKind::Storage, "the backup did not complete; try again"));
-        }
-        copy.close().map_err(|(_, e)| Error::storage("cannot finish the backup file", e))?;
-        Ok(())
+        sqlite.backup_to(dest)
     }
 
     /// Size of the SQLite `-wal` file in bytes; 0 when there is none (in memory, or on
     /// PostgreSQL).
     pub(crate) fn wal_bytes(&self) -> u64 {
-        let Some(sqlite) = self.sqlite() else { return 0 };
-        let Some(path) = &sqlite.path else { return 0 };
-        let mut wal = path.clone().into_os_string();
-        wal.push("-wal");
-        std::fs::metadata(wal).map_or(0, |m| m.len())
+        self.sqlite().map_or(0, |sqlite| sqlite.wal_bytes())
     }
 }

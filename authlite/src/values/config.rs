@@ -1,7 +1,7 @@
 //! Engine configuration: every default in one place, checked by [`Config::validate`].
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +15,17 @@ const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// The path [`Config::in_memory`] uses to ask for a private in-memory database.
 pub(crate) const IN_MEMORY_PATH: &str = ":memory:";
+
+/// Where a [`Config`]'s database lives ([`Config::target`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Target<'a> {
+    /// A private in-memory SQLite database ([`Config::in_memory`]).
+    Memory,
+    /// An SQLite file.
+    File(&'a Path),
+    /// A PostgreSQL database, by its URL.
+    Postgres(&'a str),
+}
 
 /// Everything the engine can be told. Build with [`Config::new`], change fields, then
 /// [`Auth::open_with`](crate::Auth::open_with), which calls [`Config::validate`] first.
@@ -177,22 +188,25 @@ impl Config {
         Config::new(url.into())
     }
 
-    pub(crate) fn is_in_memory(&self) -> bool {
-        self.path.as_os_str() == IN_MEMORY_PATH
-    }
-
-    /// The PostgreSQL URL `path` holds, if it holds one.
-    pub(crate) fn postgres_url(&self) -> Option<&str> {
-        let path = self.path.to_str()?;
-        ["postgres://", "postgresql://"].iter().any(|p| path.starts_with(p)).then_some(path)
+    /// Where the database lives: the one place `path` is interpreted.
+    pub(crate) fn target(&self) -> Target<'_> {
+        if self.path.as_os_str() == IN_MEMORY_PATH {
+            return Target::Memory;
+        }
+        match self.path.to_str() {
+            Some(url) if ["postgres://", "postgresql://"].iter().any(|p| url.starts_with(p)) => {
+                Target::Postgres(url)
+            }
+            _ => Target::File(&self.path),
+        }
     }
 
     /// `path` for messages and logs: the file, or the PostgreSQL URL with its password
     /// replaced by `***`.
     pub fn location(&self) -> String {
-        match self.postgres_url() {
-            Some(url) => redact_password(url),
-            None => self.path.display().to_string(),
+        match self.target() {
+            Target::Postgres(url) => redact_password(url),
+            _ => self.path.display().to_string(),
         }
     }
 
@@ -414,15 +428,22 @@ mod tests {
     fn postgres_urls_are_recognised_and_their_password_never_shown() {
         let config = Config::new("postgres://auth:hunter2@db:5432/auth?sslmode=disable");
         assert_eq!(
-            config.postgres_url(),
-            Some("postgres://auth:hunter2@db:5432/auth?sslmode=disable")
+            config.target(),
+            Target::Postgres("postgres://auth:hunter2@db:5432/auth?sslmode=disable")
         );
         assert_eq!(config.location(), "postgres://auth:***@db:5432/auth?sslmode=disable");
         assert!(!format!("{config:?}").contains("hunter2"));
-        assert!(Config::new("postgresql://db/auth").postgres_url().is_some());
+        assert_eq!(
+            Config::new("postgresql://db/auth").target(),
+            Target::Postgres("postgresql://db/auth")
+        );
         assert_eq!(Config::new("postgresql://db/auth").location(), "postgresql://db/auth");
-        assert!(Config::new("auth.db").postgres_url().is_none());
-        assert!(Config::new("./postgres://x").postgres_url().is_none());
+        assert_eq!(Config::new("auth.db").target(), Target::File(Path::new("auth.db")));
+        assert_eq!(
+            Config::new("./postgres://x").target(),
+            Target::File(Path::new("./postgres://x"))
+        );
+        assert_eq!(Config::in_memory().target(), Target::Memory);
     }
 
     #[test]

@@ -1,5 +1,8 @@
-//! The SQLite backend: the connection pool, per-connection pragmas, the in-process writer
-//! lock, the file watch that keeps in-process caches exact, and statement execution.
+//! The SQLite backend, and the only module besides `postgres/` that names a database
+//! client: the connection pool, per-connection pragmas, the in-process writer lock, the
+//! file watch that keeps in-process caches exact (`watch.rs`), statement execution and
+//! value conversion, the schema's migration steps (`migrate.rs`), the read-only opener of
+//! `recorded_settings`, and the online backup.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
@@ -7,15 +10,22 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use r2d2_sqlite::SqliteConnectionManager;
+pub(super) use rusqlite::Connection;
 use rusqlite::config::DbConfig;
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{OpenFlags, TransactionBehavior};
 
-use super::sql::{Row, Value};
-use super::watch::{FileIdentity, WalIndex, Watch};
-use super::{Conn, Link, WriteTx, migrate};
+mod migrate;
+mod watch;
+
+use rusqlite::backup::{Backup, StepResult};
+use rusqlite::types::{ToSql, ToSqlOutput, ValueRef};
+
+use super::sql::{Cells, Row, Value};
+use super::{Conn, Link, WriteTx};
 use crate::crypto::random;
-use crate::values::config::{Config, Synchronous};
+use crate::values::config::{Config, Synchronous, Target};
 use crate::values::error::{Error, ErrorKind, Result};
+use watch::{FileIdentity, WalIndex, Watch};
 
 const WARM_UP: &str = "SELECT count(*) FROM meta";
 const ENABLE_WAL: &str = "PRAGMA journal_mode = WAL";
@@ -29,9 +39,9 @@ pub(super) struct Sqlite {
     /// Serialises this process's writers so they queue here instead of spinning in SQLite's
     /// busy handler; `BEGIN IMMEDIATE` then only ever waits for other processes.
     writer: Mutex<()>,
-    pub(super) watch: Watch,
+    watch: Watch,
     /// The database file; `None` in memory.
-    pub(super) path: Option<PathBuf>,
+    path: Option<PathBuf>,
     /// A connection held for the store's lifetime: keeps an in-memory database alive, and
     /// a file's `-shm` WAL index in place for [`Watch`].
     _anchor: Mutex<Connection>,
@@ -46,7 +56,8 @@ impl Sqlite {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_URI
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let (target, anchor) = if config.is_in_memory() {
+        let in_memory = config.target() == Target::Memory;
+        let (target, anchor) = if in_memory {
             let uri = format!("file:/authlite-{}?vfs=memdb", random::token(16)?);
             let mut anchor =
                 Connection::open_with_flags(&uri, flags | OpenFlags::SQLITE_OPEN_CREATE)
@@ -63,7 +74,7 @@ impl Sqlite {
             anchor.query_row(WARM_UP, [], |_| Ok(()))?;
             (config.path.clone(), anchor)
         };
-        let watch = if config.is_in_memory() {
+        let watch = if in_memory {
             Watch::Memory
         } else {
             Watch::File {
@@ -88,7 +99,7 @@ impl Sqlite {
             pool,
             writer: Mutex::new(()),
             watch,
-            path: (!config.is_in_memory()).then(|| config.path.clone()),
+            path: (!in_memory).then(|| config.path.clone()),
             _anchor: Mutex::new(anchor),
         };
         store.read(|_| Ok(()))?;
@@ -99,6 +110,32 @@ impl Sqlite {
     pub(super) fn observe(&self, epoch: &AtomicU64) -> Result<Option<u64>> {
         self.watch.check_linked()?;
         self.watch.observe(epoch)
+    }
+
+    /// Copies the whole database, as of one moment, to a new file at `dest` with SQLite's
+    /// online backup API (writers are not stopped).
+    pub(super) fn backup_to(&self, dest: &Path) -> Result<()> {
+        let source = self.checkout()?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut copy = Connection::open_with_flags(dest, flags)
+            .map_err(|e| Error::storage(format!("cannot create {}", dest.display()), e))?;
+        // All pages in one step: one read snapshot of the source, so the copy is consistent.
+        let step = Backup::new(&source, &mut copy)?.step(-1)?;
+        if step != StepResult::Done {
+            return Err(Error::new(ErrorKind::Storage, "the backup did not complete; try again"));
+        }
+        copy.close().map_err(|(_, e)| Error::storage("cannot finish the backup file", e))?;
+        Ok(())
+    }
+
+    /// Size of the `-wal` file in bytes; 0 when there is none (in memory).
+    pub(super) fn wal_bytes(&self) -> u64 {
+        let Some(path) = &self.path else { return 0 };
+        let mut wal = path.clone().into_os_string();
+        wal.push("-wal");
+        std::fs::metadata(wal).map_or(0, |m| m.len())
     }
 
     /// A pooled connection, after the cheap check that the file was not deleted or
@@ -133,6 +170,28 @@ impl Sqlite {
     }
 }
 
+/// The values of `keys` in the `meta` table of the file at `path`, through a read-only
+/// connection (nothing is created or written).
+pub(super) fn recorded_settings(path: &Path, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>> {
+    // An empty file is no database (SQLite would treat it as a new, empty one).
+    if std::fs::metadata(path).map_or(true, |m| !m.is_file() || m.len() == 0) {
+        return Err(Error::new(ErrorKind::NotFound, format!("no database at {}", path.display())));
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| Error::storage(format!("cannot open {}", path.display()), e))?;
+    let not_ours = |e| Error::storage(format!("{} is not an authlite database", path.display()), e);
+    let conn = Conn(Link::Sqlite(&conn));
+    keys.iter()
+        .map(|key| {
+            conn.meta(key).map_err(|e| match e.kind() {
+                ErrorKind::Storage => not_ours(e),
+                _ => e,
+            })
+        })
+        .collect()
+}
+
 /// Runs `sql` and calls `visit` on each row until it returns `false`.
 pub(super) fn each(
     c: &Connection,
@@ -143,7 +202,7 @@ pub(super) fn each(
     let mut stmt = c.prepare_cached(sql)?;
     let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
     while let Some(r) = rows.next()? {
-        if !visit(&Row::Sqlite(r))? {
+        if !visit(&Row(r))? {
             break;
         }
     }
@@ -153,6 +212,33 @@ pub(super) fn each(
 /// Runs one change statement; how many rows it touched.
 pub(super) fn run(c: &Connection, sql: &str, args: &[Value<'_>]) -> Result<usize> {
     Ok(c.prepare_cached(sql)?.execute(rusqlite::params_from_iter(args))?)
+}
+
+impl Cells for rusqlite::Row<'_> {
+    fn cell(&self, i: usize) -> std::result::Result<Value<'_>, String> {
+        Ok(match self.get_ref(i).map_err(|e| e.to_string())? {
+            ValueRef::Null => Value::Null,
+            ValueRef::Integer(v) => Value::Int(v),
+            ValueRef::Real(_) => return Err("a real number".to_owned()),
+            ValueRef::Text(t) => Value::Text(std::str::from_utf8(t).map_err(|e| e.to_string())?),
+            ValueRef::Blob(b) => Value::Blob(b),
+        })
+    }
+
+    fn column_name(&self, i: usize) -> Option<&str> {
+        self.as_ref().column_name(i).ok()
+    }
+}
+
+impl ToSql for Value<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match *self {
+            Value::Null => ValueRef::Null,
+            Value::Int(v) => ValueRef::Integer(v),
+            Value::Text(t) => ValueRef::Text(t.as_bytes()),
+            Value::Blob(b) => ValueRef::Blob(b),
+        }))
+    }
 }
 
 impl From<rusqlite::Error> for Error {
@@ -188,8 +274,7 @@ fn bootstrap(path: &Path, create: bool, busy: Duration, sync: Synchronous) -> Re
     let mut conn = Connection::open_with_flags(path, flags)
         .map_err(|e| Error::storage(format!("cannot open {}", path.display()), e))?;
     configure(&conn, busy, sync)?;
-    migrate::refuse_foreign(&conn)
-        .map_err(|e| Error::storage(format!("{} is not a usable database", path.display()), e))??;
+    migrate::refuse_foreign(&conn, path)?;
     let mode: String = conn
         .query_row(ENABLE_WAL, [], |r| r.get(0))
         .map_err(|e| Error::storage(format!("{} is not a usable database", path.display()), e))?;

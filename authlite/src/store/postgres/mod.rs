@@ -1,5 +1,6 @@
-//! The PostgreSQL backend (feature `postgres`): a pool of synchronous clients, each with
-//! its own prepared statements, the transactions that give SQLite's guarantees across
+//! The PostgreSQL backend (feature `postgres`), and the only module besides `sqlite/` that
+//! names a database client: a pool of synchronous clients, each with its own prepared
+//! statements, value conversion, the transactions that give SQLite's guarantees across
 //! machines, and the schema in PostgreSQL's dialect (`schema.postgres.sql`).
 //!
 //! Isolation, and what each choice guarantees:
@@ -27,13 +28,13 @@ use postgres::types::ToSql;
 use postgres::{Client, NoTls, Statement};
 
 use super::migrate;
-use super::sql::{Row, Value};
+use super::sql::{Cells, Row, Value};
 use super::{Conn, Link, WriteTx};
 use crate::values::config::Config;
 use crate::values::error::{Error, ErrorKind, Result};
 
 /// The full current schema in PostgreSQL's dialect, in `-- @version N` sections.
-const SCHEMA: &str = include_str!("../../../schema.postgres.sql");
+const SCHEMA: &str = include_str!("../../../../schema.postgres.sql");
 
 /// Every write transaction holds one advisory lock, 7022647185798427749 =
 /// 0x61757468_6c697465, "authlite" in ASCII. Advisory locks are per database: engines on
@@ -103,43 +104,46 @@ impl Postgres {
     }
 }
 
-/// Brings the schema to the latest version in one transaction behind the writer lock.
+/// Brings the schema to the latest version in one transaction behind the writer lock, so
+/// several machines starting at once queue.
 fn migrate_pg(conn: &PgConn, create: bool) -> Result<()> {
     let tx = Transaction::begin(conn, BEGIN_WRITE)?;
-    upgrade(&mut conn.inner()?.client, create)?;
+    let mut session = conn.inner()?;
+    migrate::upgrade(&mut Hooks(&mut session.client), SCHEMA, "schema.postgres.sql", create)?;
+    drop(session);
     tx.commit()
 }
 
-/// The migration itself, inside [`migrate_pg`]'s transaction.
-fn upgrade(client: &mut Client, create: bool) -> Result<()> {
-    let sections = migrate::sections(SCHEMA, "schema.postgres.sql")?;
-    let latest = sections.last().map_or(0, |s| s.0);
-    let version = schema_version(client)?.unwrap_or(0);
-    let pending = migrate::pending(&sections, version)?;
-    if pending.is_empty() {
-        return Ok(());
+/// PostgreSQL's hooks for the one migration runner: the version in `schema_version`.
+struct Hooks<'c>(&'c mut Client);
+
+impl migrate::Schema for Hooks<'_> {
+    fn version(&mut self) -> Result<u32> {
+        Ok(schema_version(self.0)?.unwrap_or(0))
     }
-    if version == 0 {
-        if client.query_one(HAS_META, &[])?.get::<_, bool>(0) {
+
+    fn refuse_foreign(&mut self) -> Result<()> {
+        if self.0.query_one(HAS_META, &[])?.get::<_, bool>(0) {
             return Err(Error::new(
                 ErrorKind::Storage,
                 "the database has a `meta` table but no authlite schema version",
             ));
         }
-        if !create {
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                "no authlite schema in this PostgreSQL database (and creating one was not asked for)",
-            ));
-        }
+        Ok(())
     }
-    for (to, sql) in pending {
-        client
-            .batch_execute(sql)
-            .map_err(|e| Error::storage(format!("schema upgrade to version {to} failed"), e))?;
+
+    fn apply(&mut self, sql: &'static str) -> Result<()> {
+        Ok(self.0.batch_execute(sql)?)
     }
-    client.execute(SET_VERSION, &[&i64::from(latest)])?;
-    Ok(())
+
+    fn after(&mut self, _from: u32) -> Result<()> {
+        Ok(()) // PostgreSQL joined at version 6: nothing to backfill.
+    }
+
+    fn set_version(&mut self, version: u32) -> Result<()> {
+        self.0.execute(SET_VERSION, &[&i64::from(version)])?;
+        Ok(())
+    }
 }
 
 /// The recorded schema version; `None` for a database without authlite's tables.
@@ -240,7 +244,7 @@ impl PgConn {
         let statement = conn.statement(sql)?;
         let mut rows = conn.client.query_raw(&statement, args.iter())?;
         while let Some(row) = rows.next()? {
-            if !visit(&Row::Postgres(&row))? {
+            if !visit(&Row(&row))? {
                 break;
             }
         }
@@ -300,4 +304,70 @@ impl From<postgres::Error> for Error {
     fn from(e: postgres::Error) -> Self {
         Error::storage("database error", e)
     }
+}
+
+/// Cells of a PostgreSQL row. Booleans (what `IS NOT NULL` and `EXISTS` give there) read
+/// as the integers SQLite gives for them.
+impl Cells for postgres::Row {
+    fn cell(&self, i: usize) -> std::result::Result<Value<'_>, String> {
+        cell(self, i).map_err(|e| e.to_string())
+    }
+
+    fn column_name(&self, i: usize) -> Option<&str> {
+        self.columns().get(i).map(|c| c.name())
+    }
+}
+
+fn cell(r: &postgres::Row, i: usize) -> std::result::Result<Value<'_>, postgres::Error> {
+    use postgres::types::Type;
+    let Some(column) = r.columns().get(i) else {
+        // try_get reports the missing column as its own error.
+        return r.try_get::<_, Option<i64>>(i).map(|v| v.map_or(Value::Null, Value::Int));
+    };
+    let ty = column.type_();
+    Ok(if *ty == Type::BOOL {
+        r.try_get::<_, Option<bool>>(i)?.map_or(Value::Null, |b| Value::Int(i64::from(b)))
+    } else if *ty == Type::INT4 {
+        r.try_get::<_, Option<i32>>(i)?.map_or(Value::Null, |v| Value::Int(i64::from(v)))
+    } else if *ty == Type::BYTEA {
+        r.try_get::<_, Option<&[u8]>>(i)?.map_or(Value::Null, Value::Blob)
+    } else if *ty == Type::TEXT || *ty == Type::VARCHAR {
+        r.try_get::<_, Option<&str>>(i)?.map_or(Value::Null, Value::Text)
+    } else {
+        r.try_get::<_, Option<i64>>(i)?.map_or(Value::Null, Value::Int)
+    })
+}
+
+impl postgres::types::ToSql for Value<'_> {
+    fn to_sql(
+        &self,
+        ty: &postgres::types::Type,
+        out: &mut postgres::types::private::BytesMut,
+    ) -> std::result::Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>>
+    {
+        use postgres::types::{IsNull, ToSql as Bind, Type};
+        // Names the kind only: the value may be a secret's hash.
+        let kind = match self {
+            Value::Null => "NULL",
+            Value::Int(_) => "an integer",
+            Value::Text(_) => "text",
+            Value::Blob(_) => "bytes",
+        };
+        let wrong = || format!("cannot bind {kind} as a {ty}").into();
+        match *self {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Int(v) if *ty == Type::INT8 => Bind::to_sql(&v, ty, out),
+            Value::Int(v) if *ty == Type::INT4 => Bind::to_sql(&i32::try_from(v)?, ty, out),
+            Value::Int(v) if *ty == Type::BOOL => Bind::to_sql(&(v != 0), ty, out),
+            Value::Text(t) if <&str as Bind>::accepts(ty) => Bind::to_sql(&t, ty, out),
+            Value::Blob(b) if *ty == Type::BYTEA => Bind::to_sql(&b, ty, out),
+            _ => Err(wrong()),
+        }
+    }
+
+    fn accepts(_: &postgres::types::Type) -> bool {
+        true // checked per value in `to_sql`
+    }
+
+    postgres::types::to_sql_checked!();
 }
