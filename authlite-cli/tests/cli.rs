@@ -71,9 +71,36 @@ impl Drop for Db {
     }
 }
 
-fn admin(url: &str) -> postgres::Client {
-    postgres::Client::connect(url, postgres::NoTls).expect("connect to PostgreSQL")
+fn admin(url: &str) -> ::postgres::Client {
+    ::postgres::Client::connect(url, ::postgres::NoTls).expect("connect to PostgreSQL")
 }
+
+/// Instantiates backend-neutral flows, each a `fn name(db: &Db)` on a fresh database,
+/// once per backend: `sqlite::<name>` and `postgres::<name>` (ignored unless
+/// `AUTHLITE_TEST_POSTGRES_URL` was set at build time), as the library's suite does.
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name(&super::Db::file("cli.db"))
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[test]
+                #[cfg_attr(not(authlite_pg_tests), ignore = "needs AUTHLITE_TEST_POSTGRES_URL")]
+                fn $name() {
+                    super::$name(&super::Db::postgres())
+                }
+            )*
+        }
+    };
+}
+
+backend_tests!(person_by_hand, machine_credentials, people_credentials, json_output_and_exit_codes);
 
 #[test]
 fn demo_walks_the_whole_flow_and_shows_the_rejections() {
@@ -93,17 +120,6 @@ fn demo_walks_the_whole_flow_and_shows_the_rejections() {
     ] {
         assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
     }
-}
-
-#[test]
-fn a_person_can_add_list_log_in_and_verify_by_hand() {
-    person_by_hand(&Db::file("cli.db"));
-}
-
-#[test]
-#[cfg_attr(not(authlite_pg_tests), ignore = "needs AUTHLITE_TEST_POSTGRES_URL")]
-fn a_person_can_add_list_log_in_and_verify_by_hand_on_postgres() {
-    person_by_hand(&Db::postgres());
 }
 
 fn person_by_hand(database: &Db) {
@@ -310,17 +326,6 @@ fn the_cli_on_an_applications_database_leaves_its_keys_and_chain_intact() {
     app.validate(&next.access_token).unwrap();
 }
 
-#[test]
-fn machine_credentials_from_the_command_line() {
-    machine_credentials(&Db::file("m.db"));
-}
-
-#[test]
-#[cfg_attr(not(authlite_pg_tests), ignore = "needs AUTHLITE_TEST_POSTGRES_URL")]
-fn machine_credentials_from_the_command_line_on_postgres() {
-    machine_credentials(&Db::postgres());
-}
-
 /// Service accounts, API keys, service tokens and scoped tokens by hand.
 fn machine_credentials(db: &Db) {
     let db = db.arg.as_str();
@@ -347,17 +352,6 @@ fn machine_credentials(db: &Db) {
     assert!(!run(&["--db", db, "scoped", "verify", "room", &qr], "").status.success());
     ok(&["scoped", "revoke", "table", "42"], "");
     assert!(!run(&["--db", db, "scoped", "verify", "table", &qr], "").status.success());
-}
-
-#[test]
-fn people_credentials_from_the_command_line() {
-    people_credentials(&Db::file("p.db"));
-}
-
-#[test]
-#[cfg_attr(not(authlite_pg_tests), ignore = "needs AUTHLITE_TEST_POSTGRES_URL")]
-fn people_credentials_from_the_command_line_on_postgres() {
-    people_credentials(&Db::postgres());
 }
 
 /// Reset and verification links, attributes, and TOTP enrolment with its QR code.
@@ -432,12 +426,10 @@ fn json_of(db: &str, args: &[&str], stdin: &str, code: i32) -> serde_json::Value
 }
 
 /// Every command's `--json` document, and the exit code of each error kind a script meets.
-#[test]
-fn json_output_and_exit_codes() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("j.db");
-    let db = db.to_str().unwrap();
-    assert_eq!(json_of(db, &["init"], "", 0)["created"], db);
+fn json_output_and_exit_codes(database: &Db) {
+    let db = database.arg.as_str();
+    let location = authlite::Config::new(db).location();
+    assert_eq!(json_of(db, &["init"], "", 0)["created"], location.as_str());
     let status = json_of(db, &["status"], "", 0);
     for field in [
         "schema_version",
