@@ -41,10 +41,8 @@ fn main() -> ExitCode {
                 });
                 let _ = writeln!(stderr, "{doc}");
             } else {
+                // The message already says why (a storage error names its cause).
                 let mut line = format!("error ({:?}): {e}", e.kind());
-                if let Some(cause) = cause {
-                    line.push_str(&format!(": {cause}"));
-                }
                 if let Some(secs) = retry {
                     line.push_str(&format!(" (try again in {secs} s)"));
                 }

@@ -198,10 +198,14 @@ impl Error {
         Error::new(ErrorKind::InvalidInput, message)
     }
 
+    /// A `Storage` error whose message says what failed and why (the database client's
+    /// own words, which never hold a secret: every value is a bound parameter), with the
+    /// client's error kept as the `source()`.
     pub(crate) fn storage(
         message: impl Into<Cow<'static, str>>,
         source: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
+        let message = format!("{}: {source}", message.into());
         Error { source: Some(Box::new(source)), ..Error::new(ErrorKind::Storage, message) }
     }
 

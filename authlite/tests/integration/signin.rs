@@ -428,3 +428,30 @@ fn a_scoped_token_issued_after_a_revocation_lives_even_within_the_same_milliseco
         auth.verify_scoped(&reseated, "table").unwrap();
     }
 }
+
+// --- messages say what happened ------------------------------------------------------------
+
+#[test]
+fn messages_say_what_happened() {
+    let env = Env::new();
+    let auth = env.open();
+    let secret = alice_with_totp(&env, &auth);
+    let pending = challenge(&auth);
+    let wrong = auth.complete_mfa(&pending, &wrong_code(&env, &secret), &client()).unwrap_err();
+    assert_eq!(wrong.kind(), ErrorKind::InvalidCredentials);
+    assert_eq!(wrong.to_string(), "wrong second-factor code");
+
+    let svc = auth.create_service_account("billing").unwrap();
+    let key = auth.create_api_key(svc.id, authlite::ApiKeySpec::new("k")).unwrap();
+    auth.revoke_api_key(key.info.id).unwrap();
+    assert_eq!(auth.validate_api_key(&key.secret).unwrap_err().to_string(), "API key revoked");
+
+    // A file that is not a database: the message names the file and SQLite's reason.
+    let junk = env.dir.path().join("junk.db");
+    std::fs::write(&junk, b"this is not an SQLite database, not at all, no").unwrap();
+    let e = Auth::open(&junk).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Storage);
+    let message = e.to_string();
+    assert!(message.contains("junk.db") && message.contains("not a database"), "{message}");
+    assert!(std::error::Error::source(&e).is_some(), "the client's error stays the source");
+}

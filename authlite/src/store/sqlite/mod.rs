@@ -273,7 +273,8 @@ fn bootstrap(path: &Path, create: bool, busy: Duration, sync: Synchronous) -> Re
     }
     let mut conn = Connection::open_with_flags(path, flags)
         .map_err(|e| Error::storage(format!("cannot open {}", path.display()), e))?;
-    configure(&conn, busy, sync)?;
+    let unusable = |e| Error::storage(format!("{} is not a usable database", path.display()), e);
+    configure(&conn, busy, sync).map_err(unusable)?;
     migrate::refuse_foreign(&conn, path)?;
     let mode: String = conn
         .query_row(ENABLE_WAL, [], |r| r.get(0))
