@@ -150,8 +150,8 @@ CREATE TABLE denials (
 ALTER TABLE users ADD COLUMN kind TEXT NOT NULL DEFAULT 'person' CHECK (kind IN ('person', 'service'));
 
 -- API keys "alk_<selector>.<secret>.<crc32>": only SHA-256 of the secret is kept. `scopes`
--- holds "resource:action" entries joined by U+001F; NULL means unscoped (the account's
--- grants alone decide). Keys of a deleted account go with it.
+-- holds a JSON array of "resource:action" entries (joined by U+001F before version 7); NULL
+-- means unscoped (the account's grants alone decide). Keys of a deleted account go with it.
 CREATE TABLE api_keys (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     user_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -252,3 +252,8 @@ ALTER TABLE one_time_pad ADD COLUMN method TEXT;
 -- was issued under and is revoked once the count has passed it. (`revoked_before` still
 -- judges tokens of the first format, which carry only their issue time.)
 ALTER TABLE scoped_revocations ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+-- Lists in a column are JSON arrays, like attributes: key scopes were joined by U+001F
+-- (scope names are A-Z a-z 0-9 _ - . : *, so no character needs escaping).
+UPDATE api_keys SET scopes = CASE WHEN scopes = '' THEN '[]'
+    ELSE '["' || replace(scopes, char(31), '","') || '"]' END
+    WHERE scopes IS NOT NULL;

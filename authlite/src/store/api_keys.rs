@@ -2,9 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use super::sql::{Row, Sql, args, attributes_json, dialects, roles_joined};
+use super::sql::{Row, Sql, args, attributes_json, dialects, malformed, roles_json};
 
-use super::sessions::split_roles;
 use super::users::{attributes_from, kind_from};
 use super::{Conn, WriteTx};
 use crate::crypto::secret::SecretHash;
@@ -31,7 +30,7 @@ macro_rules! key_state {
         concat!(
             "SELECT k.id, k.user_id, k.secret_hash, k.scopes, k.expires_at, ",
             "k.revoked_at IS NOT NULL, k.last_used_at, u.username, u.kind, u.active, ",
-            roles_joined!("u.id"),
+            roles_json!($d, "u.id"),
             ", ",
             "EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?2), ",
             "EXISTS (SELECT 1 FROM signing_keys WHERE kid = ?3 AND retired_at IS NULL), ",
@@ -78,15 +77,9 @@ pub(crate) struct NewKeyRow<'a> {
     pub(crate) expires_at: Option<i64>,
 }
 
-/// Scopes are stored joined by U+001F, which scope names cannot contain.
-fn join_scopes(scopes: &[String]) -> String {
-    scopes.join("\u{1f}")
-}
-
-fn split_scopes(joined: Option<String>) -> Option<Vec<String>> {
-    joined.map(|j| {
-        if j.is_empty() { Vec::new() } else { j.split('\u{1f}').map(str::to_owned).collect() }
-    })
+/// Scopes are stored as a JSON array, like every list in a column; `NULL`: unscoped.
+fn scopes_json(scopes: &[String]) -> Result<String> {
+    serde_json::to_string(scopes).map_err(|_| malformed("key scopes"))
 }
 
 fn info_from_row(r: &Row<'_>) -> Result<ApiKeyInfo> {
@@ -96,7 +89,7 @@ fn info_from_row(r: &Row<'_>) -> Result<ApiKeyInfo> {
         user_id: r.get(1)?,
         name: r.get(2)?,
         prefix: format!("{}{selector}", crate::crypto::secret::API_KEY_PREFIX),
-        scopes: split_scopes(r.get(4)?),
+        scopes: r.json(4, "key scopes")?,
         created_at: from_millis(r.get(5)?),
         expires_at: r.get::<Option<i64>>(6)?.map(from_millis),
         last_used_at: r.get::<Option<i64>>(7)?.map(from_millis),
@@ -109,14 +102,14 @@ fn state_from_row(r: &Row<'_>) -> Result<ApiKeyState> {
         id: r.get(0)?,
         user: r.get(1)?,
         secret_hash: r.get(2)?,
-        scopes: split_scopes(r.get(3)?),
+        scopes: r.json(3, "key scopes")?,
         expires_at: r.get(4)?,
         revoked: r.get(5)?,
         last_used_at: r.get(6)?,
         username: r.get(7)?,
         kind: kind_from(r, 8)?,
         user_active: r.get(9)?,
-        roles: split_roles(r.get(10)?),
+        roles: r.names(10, "role names")?,
         token_revoked: r.get(11)?,
         key_live: r.get(12)?,
         token_version: r.get(13)?,
@@ -152,7 +145,7 @@ impl Conn<'_> {
 
 impl WriteTx<'_> {
     pub(crate) fn insert_api_key(&self, k: &NewKeyRow<'_>) -> Result<ApiKeyId> {
-        let scopes = k.scopes.map(join_scopes);
+        let scopes = k.scopes.map(scopes_json).transpose()?;
         self.insert(
             INSERT,
             args![k.user, k.name, k.selector, &k.hash[..], scopes.as_deref(), k.now, k.expires_at],

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::sql::{Row, Sql, args, attributes_json, dialects, malformed, roles_joined};
+use super::sql::{Row, Sql, args, attributes_json, dialects, malformed, roles_json};
 
 use super::users::attributes_from;
 
@@ -51,7 +51,7 @@ macro_rules! token_state {
             "s.revoked_at IS NOT NULL, s.idle_expires_at, s.expires_at, u.active, ",
             "EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?2), ",
             "EXISTS (SELECT 1 FROM signing_keys WHERE kid = ?3 AND retired_at IS NULL), ",
-            roles_joined!("s.user_id"),
+            roles_json!($d, "s.user_id"),
             ", ",
             attributes_json!($d, "s.user_id"),
             " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?1"
@@ -120,14 +120,6 @@ fn method_from(r: &Row<'_>, i: usize) -> Result<SignInMethod> {
     SignInMethod::from_stored(&stored).ok_or_else(|| malformed("sign-in method"))
 }
 
-/// Role names come back joined by commas ([`roles_joined`]), which names cannot contain.
-pub(super) fn split_roles(joined: Option<String>) -> Vec<String> {
-    let mut roles: Vec<String> =
-        joined.iter().flat_map(|j| j.split(',')).map(str::to_owned).collect();
-    roles.sort();
-    roles
-}
-
 impl Conn<'_> {
     pub(crate) fn session(&self, id: SessionId) -> Result<Option<Session>> {
         self.row(SESSION_BY_ID, args![id], session_from_row)
@@ -151,7 +143,7 @@ impl Conn<'_> {
                 session,
                 user: r.get(0)?,
                 username: r.get(1)?,
-                roles: split_roles(r.get(9)?),
+                roles: r.names(9, "role names")?,
                 attributes: attributes_from(r, 10)?,
                 token_version: r.get(2)?,
                 live: Liveness::from_row(r, 3)?,

@@ -185,6 +185,26 @@ pub(crate) trait Cells {
 pub(crate) struct Row<'r>(pub(super) &'r dyn Cells);
 
 impl Row<'_> {
+    /// Column `i`, JSON text (the one encoding of a list or map in a column: attributes,
+    /// roles, scopes), as a `T`; `None` for `NULL`. `what` names it in the error.
+    pub(crate) fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        i: usize,
+        what: &str,
+    ) -> Result<Option<T>> {
+        match self.get::<Option<String>>(i)? {
+            None => Ok(None),
+            Some(text) => serde_json::from_str(&text).map(Some).map_err(|_| malformed(what)),
+        }
+    }
+
+    /// Column `i` as a sorted list of names (`NULL`: none).
+    pub(crate) fn names(&self, i: usize, what: &str) -> Result<Vec<String>> {
+        let mut names: Vec<String> = self.json(i, what)?.unwrap_or_default();
+        names.sort();
+        Ok(names)
+    }
+
     /// Column `i` as a `T`; a `Storage` error naming the column when the stored value does
     /// not fit.
     pub(crate) fn get<T: Column>(&self, i: usize) -> Result<T> {
@@ -226,19 +246,27 @@ macro_rules! attributes_json {
 }
 pub(crate) use attributes_json;
 
-/// A user's role names joined by commas (which names cannot contain), or `NULL`; `$user`
-/// is the SQL expression of the user's id. The same text in both dialects.
-macro_rules! roles_joined {
-    ($user:literal) => {
+/// A user's role names as one JSON array text (`NULL` or `[]` when there are none), in
+/// dialect `sqlite` or `postgres`; `$user` is the SQL expression of the user's id.
+macro_rules! roles_json {
+    (sqlite, $user:literal) => {
         concat!(
-            "(SELECT string_agg(r.name, ',') FROM user_roles ur ",
+            "(SELECT json_group_array(r.name) FROM user_roles ur ",
+            "JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = ",
+            $user,
+            ")"
+        )
+    };
+    (postgres, $user:literal) => {
+        concat!(
+            "(SELECT json_agg(r.name)::text FROM user_roles ur ",
             "JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = ",
             $user,
             ")"
         )
     };
 }
-pub(crate) use roles_joined;
+pub(crate) use roles_json;
 
 /// `dialects!(m, args...)`: the [`Sql`] whose texts are `m!(sqlite, args...)` and
 /// `m!(postgres, args...)`, for a statement built by a macro that takes the dialect first.

@@ -126,10 +126,7 @@ fn user_from_row(r: &Row<'_>) -> Result<User> {
 /// Attributes come back as one JSON object ([`attributes_json`]), `NULL` or `{}` when
 /// there are none.
 pub(super) fn attributes_from(r: &Row<'_>, i: usize) -> Result<BTreeMap<String, String>> {
-    match r.get::<Option<String>>(i)? {
-        None => Ok(BTreeMap::new()),
-        Some(json) => serde_json::from_str(&json).map_err(|_| malformed("user attributes")),
-    }
+    Ok(r.json(i, "user attributes")?.unwrap_or_default())
 }
 
 /// The `kind` column as an [`AccountKind`].

@@ -128,3 +128,46 @@ fn both_schemas_have_the_same_tables_columns_and_indexes() {
         )
     );
 }
+
+/// A version 6 database (scopes joined by U+001F, no sign-in method, no scoped generation)
+/// upgrades to version 7 with its keys' scopes intact, and its sessions read as password
+/// sessions.
+#[test]
+fn version_6_keys_keep_their_scopes_and_sessions_their_method() {
+    let env = Env::new();
+    let (secret, unscoped) = {
+        let auth = env.open();
+        let svc = auth.create_service_account("billing").unwrap();
+        let key = auth
+            .create_api_key(
+                svc.id,
+                authlite::ApiKeySpec::new("k").scopes(["orders:read", "orders:*"]),
+            )
+            .unwrap();
+        let empty = auth
+            .create_api_key(svc.id, authlite::ApiKeySpec::new("e").scopes(Vec::<String>::new()))
+            .unwrap();
+        user(&auth, "alice");
+        login(&auth, "alice");
+        (key.secret, empty.secret)
+    };
+    // Back to version 6 by hand.
+    raw(&env.path)
+        .execute_batch(
+            "UPDATE api_keys SET scopes = 'orders:read' || char(31) || 'orders:*' WHERE name = 'k';
+             UPDATE api_keys SET scopes = '' WHERE name = 'e';
+             ALTER TABLE sessions DROP COLUMN method;
+             ALTER TABLE one_time_tokens DROP COLUMN method;
+             ALTER TABLE one_time_pad DROP COLUMN method;
+             ALTER TABLE scoped_revocations DROP COLUMN generation;
+             PRAGMA user_version = 6;",
+        )
+        .unwrap();
+    let auth = env.open();
+    let who = auth.validate_api_key(&secret).unwrap();
+    assert_eq!(who.scopes, Some(vec!["orders:read".to_owned(), "orders:*".to_owned()]));
+    assert_eq!(auth.validate_api_key(&unscoped).unwrap().scopes, Some(Vec::new()));
+    let alice = auth.find_user("alice").unwrap();
+    let sessions = auth.sessions(alice.id).unwrap();
+    assert_eq!(sessions[0].method, authlite::SignInMethod::Password);
+}
