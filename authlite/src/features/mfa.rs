@@ -73,7 +73,12 @@ impl Engine {
                 return Err(Error::new(ErrorKind::Conflict, "TOTP is already on"));
             }
             let Some(step) = totp::check(&secret, code, now) else {
-                return Ok(Settled::Refused(self.wrong_code(tx, user)?));
+                return Ok(Settled::Refused(self.wrong_code(
+                    tx,
+                    user,
+                    None,
+                    Record::user(user),
+                )?));
             };
             tx.confirm_totp(user, tx.now(), step_i64(step))?;
             tx.set_recovery_codes(user, &hashes)?;
@@ -110,13 +115,20 @@ impl Engine {
         Ok(true)
     }
 
-    /// Counts a wrong code at confirmation toward the second-factor lockout, audited.
-    fn wrong_code(&self, tx: &Tx<'_, '_>, user: UserId) -> Result<Error> {
+    /// Counts a wrong code (at confirmation or sign-in) toward the second-factor lockout
+    /// and the client `address`, if any, audited as `record`.
+    pub(super) fn wrong_code(
+        &self,
+        tx: &Tx<'_, '_>,
+        user: UserId,
+        address: Option<&str>,
+        record: Record<'_>,
+    ) -> Result<Error> {
         let key = throttle::second_factor_key(user);
         let detail = "wrong second-factor code";
-        throttle::count_failure(tx, &self.config, &key, None, Record::user(user), detail)?;
-        tx.audit(AuditKind::MfaFailed, Record::user(user))?;
-        Ok(Error::new(ErrorKind::InvalidCredentials, "wrong second-factor code"))
+        throttle::count_failure(tx, &self.config, &key, address, record.clone(), detail)?;
+        tx.audit(AuditKind::MfaFailed, record)?;
+        Ok(Error::new(ErrorKind::InvalidCredentials, detail))
     }
 
     pub(crate) fn disable_totp(&self, user: UserId) -> Result<()> {

@@ -143,9 +143,7 @@ impl Engine {
     ) -> Result<Settled<Login>> {
         let state = tx.account_state(user)?.ok_or_else(user_not_found)?;
         if !state.active {
-            let record = attempt.record().detail("user deactivated");
-            tx.audit(AuditKind::LoginFailed, record)?;
-            return Ok(Settled::Refused(Error::from_kind(ErrorKind::InactiveUser)));
+            return Ok(Settled::Refused(refuse_inactive(tx, attempt)?));
         }
         let factors = self.second_factors(tx, user)?;
         if !factors.is_empty() && !phishing_resistant(&method) {
@@ -206,6 +204,12 @@ impl Engine {
 /// A first factor that already proves possession of an origin-bound key needs no second.
 fn phishing_resistant(method: &SignInMethod) -> bool {
     matches!(method, SignInMethod::Passkey(_))
+}
+
+/// Records and returns the refusal of a proven attempt on a deactivated account.
+fn refuse_inactive(tx: &Tx<'_, '_>, attempt: &Attempt) -> Result<Error> {
+    tx.audit(AuditKind::LoginFailed, attempt.record().detail("user deactivated"))?;
+    Ok(Error::from_kind(ErrorKind::InactiveUser))
 }
 
 /// Records and returns the refusal of an attempt that was throttled before its factor was

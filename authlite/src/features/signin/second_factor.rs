@@ -4,12 +4,11 @@
 //! session's method. Wrong codes count toward the second-factor lockout (and the address),
 //! which only a correct second factor or the lockout's expiry clears.
 
-use super::Attempt;
+use super::{Attempt, refuse_inactive};
 use crate::features::engine::{Engine, Settled};
 use crate::features::one_time::parse;
 use crate::features::throttle;
 use crate::store::Purpose;
-use crate::values::audit::AuditKind;
 use crate::values::error::{Error, ErrorKind, Result};
 use crate::values::session::{ClientInfo, Login};
 use crate::values::signin::SignInMethod;
@@ -38,16 +37,9 @@ impl Engine {
                 return Ok(Settled::Refused(refused));
             }
             if !self.second_factor_accepts(tx, user, code)? {
-                let key = throttle::second_factor_key(user);
                 let address = attempt.address.as_deref();
-                let record = attempt.record();
-                let detail = "wrong second-factor code";
-                throttle::count_failure(tx, &self.config, &key, address, record.clone(), detail)?;
-                tx.audit(AuditKind::MfaFailed, record)?;
-                return Ok(Settled::Refused(Error::new(
-                    ErrorKind::InvalidCredentials,
-                    "wrong second-factor code",
-                )));
+                let wrong = self.wrong_code(tx, user, address, attempt.record())?;
+                return Ok(Settled::Refused(wrong));
             }
             // Checked live above; spending it is the one-winner step.
             if !tx.spend_one_time(presented.selector, tx.now())? {
@@ -55,8 +47,7 @@ impl Engine {
             }
             let state = tx.account_state(user)?.ok_or_else(invalid_challenge)?;
             if !state.active {
-                tx.audit(AuditKind::LoginFailed, attempt.record().detail("user deactivated"))?;
-                return Ok(Settled::Refused(Error::from_kind(ErrorKind::InactiveUser)));
+                return Ok(Settled::Refused(refuse_inactive(tx, &attempt)?));
             }
             tx.clear_throttle(&throttle::second_factor_key(user))?;
             let method = row.method.unwrap_or(SignInMethod::Password);
