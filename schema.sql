@@ -257,3 +257,42 @@ ALTER TABLE scoped_revocations ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
 UPDATE api_keys SET scopes = CASE WHEN scopes = '' THEN '[]'
     ELSE '["' || replace(scopes, char(31), '","') || '"]' END
     WHERE scopes IS NOT NULL;
+
+-- @version 8
+
+-- Passkeys (WebAuthn credentials, DESIGN §12). `credential_id` is the authenticator's id
+-- for the key, unique across accounts; `credential` its public key, sign counter and flags
+-- as the WebAuthn library keeps them (JSON); `user_handle` the account's random WebAuthn
+-- user id (the same on each of its passkeys), which a usernameless sign-in presents.
+CREATE TABLE passkeys (
+    id              INTEGER PRIMARY KEY,
+    user_id         INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    credential_id   BLOB NOT NULL UNIQUE,
+    user_handle     BLOB NOT NULL,
+    name            TEXT NOT NULL,
+    credential      TEXT NOT NULL,
+    backup_eligible INTEGER NOT NULL CHECK (backup_eligible IN (0, 1)),
+    backed_up       INTEGER NOT NULL CHECK (backed_up IN (0, 1)),
+    created_at      INTEGER NOT NULL,
+    last_used_at    INTEGER
+) STRICT;
+CREATE INDEX passkeys_by_user ON passkeys (user_id);
+
+-- Started WebAuthn ceremonies, named by an opaque secret (hashed here): deleted when
+-- finished (single use) and refused after `expires_at`. `kind`: 'register' (for `user_id`,
+-- the new passkey's `name`), 'login' (`user_id` when an account was named) or 'second'
+-- (answering the MFA challenge whose selector is `challenge`); a registration also keeps
+-- the account's WebAuthn user id. `state` is the WebAuthn library's half of the ceremony
+-- (the challenge; JSON).
+CREATE TABLE passkey_ceremonies (
+    selector    TEXT PRIMARY KEY NOT NULL,
+    secret_hash BLOB NOT NULL,
+    kind        TEXT NOT NULL CHECK (kind IN ('register', 'login', 'second')),
+    user_id     INTEGER REFERENCES users (id) ON DELETE CASCADE,
+    name        TEXT,
+    user_handle BLOB,
+    challenge   TEXT,
+    state       TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;

@@ -18,8 +18,9 @@ use crate::values::audit::{AuditEvent, AuditQuery, SubscriptionId};
 use crate::values::config::Config;
 use crate::values::credential::{ApiKeyInfo, ApiKeySpec, NewApiKey, ScopedGrant, ServiceToken};
 use crate::values::error::Result;
-use crate::values::ids::{ApiKeyId, SessionId, UserId};
+use crate::values::ids::{ApiKeyId, PasskeyId, SessionId, UserId};
 use crate::values::key::SigningKeyInfo;
+use crate::values::passkey::{PasskeyCeremony, PasskeyInfo, PasskeyLogin};
 use crate::values::principal::{Claims, Principal};
 use crate::values::session::{ClientInfo, Login, Session, TokenPair};
 use crate::values::status::Status;
@@ -1192,6 +1193,215 @@ impl Auth {
     /// ```
     pub fn regenerate_recovery_codes(&self, user: UserId) -> Result<Vec<String>> {
         self.inner.regenerate_recovery_codes(user)
+    }
+
+    /// Starts registering a passkey for `user` (a signed-in person; checking that is the
+    /// caller's, e.g. the web layer's): hand [`PasskeyCeremony::options`] to
+    /// `navigator.credentials.create({ publicKey })` and the browser's answer to
+    /// [`Auth::finish_passkey_registration`] within 5 minutes. `name` (1–64 printable
+    /// characters) is how the passkey is listed. The authenticator is asked for a
+    /// discoverable key (for usernameless sign-in) and must verify the user; passkeys the
+    /// account already has are excluded.
+    ///
+    /// # Errors
+    ///
+    /// `Config` when passkeys are off (no `Config::relying_party`, or a build without the
+    /// `passkeys` feature), `NotFound`, `InactiveUser`, `InvalidInput` (a bad name, a
+    /// service account).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use authlite::*;
+    /// let rp = RelyingParty::new("localhost", "Till", ["http://localhost:8080"]);
+    /// let config = Config { relying_party: Some(rp), pbkdf2_iterations: 1_000, ..Config::in_memory() };
+    /// let auth = match Auth::open_with(config) {
+    ///     Err(e) if e.kind() == ErrorKind::Config => return Ok(()), // built without `passkeys`
+    ///     opened => opened?,
+    /// };
+    /// let alice = auth.register(NewUser::passwordless("alice"))?;
+    /// let ceremony = auth.start_passkey_registration(alice.id, "Alice's phone")?;
+    /// let options: serde_json::Value = serde_json::from_str(&ceremony.options).unwrap();
+    /// assert_eq!(options["rp"]["id"], "localhost");
+    /// assert_eq!(options["authenticatorSelection"]["userVerification"], "required");
+    /// # Ok::<(), authlite::Error>(())
+    /// ```
+    pub fn start_passkey_registration(&self, user: UserId, name: &str) -> Result<PasskeyCeremony> {
+        self.inner.start_passkey_registration(user, name)
+    }
+
+    /// Finishes a registration with the browser's answer: the `PublicKeyCredential` from
+    /// `navigator.credentials.create`, as JSON (its `toJSON()`, base64url fields). Checks
+    /// the challenge, the origin (exactly one of `RelyingParty::origins`), the RP id, user
+    /// presence and verification, and the attestation's signature; the ceremony is used up
+    /// whatever the outcome. Audited (`passkey.registered`, or `passkey.failed`).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidToken` (unknown or finished ceremony), `ExpiredToken` (after 5 minutes),
+    /// `InvalidCredentials` (the answer does not verify, or is not an answer at all),
+    /// `Conflict` (this passkey is already registered), `InactiveUser`, `Config`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use authlite::*;
+    /// let rp = RelyingParty::new("localhost", "Till", ["http://localhost:8080"]);
+    /// let config = Config { relying_party: Some(rp), pbkdf2_iterations: 1_000, ..Config::in_memory() };
+    /// let auth = match Auth::open_with(config) {
+    ///     Err(e) if e.kind() == ErrorKind::Config => return Ok(()), // built without `passkeys`
+    ///     opened => opened?,
+    /// };
+    /// let alice = auth.register(NewUser::passwordless("alice"))?;
+    /// let ceremony = auth.start_passkey_registration(alice.id, "Alice's phone")?;
+    /// // The browser's answer goes here; anything else is refused and uses the ceremony up.
+    /// let e = auth.finish_passkey_registration(&ceremony.id, "{}").unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::InvalidCredentials);
+    /// let e = auth.finish_passkey_registration(&ceremony.id, "{}").unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::InvalidToken);
+    /// # Ok::<(), authlite::Error>(())
+    /// ```
+    pub fn finish_passkey_registration(
+        &self,
+        ceremony: &str,
+        credential_json: &str,
+    ) -> Result<PasskeyInfo> {
+        self.inner.finish_passkey_registration(ceremony, credential_json)
+    }
+
+    /// The passkeys of `user`, oldest first. Works in every build (no WebAuthn needed).
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` when there is no such user.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use authlite::*;
+    /// # let auth = Auth::open_with(Config { pbkdf2_iterations: 1_000, ..Config::in_memory() })?;
+    /// let alice = auth.register(NewUser::new("alice", "correct horse battery staple"))?;
+    /// assert!(auth.passkeys(alice.id)?.is_empty());
+    /// # Ok::<(), authlite::Error>(())
+    /// ```
+    pub fn passkeys(&self, user: UserId) -> Result<Vec<PasskeyInfo>> {
+        self.inner.passkeys(user)
+    }
+
+    /// Renames a passkey (1–64 printable characters). Audited.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound`, `InvalidInput` for a bad name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use authlite::*;
+    /// # let auth = Auth::open_in_memory()?;
+    /// let e = auth.rename_passkey(PasskeyId(42), "work laptop").unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::NotFound);
+    /// # Ok::<(), authlite::Error>(())
+    /// ```
+    pub fn rename_passkey(&self, id: PasskeyId, name: &str) -> Result<()> {
+        self.inner.rename_passkey(id, name)
+    }
+
+    /// Revokes a passkey: it can no longer sign in, and every session it started ends
+    /// (`Session::method == SignInMethod::Passkey(id)`), in every process, on the next
+    /// `validate`. Audited.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound`; `Conflict` when it is the account's last way to sign in (no password,
+    /// no other passkey).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use authlite::*;
+    /// # let auth = Auth::open_in_memory()?;
+    /// let e = auth.revoke_passkey(PasskeyId(42)).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::NotFound);
+    /// # Ok::<(), authlite::Error>(())
+    /// ```
+    pub fn revoke_passkey(&self, id: PasskeyId) -> Result<()> {
+        self.inner.revoke_passkey(id)
+    }
+
+    /// Starts a passkey sign-in: usernameless ([`PasskeyLogin::Discoverable`], also for
+    /// conditional UI), for a named account ([`PasskeyLogin::Account`]; an unknown name gets
+    /// made-up credential ids, so the answer does not tell whether it exists), or as the
+    /// second factor after `MfaRequired` ([`PasskeyLogin::SecondFactor`]). Hand
+    /// [`PasskeyCeremony::options`] to `navigator.credentials.get({ publicKey })`.
+    ///
+    /// # Errors
+    ///
+    /// `Config` when passkeys are off; for a second factor `InvalidToken`/`ExpiredToken`
+    /// (the challenge) and `InvalidInput` when the account has no passkey.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use authlite::*;
+    /// let rp = RelyingParty::new("localhost", "Till", ["http://localhost:8080"]);
+    /// let config = Config { relying_party: Some(rp), pbkdf2_iterations: 1_000, ..Config::in_memory() };
+    /// let auth = match Auth::open_with(config) {
+    ///     Err(e) if e.kind() == ErrorKind::Config => return Ok(()), // built without `passkeys`
+    ///     opened => opened?,
+    /// };
+    /// let ceremony = auth.start_passkey_login(PasskeyLogin::Discoverable)?;
+    /// let options: serde_json::Value = serde_json::from_str(&ceremony.options).unwrap();
+    /// assert_eq!(options["rpId"], "localhost");
+    /// assert_eq!(options["userVerification"], "required");
+    /// let named = auth.start_passkey_login(PasskeyLogin::Account("nobody"))?;
+    /// let options: serde_json::Value = serde_json::from_str(&named.options).unwrap();
+    /// assert!(!options["allowCredentials"].as_array().unwrap().is_empty());
+    /// # Ok::<(), authlite::Error>(())
+    /// ```
+    pub fn start_passkey_login(&self, how: PasskeyLogin<'_>) -> Result<PasskeyCeremony> {
+        self.inner.start_passkey_login(how)
+    }
+
+    /// Finishes a passkey sign-in with the browser's answer (the `PublicKeyCredential` from
+    /// `navigator.credentials.get`, as JSON). Runs the one sign-in pipeline: the ceremony is
+    /// used up, the account identified (for a usernameless sign-in by the authenticator's
+    /// user handle, which must be the passkey's), its lockouts and the client address
+    /// checked, then the signature, challenge, origin, RP id, user verification and sign
+    /// counter. A passkey is phishing-resistant: it needs no second factor, and as a second
+    /// factor it completes the `MfaRequired` sign-in. The session records
+    /// `SignInMethod::Passkey(id)`. A failure counts toward the lockout like a wrong password
+    /// (as a second factor: like a wrong code) and is audited; a counter that went
+    /// backwards is refused and audited as `passkey.clone_suspected`.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidToken` (unknown or finished ceremony, a voided challenge), `ExpiredToken`,
+    /// `InvalidCredentials` (unknown passkey, another account's, any failed check, an answer
+    /// that is not one), `AccountLocked`, `RateLimited`, `InactiveUser`, `Config`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use authlite::*;
+    /// let rp = RelyingParty::new("localhost", "Till", ["http://localhost:8080"]);
+    /// let config = Config { relying_party: Some(rp), pbkdf2_iterations: 1_000, ..Config::in_memory() };
+    /// let auth = match Auth::open_with(config) {
+    ///     Err(e) if e.kind() == ErrorKind::Config => return Ok(()), // built without `passkeys`
+    ///     opened => opened?,
+    /// };
+    /// let ceremony = auth.start_passkey_login(PasskeyLogin::Discoverable)?;
+    /// let e = auth.finish_passkey_login(&ceremony.id, "not json", &ClientInfo::default()).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::InvalidCredentials);
+    /// # Ok::<(), authlite::Error>(())
+    /// ```
+    pub fn finish_passkey_login(
+        &self,
+        ceremony: &str,
+        assertion_json: &str,
+        client: &ClientInfo,
+    ) -> Result<Login> {
+        self.inner.finish_passkey_login(ceremony, assertion_json, client)
     }
 
     /// Sets an attribute of a user (keys 1–64 of `a-z 0-9 _ . -`, values up to 1 KiB, at

@@ -22,7 +22,6 @@ use crate::values::principal::Principal;
 const MALFORMED: &str = "malformed API key";
 /// `last_used_at` is written at most this often per key (validation otherwise never writes).
 const LAST_USED_RESOLUTION: Duration = Duration::from_secs(3600);
-const MAX_KEY_NAME_CHARS: usize = 64;
 const MAX_SCOPES: usize = 64;
 const MAX_KEY_LIFETIME: Duration = Duration::from_secs(10 * 366 * 86_400);
 
@@ -31,10 +30,7 @@ fn not_found() -> Error {
 }
 
 fn check_spec(spec: &ApiKeySpec) -> Result<()> {
-    let chars = spec.name.chars().count();
-    if chars == 0 || chars > MAX_KEY_NAME_CHARS || spec.name.chars().any(char::is_control) {
-        return Err(Error::invalid_input("key name must be 1 to 64 printable characters"));
-    }
+    names::label("key name", &spec.name)?;
     if let Some(scopes) = &spec.scopes {
         if scopes.len() > MAX_SCOPES {
             return Err(Error::invalid_input("a key has at most 64 scopes"));

@@ -14,6 +14,7 @@ use super::cache::Caches;
 pub(super) use super::chain::Record;
 use super::chain::{self, Subscribers};
 use super::keyring::Keys;
+use crate::crypto::passkey::{self, Verifier};
 use crate::crypto::{scoped, totp};
 
 use crate::crypto::jwt;
@@ -41,6 +42,8 @@ pub(crate) struct Engine {
     /// Seals TOTP secrets at rest (derived from the master key).
     pub(super) totp_key: Zeroizing<[u8; 32]>,
     pub(super) subscribers: Subscribers,
+    /// The relying party's WebAuthn checks; `None` when passkeys are off.
+    pub(super) passkeys: Option<Verifier>,
 }
 
 impl Engine {
@@ -57,6 +60,9 @@ impl Engine {
         let scoped_key = keys.derive(scoped::KEY_LABEL);
         let totp_key = keys.derive(totp::SEAL_LABEL);
         let subscribers = Subscribers::default();
+        let fake_ids_key = keys.derive(passkey::FAKE_IDS_LABEL);
+        let rp = config.relying_party.as_ref();
+        let passkeys = rp.map(|rp| Verifier::new(rp, &fake_ids_key)).transpose()?;
         let engine = Engine {
             config,
             instance_id,
@@ -67,6 +73,7 @@ impl Engine {
             scoped_key,
             totp_key,
             subscribers,
+            passkeys,
         };
         engine.self_test()?;
         Ok(engine)

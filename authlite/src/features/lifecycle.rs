@@ -13,6 +13,12 @@
 //! | sessions revoked   | end      | void           | –           | void        | –            | –              |
 //! | factor enabled     | end      | void           | –           | –           | –            | –              |
 //! | factor removed     | –        | void           | –           | –           | –            | –              |
+//! | passkey added      | –        | –              | –           | –           | –            | –              |
+//! | passkey removed    | its own  | void           | –           | –           | –            | –              |
+//!
+//! ("its own": the sessions that signed in with that passkey, `SignInMethod::Passkey(id)`.)
+//! Removing a way in is refused with `Conflict` when it is the account's last
+//! ([`ensure_another_way_in`]): no password, and no other passkey or linked identity.
 //!
 //! The second-factor count is never cleared here: only a correct second factor or the
 //! lockout's expiry ends it (and an administrator's `unlock_user`), so whoever holds the
@@ -21,9 +27,10 @@
 
 use super::engine::Tx;
 use super::throttle;
-use crate::store::Purpose;
-use crate::values::error::Result;
-use crate::values::ids::UserId;
+use crate::store::{Conn, Purpose, UserKey};
+use crate::values::error::{Error, ErrorKind, Result};
+use crate::values::ids::{PasskeyId, UserId};
+use crate::values::signin::SignInMethod;
 
 /// Something that happened to an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +45,18 @@ pub(super) enum AccountEvent {
     /// A second factor was turned on: sessions that never showed it end.
     FactorEnabled,
     FactorRemoved,
+    PasskeyAdded,
+    PasskeyRemoved(PasskeyId),
+}
+
+/// Which sessions an event ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Ends {
+    None,
+    /// Every live session, recorded with this reason.
+    All(&'static str),
+    /// The live sessions that signed in this way, with this reason.
+    StartedWith(SignInMethod, &'static str),
 }
 
 /// Which failure counters an event clears.
@@ -50,8 +69,7 @@ enum Counts {
 
 /// One row of the table.
 struct Voids {
-    /// `Some(reason)`: every live session ends, recorded with this reason.
-    sessions: Option<&'static str>,
+    sessions: Ends,
     one_time: &'static [Purpose],
     counts: Counts,
 }
@@ -62,15 +80,21 @@ use Purpose::{Magic, Mfa, Reset, Verify};
 fn voids(event: AccountEvent) -> Voids {
     use AccountEvent::*;
     let (sessions, one_time, counts): (_, &'static [Purpose], _) = match event {
-        PasswordChanged => (Some("password changed"), &[Mfa, Reset, Magic], Counts::FirstFactor),
-        PasswordReset => (Some("password reset"), &[Mfa, Reset, Magic], Counts::FirstFactor),
-        PasswordSet => (Some("password set"), &[Mfa, Reset, Magic], Counts::FirstFactor),
-        EmailChanged => (None, &[Reset, Magic, Verify], Counts::Keep),
-        Deactivated => (Some("user deactivated"), &[Mfa], Counts::Keep),
-        Deleted => (None, &[], Counts::Both),
-        SessionsRevoked => (Some("all sessions revoked"), &[Mfa, Magic], Counts::Keep),
-        FactorEnabled => (Some("second factor enabled"), &[Mfa], Counts::Keep),
-        FactorRemoved => (None, &[Mfa], Counts::Keep),
+        PasswordChanged => {
+            (Ends::All("password changed"), &[Mfa, Reset, Magic], Counts::FirstFactor)
+        }
+        PasswordReset => (Ends::All("password reset"), &[Mfa, Reset, Magic], Counts::FirstFactor),
+        PasswordSet => (Ends::All("password set"), &[Mfa, Reset, Magic], Counts::FirstFactor),
+        EmailChanged => (Ends::None, &[Reset, Magic, Verify], Counts::Keep),
+        Deactivated => (Ends::All("user deactivated"), &[Mfa], Counts::Keep),
+        Deleted => (Ends::None, &[], Counts::Both),
+        SessionsRevoked => (Ends::All("all sessions revoked"), &[Mfa, Magic], Counts::Keep),
+        FactorEnabled => (Ends::All("second factor enabled"), &[Mfa], Counts::Keep),
+        FactorRemoved => (Ends::None, &[Mfa], Counts::Keep),
+        PasskeyAdded => (Ends::None, &[], Counts::Keep),
+        PasskeyRemoved(id) => {
+            (Ends::StartedWith(SignInMethod::Passkey(id), "passkey revoked"), &[Mfa], Counts::Keep)
+        }
     };
     Voids { sessions, one_time, counts }
 }
@@ -87,8 +111,35 @@ pub(super) fn apply(tx: &Tx<'_, '_>, user: UserId, event: AccountEvent) -> Resul
     if voids.counts == Counts::Both {
         tx.clear_throttle(&throttle::second_factor_key(user))?;
     }
-    match voids.sessions {
-        Some(reason) => tx.revoke_user_sessions(user, tx.now(), reason),
-        None => Ok(0),
+    match &voids.sessions {
+        Ends::All(reason) => tx.revoke_user_sessions(user, tx.now(), reason),
+        Ends::StartedWith(method, reason) => {
+            tx.revoke_sessions_by_method(user, method, tx.now(), reason)
+        }
+        Ends::None => Ok(0),
     }
+}
+
+/// A way an account signs in, as counted by [`ensure_another_way_in`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Way {
+    Passkey,
+}
+
+/// `Conflict` unless `user` keeps a way to sign in once one `removing` is gone: a password,
+/// or another passkey (or, with providers, a linked identity).
+pub(super) fn ensure_another_way_in(conn: &Conn<'_>, user: UserId, removing: Way) -> Result<()> {
+    let password = usize::from(conn.user(UserKey::Id(user))?.is_some_and(|u| u.has_password));
+    let passkeys = conn.passkeys_of(user)?.len();
+    let ways = password + passkeys;
+    let left = match removing {
+        Way::Passkey => ways.saturating_sub(1),
+    };
+    if left == 0 {
+        return Err(Error::new(
+            ErrorKind::Conflict,
+            "that is the account's last way to sign in: add a password or another passkey first",
+        ));
+    }
+    Ok(())
 }

@@ -24,6 +24,9 @@ use crate::values::user::{AccountKind, TotpEnrollment};
 
 const RECOVERY_CODES: usize = 10;
 
+/// The detail and message of a wrong TOTP or recovery code.
+pub(super) const WRONG_CODE: &str = "wrong second-factor code";
+
 impl Engine {
     /// The sealing context of a user's TOTP secret.
     fn totp_aad(&self, user: UserId) -> Vec<u8> {
@@ -73,12 +76,9 @@ impl Engine {
                 return Err(Error::new(ErrorKind::Conflict, "TOTP is already on"));
             }
             let Some(step) = totp::check(&secret, code, now) else {
-                return Ok(Settled::Refused(self.wrong_code(
-                    tx,
-                    user,
-                    None,
-                    Record::user(user),
-                )?));
+                let wrong =
+                    self.second_factor_failed(tx, user, None, Record::user(user), WRONG_CODE)?;
+                return Ok(Settled::Refused(wrong));
             };
             tx.confirm_totp(user, tx.now(), step_i64(step))?;
             tx.set_recovery_codes(user, &hashes)?;
@@ -115,20 +115,21 @@ impl Engine {
         Ok(true)
     }
 
-    /// Counts a wrong code (at confirmation or sign-in) toward the second-factor lockout
-    /// and the client `address`, if any, audited as `record`.
-    pub(super) fn wrong_code(
+    /// Counts a wrong second factor (a code at confirmation or sign-in, a passkey that did
+    /// not verify) toward the second-factor lockout and the client `address`, if any,
+    /// audited as `record` with `detail`.
+    pub(super) fn second_factor_failed(
         &self,
         tx: &Tx<'_, '_>,
         user: UserId,
         address: Option<&str>,
         record: Record<'_>,
+        detail: &str,
     ) -> Result<Error> {
         let key = throttle::second_factor_key(user);
-        let detail = "wrong second-factor code";
         throttle::count_failure(tx, &self.config, &key, address, record.clone(), detail)?;
-        tx.audit(AuditKind::MfaFailed, record)?;
-        Ok(Error::new(ErrorKind::InvalidCredentials, detail))
+        tx.audit(AuditKind::MfaFailed, record.detail(detail))?;
+        Ok(Error::new(ErrorKind::InvalidCredentials, detail.to_owned()))
     }
 
     pub(crate) fn disable_totp(&self, user: UserId) -> Result<()> {

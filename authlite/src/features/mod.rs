@@ -30,6 +30,7 @@ mod liveness;
 mod mfa;
 mod one_time;
 mod ops;
+mod passkeys;
 mod rbac;
 mod refresh;
 mod scoped;

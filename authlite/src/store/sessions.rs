@@ -36,6 +36,10 @@ const REVOKE_SESSION: &str = "UPDATE sessions SET revoked_at = ?2, revoke_reason
 /// Only live sessions: an expired one is already over and is not counted as ended.
 const REVOKE_USER_SESSIONS: &str = "UPDATE sessions SET revoked_at = ?2, revoke_reason = ?3 \
      WHERE user_id = ?1 AND revoked_at IS NULL AND idle_expires_at > ?2 AND expires_at > ?2";
+/// The live sessions of a user that signed in one way (`method`, stored form).
+const REVOKE_BY_METHOD: &str = "UPDATE sessions SET revoked_at = ?3, revoke_reason = ?4 \
+     WHERE user_id = ?1 AND method = ?2 AND revoked_at IS NULL AND idle_expires_at > ?3 \
+     AND expires_at > ?3";
 const SLIDE: &str =
     "UPDATE sessions SET last_refreshed_at = ?2, idle_expires_at = ?3 WHERE id = ?1";
 const REVOKE_JTI: &str = "INSERT INTO revoked_tokens (jti, expires_at) VALUES (?1, ?2) \
@@ -195,6 +199,17 @@ impl WriteTx<'_> {
         reason: &str,
     ) -> Result<usize> {
         self.run(REVOKE_USER_SESSIONS, args![user, now, reason])
+    }
+
+    /// Ends every live session of a user that signed in with `method`; returns how many.
+    pub(crate) fn revoke_sessions_by_method(
+        &self,
+        user: UserId,
+        method: &SignInMethod,
+        now: i64,
+        reason: &str,
+    ) -> Result<usize> {
+        self.run(REVOKE_BY_METHOD, args![user, method.to_stored().as_str(), now, reason])
     }
 
     /// Moves the idle expiry (refresh).

@@ -84,6 +84,11 @@ audit_kinds! {
     MfaFailed => "mfa.failed", "A wrong second-factor code was presented.";
     RecoveryCodeUsed => "mfa.recovery_code_used", "A recovery code was spent.";
     RecoveryCodesRegenerated => "mfa.recovery_codes_regenerated", "New recovery codes replaced the old ones.";
+    PasskeyRegistered => "passkey.registered", "A passkey was registered (detail: its id).";
+    PasskeyRenamed => "passkey.renamed", "A passkey was renamed.";
+    PasskeyRevoked => "passkey.revoked", "A passkey was revoked; the sessions it started ended.";
+    PasskeyFailed => "passkey.failed", "A passkey answer did not verify (detail: why).";
+    PasskeyCloneSuspected => "passkey.clone_suspected", "A passkey's sign counter went backwards: it may have been cloned; refused.";
     AttributeSet => "attribute.set", "A user attribute was set.";
     AttributeRemoved => "attribute.removed", "A user attribute was removed.";
 }

@@ -9,6 +9,8 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::values::clock::{Clock, SystemClock};
 use crate::values::error::{Error, ErrorKind, Result};
+use crate::values::names;
+use crate::values::passkey::RelyingParty;
 
 const MINUTE: Duration = Duration::from_secs(60);
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
@@ -129,6 +131,9 @@ pub struct Config {
     /// 0 disables it (every `validate` then reads the database). Unused on PostgreSQL,
     /// where no cached answer could be kept exact.
     pub validate_cache_capacity: usize,
+    /// The site passkeys are bound to; `None` (the default) turns passkeys off. Needs the
+    /// `passkeys` feature to sign in with them (without it the ceremonies answer `Config`).
+    pub relying_party: Option<RelyingParty>,
 }
 
 impl Config {
@@ -163,6 +168,7 @@ impl Config {
             busy_timeout: Duration::from_secs(5),
             pool_size: 8,
             validate_cache_capacity: 16_384,
+            relying_party: None,
         }
     }
 
@@ -283,8 +289,63 @@ impl Config {
         }
         check(self.busy_timeout <= 10 * MINUTE, "busy_timeout must be at most 10 minutes")?;
         check((1..=64).contains(&self.pool_size), "pool_size must be within 1..=64")?;
+        if let Some(rp) = &self.relying_party {
+            check_relying_party(rp)?;
+        }
         Ok(())
     }
+}
+
+/// The RP id is a lower-case host name, the name printable, and every origin
+/// `https://host[:port]` (or `http://` on `localhost`) whose host is the RP id or under it.
+fn check_relying_party(rp: &RelyingParty) -> Result<()> {
+    let bad = |message: String| Err(Error::new(ErrorKind::Config, message));
+    if !is_host(&rp.id) {
+        return bad(format!("relying_party.id {:?} must be a lower-case host name", rp.id));
+    }
+    if names::label("relying_party.name", &rp.name).is_err() {
+        return bad("relying_party.name must be 1 to 64 printable characters".into());
+    }
+    if rp.origins.is_empty() {
+        return bad("relying_party.origins must list at least one origin".into());
+    }
+    for origin in &rp.origins {
+        let host = origin_host(origin);
+        let under_id = |h: &str| h == rp.id || h.ends_with(&format!(".{}", rp.id));
+        if !host.is_some_and(under_id) {
+            return bad(format!(
+                "relying_party.origins: {origin:?} must be https://<host>[:port] (http only on \
+                 localhost) with no path, its host {:?} or under it",
+                rp.id
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The host of `scheme://host[:port]` (an optional trailing `/`), if it is one.
+fn origin_host(origin: &str) -> Option<&str> {
+    let (scheme, rest) = origin.split_once("://")?;
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (rest, None),
+    };
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.parse::<u16>().is_ok());
+    let local = host == "localhost" || host.ends_with(".localhost");
+    let scheme_ok = scheme == "https" || (scheme == "http" && local);
+    (scheme_ok && port_ok && is_host(host)).then_some(host)
+}
+
+/// A lower-case DNS host name: dot-separated labels of `a-z 0-9 -`.
+fn is_host(host: &str) -> bool {
+    (1..=253).contains(&host.len())
+        && host.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
 }
 
 /// `scheme://user:password@host/...` as `scheme://user:***@host/...`.

@@ -140,6 +140,19 @@ pub(crate) fn key_scope(scope: &str) -> Result<()> {
     identifier("scope action", action, true)
 }
 
+/// The longest label.
+const MAX_LABEL_CHARS: usize = 64;
+
+/// A free-text label people give something (an API key, a passkey): 1 to 64 characters,
+/// none a control character.
+pub(crate) fn label(what: &str, text: &str) -> Result<()> {
+    let chars = text.chars().count();
+    if chars == 0 || chars > MAX_LABEL_CHARS || text.chars().any(char::is_control) {
+        return Err(Error::invalid_input(format!("{what} must be 1 to 64 printable characters")));
+    }
+    Ok(())
+}
+
 /// How a login or lookup string identifies a user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Lookup {

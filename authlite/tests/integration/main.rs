@@ -17,6 +17,8 @@ mod import;
 mod instances;
 mod layers;
 mod migrations;
+#[cfg(feature = "passkeys")]
+mod passkeys;
 mod people;
 mod rbac;
 mod sessions;

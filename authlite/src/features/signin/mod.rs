@@ -16,6 +16,7 @@
 //!    factor that succeeded.
 
 mod magic_link;
+mod passkey;
 mod password;
 mod second_factor;
 

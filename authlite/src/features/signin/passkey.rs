@@ -1,0 +1,217 @@
+//! The passkey factor (DESIGN §12): `Auth::start_passkey_login` / `finish_passkey_login`.
+//! A passkey signs in on its own — usernameless (the authenticator names the account by
+//! its WebAuthn user id) or for a named account — and, being phishing-resistant, needs no
+//! second factor; or it answers the challenge of an `MfaRequired` as the second factor.
+//!
+//! Finishing runs the pipeline: the ceremony is used up first (single use, 5 minutes); the
+//! account is identified (the ceremony's, or the passkey's owner, whose user id must be
+//! the one the authenticator returned); its lockouts and the address are checked; then the
+//! WebAuthn checks (`crypto/passkey`). A failure counts like a wrong password (or, as the
+//! second factor, like a wrong code) and is audited; a sign counter that went backwards is
+//! audited as a suspected clone as well.
+
+use super::Attempt;
+use super::second_factor::invalid_challenge;
+use crate::crypto::passkey::{Assertion, Rejected};
+use crate::crypto::random;
+use crate::features::accounts;
+use crate::features::engine::{Engine, Settled, Tx};
+use crate::features::one_time::parse;
+use crate::features::passkeys::{CEREMONY_TTL, parse_ceremony};
+use crate::store::{Ceremony, CeremonyKind, CeremonyRow, PasskeyRow, Purpose};
+use crate::values::audit::AuditKind;
+use crate::values::clock::millis;
+use crate::values::error::{Error, ErrorKind, Result};
+use crate::values::names;
+use crate::values::passkey::{PasskeyCeremony, PasskeyLogin};
+use crate::values::session::{ClientInfo, Login};
+use crate::values::signin::SignInMethod;
+use crate::values::user::AccountKind;
+
+impl Engine {
+    pub(crate) fn start_passkey_login(&self, how: PasskeyLogin<'_>) -> Result<PasskeyCeremony> {
+        let verifier = self.passkey_verifier()?;
+        self.write(|tx| {
+            let expires_at = tx.now().saturating_add(millis(CEREMONY_TTL));
+            let (started, kind, user, name, challenge) = match how {
+                PasskeyLogin::Discoverable => {
+                    (verifier.start_login(&[], None)?, CeremonyKind::Login, None, None, None)
+                }
+                PasskeyLogin::Account(name) => {
+                    let found = match names::lookup(name) {
+                        Ok(who) => tx.user(accounts::user_key(&who))?,
+                        Err(_) => None,
+                    };
+                    let user = found.filter(|u| u.kind == AccountKind::Person).map(|u| u.id);
+                    let passkeys = match user {
+                        Some(user) => tx.passkeys_of(user)?,
+                        None => Vec::new(),
+                    };
+                    let ids: Vec<&[u8]> = passkeys.iter().map(|p| &p.credential_id[..]).collect();
+                    // A name without passkeys is offered made-up ones, stable per name.
+                    let unknown = ids.is_empty().then_some(name);
+                    let started = verifier.start_login(&ids, unknown)?;
+                    (started, CeremonyKind::Login, user, Some(name), None)
+                }
+                PasskeyLogin::SecondFactor(challenge) => {
+                    let presented =
+                        parse(challenge, Purpose::Mfa).map_err(|_| invalid_challenge())?;
+                    let row =
+                        self.peek(tx, &presented, Purpose::Mfa).map_err(|e| match e.kind() {
+                            ErrorKind::ExpiredToken => e,
+                            _ => invalid_challenge(),
+                        })?;
+                    let passkeys = tx.passkeys_of(row.user)?;
+                    if passkeys.is_empty() {
+                        return Err(Error::invalid_input("this account has no passkey"));
+                    }
+                    let ids: Vec<&[u8]> = passkeys.iter().map(|p| &p.credential_id[..]).collect();
+                    let started = verifier.start_login(&ids, None)?;
+                    let selector = Some(presented.selector);
+                    (started, CeremonyKind::SecondFactor, Some(row.user), None, selector)
+                }
+            };
+            let ceremony = Ceremony {
+                kind,
+                user,
+                name,
+                user_handle: None,
+                challenge,
+                state: &started.state,
+                expires_at,
+            };
+            let id = self.store_ceremony(tx, &ceremony)?;
+            Ok(PasskeyCeremony { id, options: started.options })
+        })
+    }
+
+    pub(crate) fn finish_passkey_login(
+        &self,
+        ceremony: &str,
+        response: &str,
+        client: &ClientInfo,
+    ) -> Result<Login> {
+        let verifier = self.passkey_verifier()?;
+        let presented = parse_ceremony(ceremony)?;
+        let assertion = Assertion::parse(response);
+        self.write_settled(|tx| {
+            let accept = [CeremonyKind::Login, CeremonyKind::SecondFactor];
+            let row = match self.take_ceremony(tx, &presented, &accept)? {
+                Settled::Done(row) => row,
+                Settled::Refused(e) => return Ok(Settled::Refused(e)),
+            };
+            let presented_key = assertion.as_ref().ok().and_then(|a| {
+                let key = tx.passkey_by_credential(a.credential_id()).transpose()?;
+                Some(key.map(|k| (a, k)))
+            });
+            let presented_key = presented_key.transpose()?;
+            let attempt =
+                identify(&row, presented_key.as_ref().map(|(_, k)| k), &assertion, client);
+            if let Some(refused) = self.refused(tx, &attempt)? {
+                return Ok(Settled::Refused(refused));
+            }
+            let checked = match (&assertion, &presented_key) {
+                (Err(Rejected::Invalid(reason)), _) => Err(Rejected::Invalid(reason.clone())),
+                (Err(Rejected::Cloned), _) | (Ok(_), None) => {
+                    Err(Rejected::Invalid("unknown passkey".into()))
+                }
+                (Ok(_), Some((assertion, key))) => owned_by(&row, &attempt, assertion, key)
+                    .and_then(|()| verifier.finish_login(&row.state, assertion, &key.credential)),
+            };
+            let verified = match checked {
+                Ok(verified) => verified,
+                Err(rejected) => {
+                    return Ok(Settled::Refused(self.passkey_failed(tx, &row, &attempt, rejected)?));
+                }
+            };
+            let Some((_, key)) = &presented_key else { return Err(invalid_challenge()) };
+            let id = key.info.id;
+            tx.passkey_used(
+                id,
+                &verified.credential,
+                verified.backup_eligible,
+                verified.backed_up,
+                tx.now(),
+            )?;
+            let method = SignInMethod::Passkey(id);
+            match (row.kind, &row.challenge) {
+                (CeremonyKind::SecondFactor, Some(selector)) => {
+                    let user = key.info.user_id;
+                    if let Err(e) = self.live_challenge(tx, selector, user) {
+                        return Ok(Settled::Refused(e));
+                    }
+                    self.second_factor_passed(tx, &attempt, selector, method)
+                }
+                _ => self.signed_in(tx, &attempt, key.info.user_id, method),
+            }
+        })
+    }
+
+    /// Counts and audits a passkey answer that did not verify.
+    fn passkey_failed(
+        &self,
+        tx: &Tx<'_, '_>,
+        row: &CeremonyRow,
+        attempt: &Attempt,
+        rejected: Rejected,
+    ) -> Result<Error> {
+        let detail = match rejected {
+            Rejected::Invalid(reason) => format!("passkey: {reason}"),
+            Rejected::Cloned => {
+                let record = attempt.record().detail("the sign counter went backwards");
+                tx.audit(AuditKind::PasskeyCloneSuspected, record)?;
+                "passkey: sign counter went backwards (cloned?)".to_owned()
+            }
+        };
+        tx.audit(AuditKind::PasskeyFailed, attempt.record().detail(detail.clone()))?;
+        match row.kind {
+            CeremonyKind::SecondFactor => self.wrong_second_factor(tx, attempt, &detail),
+            _ => self.first_factor_failed(tx, attempt, &detail),
+        }
+    }
+}
+
+/// Stage 1 for a passkey: the ceremony's account (named, or the challenge's), else the
+/// presented passkey's owner; with neither, the counter of the credential id presented.
+fn identify(
+    row: &CeremonyRow,
+    key: Option<&PasskeyRow>,
+    assertion: &std::result::Result<Assertion, Rejected>,
+    client: &ClientInfo,
+) -> Attempt {
+    if let Some(user) = row.user {
+        return Attempt::of(user, client);
+    }
+    if let Some(name) = &row.name {
+        let lookup = names::lookup(name).ok();
+        let key = lookup.as_ref().map(|l| match l {
+            names::Lookup::Username(key) | names::Lookup::Email(key) => key.as_str(),
+        });
+        return Attempt::named(None, key, name, client);
+    }
+    match (key, assertion) {
+        (Some(key), _) => Attempt::of(key.info.user_id, client),
+        (None, Ok(a)) => Attempt::named(None, None, &random::b64(a.credential_id()), client),
+        (None, Err(_)) => Attempt::named(None, None, "", client),
+    }
+}
+
+/// The presented passkey must be the attempt's account's, and the WebAuthn user id the
+/// authenticator returned (required when no account was named) must be that passkey's.
+fn owned_by(
+    row: &CeremonyRow,
+    attempt: &Attempt,
+    assertion: &Assertion,
+    key: &PasskeyRow,
+) -> std::result::Result<(), Rejected> {
+    if attempt.user != Some(key.info.user_id) {
+        return Err(Rejected::Invalid("another account's passkey".into()));
+    }
+    match assertion.user_handle() {
+        Some(handle) if handle != key.user_handle.as_slice() => {
+            Err(Rejected::Invalid("the user handle is not the passkey's".into()))
+        }
+        None if row.user.is_none() => Err(Rejected::Invalid("no user handle".into())),
+        _ => Ok(()),
+    }
+}
