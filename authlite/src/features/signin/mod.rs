@@ -190,12 +190,17 @@ impl Engine {
     }
 
     /// The second factors `user` can answer a challenge with; empty: none is required.
+    /// A second factor is required once TOTP is on; the account's passkeys can then answer
+    /// too (a passkey alone is an alternative way in, not a requirement on passwords).
     fn second_factors(&self, conn: &Conn<'_>, user: UserId) -> Result<Vec<Factor>> {
         let mut factors = Vec::new();
         if conn.totp(user)?.is_some_and(|t| t.confirmed) {
             factors.push(Factor::Totp);
             if conn.has_recovery_code(user)? {
                 factors.push(Factor::RecoveryCode);
+            }
+            if !conn.passkeys_of(user)?.is_empty() {
+                factors.push(Factor::Passkey);
             }
         }
         Ok(factors)

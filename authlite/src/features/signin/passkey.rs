@@ -121,7 +121,9 @@ impl Engine {
             let verified = match checked {
                 Ok(verified) => verified,
                 Err(rejected) => {
-                    return Ok(Settled::Refused(self.passkey_failed(tx, &row, &attempt, rejected)?));
+                    return Ok(Settled::Refused(
+                        self.passkey_failed(tx, &row, &attempt, rejected)?,
+                    ));
                 }
             };
             let Some((_, key)) = &presented_key else { return Err(invalid_challenge()) };
