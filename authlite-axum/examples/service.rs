@@ -1,10 +1,13 @@
 //! A complete small service on authlite-axum: register, login (the refresh token in an
 //! `HttpOnly; Secure; SameSite=Strict` `__Host-` cookie), refresh by the cookie (same-origin
-//! requests only), logout, `/me`, and an admin-only route.
+//! requests only), logout, `/me`, an admin-only route, and passkeys: the four ceremonies
+//! (`authlite_axum::passkey_routes` under `/passkeys`) and a page at `/` that registers and
+//! signs in with one (plain HTML and a little JavaScript, no build step).
 //!
 //! Cookies are `Secure`: serve it behind TLS (a TLS-terminating proxy is the usual setup).
 //! On a developer's machine over plain HTTP, pass `--insecure-dev-http` as the third
-//! argument.
+//! argument; the page is then at `http://localhost:<port>/` (passkeys are bound to the
+//! origin: pass `--origin https://auth.example.com` in production).
 //!
 //! ```sh
 //! cargo run --release -p authlite-axum --example service -- 127.0.0.1:3000 service.db --insecure-dev-http
@@ -20,17 +23,18 @@
 use std::net::SocketAddr;
 use std::time::SystemTime;
 
-use authlite::{Auth, Claims, Config, NewUser, Principal, User};
+use authlite::{Auth, Claims, Config, NewUser, Principal, RelyingParty, Session, User};
 use authlite_axum::{
-    ApiError, Authenticated, Client, JsonBody, RefreshCookie, bearer, blocking, require_role,
+    ApiError, Authenticated, Client, JsonBody, RefreshCookie, bearer, blocking, passkey_routes,
+    require_role, signed_in,
 };
 use axum::extract::{FromRef, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{AppendHeaders, IntoResponse};
+use axum::response::{AppendHeaders, Html, IntoResponse};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// The router's state: the engine, and the refresh cookie (`Secure` unless the service was
 /// told it is plain-HTTP development).
@@ -46,16 +50,36 @@ impl FromRef<AppState> for Auth {
     }
 }
 
+impl FromRef<AppState> for RefreshCookie {
+    fn from_ref(state: &AppState) -> RefreshCookie {
+        state.cookie
+    }
+}
+
+/// The relying party of a service whose pages are at `origin` (`http://localhost:3000`):
+/// passkeys registered there work only there.
+pub fn relying_party(origin: &str) -> Result<RelyingParty, String> {
+    let host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or(origin);
+    let host = host.split(['/', ':']).next().unwrap_or_default();
+    if host.is_empty() {
+        return Err(format!("{origin:?} is not an origin"));
+    }
+    Ok(RelyingParty::new(host, "authlite example", [origin]))
+}
+
 /// The service's routes.
 pub fn app(state: AppState) -> Router {
     Router::new()
+        .route("/", get(page))
         .route("/register", post(register))
         .route("/login", post(login))
         .route("/refresh", post(refresh))
         .route("/logout", post(logout))
         .route("/me", get(me))
         .route("/me/stateless", get(me_stateless))
+        .route("/me/session", get(my_session))
         .route("/admin", get(admin))
+        .nest("/passkeys", passkey_routes())
         .with_state(state)
 }
 
@@ -67,12 +91,7 @@ pub struct Credentials {
 }
 
 /// What a login or refresh answers (the refresh token travels only in the cookie).
-#[derive(Serialize, Deserialize)]
-pub struct Tokens {
-    pub access_token: String,
-    /// Milliseconds since the Unix epoch.
-    pub access_expires_at: u128,
-}
+pub use authlite_axum::SignedIn as Tokens;
 
 fn millis(t: SystemTime) -> u128 {
     t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis())
@@ -101,13 +120,7 @@ async fn login(
     let login =
         blocking(&state.auth, move |auth| auth.login(&body.username, &body.password, &client))
             .await?;
-    // The session's idle expiry bounds the refresh token.
-    let cookie = state.cookie.set(&login.refresh_token, login.session.idle_expires_at);
-    let tokens = Tokens {
-        access_token: login.access_token,
-        access_expires_at: millis(login.access_expires_at),
-    };
-    Ok((AppendHeaders([(SET_COOKIE, cookie)]), Json(tokens)))
+    Ok(signed_in(&state.cookie, login))
 }
 
 async fn refresh(
@@ -142,6 +155,20 @@ async fn me(Authenticated(who): Authenticated) -> Json<Principal> {
     Json(who)
 }
 
+/// The caller's session, with how it signed in (`method`: `password`, `passkey`, ...).
+async fn my_session(
+    State(auth): State<Auth>,
+    Authenticated(who): Authenticated,
+) -> Result<Json<Session>, ApiError> {
+    let id = who.session_id.ok_or(ApiError::MissingCredentials)?;
+    Ok(Json(blocking(&auth, move |auth| auth.session(id)).await?))
+}
+
+/// The passkey page.
+async fn page() -> Html<&'static str> {
+    Html(include_str!("passkeys.html"))
+}
+
 /// The same answer from the signature alone (revocation NOT seen): for comparison only.
 async fn me_stateless(
     State(auth): State<Auth>,
@@ -165,12 +192,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let addr: SocketAddr = args.next().unwrap_or_else(|| "127.0.0.1:3000".into()).parse()?;
     let db = args.next().unwrap_or_else(|| "service.db".into());
-    let cookie = match args.next().as_deref() {
-        None => RefreshCookie::default(),
-        Some("--insecure-dev-http") => RefreshCookie::insecure_dev_http(),
-        Some(other) => return Err(format!("unknown argument {other:?}").into()),
-    };
-    let auth = Auth::open_with(Config::new(db))?;
+    let mut cookie = RefreshCookie::default();
+    let mut origin = format!("http://localhost:{}", addr.port());
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--insecure-dev-http" => cookie = RefreshCookie::insecure_dev_http(),
+            "--origin" => origin = args.next().ok_or("--origin needs a URL")?,
+            other => return Err(format!("unknown argument {other:?}").into()),
+        }
+    }
+    let rp = relying_party(&origin)?;
+    let auth = Auth::open_with(Config { relying_party: Some(rp), ..Config::new(db) })?;
     auth.declare_role("admin", &[("*", "*")])?;
     let state = AppState { auth, cookie };
     let listener = tokio::net::TcpListener::bind(addr).await?;

@@ -49,6 +49,11 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(feature = "passkeys")]
+mod passkeys;
+#[cfg(feature = "passkeys")]
+pub use passkeys::{Finish, LoginStart, NewPasskey, SignedIn, Started, passkey_routes, signed_in};
+
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
