@@ -61,6 +61,16 @@ impl Db {
     }
 }
 
+impl Db {
+    /// Runs SQL behind the engine's back.
+    fn exec(&self, sql: &str) {
+        match self.schema {
+            Some(_) => admin(&self.arg).batch_execute(sql).unwrap(),
+            None => rusqlite::Connection::open(&self.arg).unwrap().execute_batch(sql).unwrap(),
+        }
+    }
+}
+
 impl Drop for Db {
     fn drop(&mut self) {
         if let (Some(schema), Ok(base)) =
@@ -100,7 +110,46 @@ macro_rules! backend_tests {
     };
 }
 
-backend_tests!(person_by_hand, machine_credentials, people_credentials, json_output_and_exit_codes);
+backend_tests!(
+    person_by_hand,
+    machine_credentials,
+    people_credentials,
+    json_output_and_exit_codes,
+    passkeys_listed_renamed_and_revoked,
+);
+
+/// `passkey list|rename|revoke`, on passkeys put in place as a registration would leave
+/// them (list, rename and revoke never read the key material).
+fn passkeys_listed_renamed_and_revoked(database: &Db) {
+    let db = database.arg.as_str();
+    let ok = |args: &[&str], stdin: &str| ok_in(db, args, stdin);
+    ok(&["init"], "");
+    ok(&["user", "add", "alice"], "a long passphrase\n");
+    assert_eq!(ok(&["passkey", "list", "alice"], "").trim(), "no passkeys");
+    for (handle, name) in [("01", "phone"), ("02", "laptop")] {
+        let blob = |hex: &str| match database.schema {
+            Some(_) => format!("'\\x{hex}'::bytea"),
+            None => format!("x'{hex}'"),
+        };
+        database.exec(&format!(
+            "INSERT INTO passkeys (user_id, credential_id, user_handle, name, credential, \
+             backup_eligible, backed_up, created_at) VALUES (1, {}, {}, '{name}', '{{}}', 1, 1, 0)",
+            blob(handle),
+            blob("00112233445566778899aabbccddeeff"),
+        ));
+    }
+    let listed = ok(&["passkey", "list", "alice"], "");
+    assert!(listed.contains("phone") && listed.contains("laptop") && listed.contains("never used"));
+    ok(&["passkey", "rename", "2", "work laptop"], "");
+    let listed = json_of(db, &["passkey", "list", "alice"], "", 0);
+    assert_eq!(listed[1]["name"], "work laptop");
+    assert_eq!(json_of(db, &["passkey", "revoke", "1"], "", 0)["revoked"], 1);
+    // Alice still has her password: her last passkey can go too.
+    ok(&["passkey", "revoke", "2"], "");
+    let missing = json_of(db, &["passkey", "revoke", "2"], "", 21);
+    assert_eq!(missing["error"], "not_found");
+    assert!(!run(&["--db", db, "passkey", "rename", "x", "y"], "").status.success());
+}
 
 #[test]
 fn demo_walks_the_whole_flow_and_shows_the_rejections() {

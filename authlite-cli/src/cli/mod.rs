@@ -8,6 +8,7 @@ mod demo;
 mod exit;
 mod key;
 mod mfa;
+mod passkey;
 mod role;
 mod scoped;
 mod session;
@@ -96,6 +97,9 @@ enum Command {
     /// The TOTP second factor.
     #[command(subcommand)]
     Mfa(mfa::MfaCommand),
+    /// Passkeys: list, rename, revoke.
+    #[command(subcommand)]
+    Passkey(passkey::PasskeyCommand),
     /// Delete ended sessions, spent one-time tokens and expired revocation entries.
     Purge,
 }
@@ -223,6 +227,7 @@ pub(crate) fn run(args: Args) -> Result<Out> {
         }
         Command::Apikey(cmd) => apikey::run(&auth, cmd),
         Command::Mfa(cmd) => mfa::run(&auth, cmd),
+        Command::Passkey(cmd) => passkey::run(&auth, cmd),
         Command::Scoped(cmd) => scoped::run(&auth, cmd),
         Command::Key(cmd) => key::run(&auth, cmd),
         Command::Role(cmd) => role::run(&auth, cmd),
