@@ -4,6 +4,10 @@ use std::sync::Arc;
 
 use authlite::{Config, ManualClock};
 
+/// The tests' software authenticator (1Password's `passkey` crate).
+#[path = "../../tests/integration/authenticator.rs"]
+pub mod authenticator;
+
 /// An in-memory engine configuration with cheap password hashing and the given clock.
 pub fn config(clock: &ManualClock) -> Config {
     Config { pbkdf2_iterations: 1_000, clock: Arc::new(clock.clone()), ..Config::in_memory() }

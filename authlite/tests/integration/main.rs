@@ -5,6 +5,8 @@ mod common;
 
 mod accounts;
 mod audit;
+#[cfg(feature = "passkeys")]
+mod authenticator;
 mod cache;
 mod concurrency;
 #[cfg(unix)]

@@ -4,153 +4,12 @@
 
 use std::time::Duration;
 
+use crate::authenticator::{Device, ORIGIN};
+use crate::common::*;
 use authlite::{
     AuditKind, AuditQuery, Auth, ClientInfo, Config, ErrorKind, NewUser, PasskeyCeremony,
     PasskeyId, PasskeyLogin, RelyingParty, SignInMethod, UserId,
 };
-use passkey::authenticator::{
-    Authenticator, CredentialStore, DiscoverabilitySupport, StoreInfo, UiHint, UserCheck,
-    UserValidationMethod,
-};
-use passkey::client::{Client, DefaultClientData};
-use passkey::crypto::rust_crypto::RustCryptoBackend;
-use passkey::types::Passkey;
-use passkey::types::ctap2::make_credential::{
-    Options, PublicKeyCredentialRpEntity, PublicKeyCredentialUserEntity,
-};
-use passkey::types::ctap2::{Aaguid, Ctap2Error, StatusCode};
-use passkey::types::webauthn::{
-    CredentialCreationOptions, CredentialRequestOptions, PublicKeyCredentialCreationOptions,
-    PublicKeyCredentialDescriptor, PublicKeyCredentialRequestOptions,
-};
-use url::Url;
-
-use crate::common::*;
-
-pub const ORIGIN: &str = "https://till.example.com";
-
-/// The user at the authenticator: present, and verified (a PIN or a fingerprint) unless
-/// told otherwise.
-struct Person {
-    verifies: bool,
-}
-
-#[async_trait::async_trait]
-impl UserValidationMethod for Person {
-    type PasskeyItem = Passkey;
-
-    async fn check_user<'a>(
-        &self,
-        _hint: UiHint<'a, Passkey>,
-        presence: bool,
-        verification: bool,
-    ) -> Result<UserCheck, Ctap2Error> {
-        Ok(UserCheck { presence, verification: verification && self.verifies })
-    }
-
-    fn is_verification_enabled(&self) -> Option<bool> {
-        Some(true)
-    }
-
-    fn is_presence_enabled(&self) -> bool {
-        true
-    }
-}
-
-/// The keys an authenticator holds, all discoverable (the crate's own `MemoryStore` finds
-/// only listed credentials, so usernameless sign-in needs this one).
-#[derive(Clone, Default)]
-pub struct Keys(Vec<Passkey>);
-
-#[async_trait::async_trait]
-impl CredentialStore for Keys {
-    type PasskeyItem = Passkey;
-
-    async fn find_credentials(
-        &self,
-        ids: Option<&[PublicKeyCredentialDescriptor]>,
-        rp_id: &str,
-        _user_handle: Option<&[u8]>,
-    ) -> Result<Vec<Passkey>, StatusCode> {
-        let listed = |k: &Passkey| match ids {
-            Some(ids) if !ids.is_empty() => ids.iter().any(|d| d.id == k.credential_id),
-            _ => true,
-        };
-        let found: Vec<Passkey> =
-            self.0.iter().filter(|k| k.rp_id == rp_id && listed(k)).cloned().collect();
-        if found.is_empty() { Err(Ctap2Error::NoCredentials.into()) } else { Ok(found) }
-    }
-
-    async fn save_credential(
-        &mut self,
-        key: Passkey,
-        _user: PublicKeyCredentialUserEntity,
-        _rp: PublicKeyCredentialRpEntity,
-        _options: Options,
-    ) -> Result<(), StatusCode> {
-        self.0.push(key);
-        Ok(())
-    }
-
-    async fn update_credential(&mut self, key: &Passkey) -> Result<(), StatusCode> {
-        for held in &mut self.0 {
-            if held.credential_id == key.credential_id {
-                *held = key.clone();
-            }
-        }
-        Ok(())
-    }
-
-    async fn get_info(&self) -> StoreInfo {
-        StoreInfo { discoverability: DiscoverabilitySupport::ForcedDiscoverable }
-    }
-}
-
-/// A phone with a passkey app, at `origin`.
-pub struct Device {
-    client: Client<Keys, Person, RustCryptoBackend, public_suffix::PublicSuffixList, ()>,
-    origin: Url,
-}
-
-impl Device {
-    pub fn new() -> Device {
-        Device::at(ORIGIN, true)
-    }
-
-    fn at(origin: &str, verifies: bool) -> Device {
-        let store = Keys::default();
-        let authenticator =
-            Authenticator::new(Aaguid::new_empty(), store, Person { verifies }, RustCryptoBackend);
-        Device { client: Client::new(authenticator), origin: Url::parse(origin).unwrap() }
-    }
-
-    /// What `navigator.credentials.create({ publicKey })` answers, as JSON.
-    pub fn create(&mut self, ceremony: &PasskeyCeremony) -> String {
-        let public_key: PublicKeyCredentialCreationOptions =
-            serde_json::from_str(&ceremony.options).expect("creation options parse");
-        let request = CredentialCreationOptions { public_key };
-        let created =
-            pollster::block_on(self.client.register(&self.origin, request, DefaultClientData))
-                .expect("the authenticator registers");
-        serde_json::to_string(&created).unwrap()
-    }
-
-    /// What `navigator.credentials.get({ publicKey })` answers, as JSON.
-    pub fn get(&mut self, ceremony: &PasskeyCeremony) -> String {
-        let public_key: PublicKeyCredentialRequestOptions =
-            serde_json::from_str(&ceremony.options).expect("request options parse");
-        let request = CredentialRequestOptions { public_key };
-        let got =
-            pollster::block_on(self.client.authenticate(&self.origin, request, DefaultClientData))
-                .expect("the authenticator signs");
-        serde_json::to_string(&got).unwrap()
-    }
-
-    /// Every passkey the device holds, to tamper with (a clone, a rollback).
-    fn keys(&mut self) -> &mut Keys {
-        self.client.authenticator_mut().store_mut()
-    }
-}
 
 pub fn rp_config(env: &Env) -> Config {
     let rp = RelyingParty::new("till.example.com", "Till", [ORIGIN]);
@@ -168,7 +27,7 @@ fn client() -> ClientInfo {
 /// Registers a passkey for `user` on `device`.
 fn enroll(auth: &Auth, device: &mut Device, user: UserId, name: &str) -> PasskeyId {
     let ceremony = auth.start_passkey_registration(user, name).unwrap();
-    let answer = device.create(&ceremony);
+    let answer = device.create(&ceremony.options);
     auth.finish_passkey_registration(&ceremony.id, &answer).expect("registration verifies").id
 }
 
@@ -178,7 +37,7 @@ fn sign_in(
     how: PasskeyLogin<'_>,
 ) -> authlite::Result<authlite::Login> {
     let ceremony = auth.start_passkey_login(how)?;
-    let answer = device.get(&ceremony);
+    let answer = device.get(&ceremony.options);
     auth.finish_passkey_login(&ceremony.id, &answer, &client())
 }
 
@@ -228,13 +87,13 @@ fn a_ceremony_is_single_use_and_dies_after_five_minutes(b: Backend) {
     enroll(&auth, &mut phone, alice.id, "phone");
 
     let ceremony = auth.start_passkey_login(PasskeyLogin::Discoverable).unwrap();
-    let answer = phone.get(&ceremony);
+    let answer = phone.get(&ceremony.options);
     auth.finish_passkey_login(&ceremony.id, &answer, &client()).unwrap();
     let replay = auth.finish_passkey_login(&ceremony.id, &answer, &client());
     assert_eq!(err(replay), ErrorKind::InvalidToken, "replayed");
 
     let ceremony = auth.start_passkey_login(PasskeyLogin::Discoverable).unwrap();
-    let answer = phone.get(&ceremony);
+    let answer = phone.get(&ceremony.options);
     env.clock.advance(Duration::from_secs(5 * 60));
     assert_eq!(
         err(auth.finish_passkey_login(&ceremony.id, &answer, &client())),
@@ -267,10 +126,10 @@ fn a_ceremony_started_in_one_engine_finishes_in_another(b: Backend) {
     let alice = user(&a, "alice");
     let mut phone = Device::new();
     let ceremony = a.start_passkey_registration(alice.id, "phone").unwrap();
-    let answer = phone.create(&ceremony);
+    let answer = phone.create(&ceremony.options);
     let id = b.finish_passkey_registration(&ceremony.id, &answer).unwrap().id;
     let ceremony = b.start_passkey_login(PasskeyLogin::Account("alice")).unwrap();
-    let answer = phone.get(&ceremony);
+    let answer = phone.get(&ceremony.options);
     assert_eq!(
         a.finish_passkey_login(&ceremony.id, &answer, &client()).unwrap().session.method,
         SignInMethod::Passkey(id)
@@ -288,7 +147,8 @@ fn wrong_origin_wrong_rp_and_no_user_verification_are_refused_counted_and_audite
     // A page elsewhere: the client data names its origin. The signature covers the client
     // data, so rewriting it to ours would break the signature; either way it is refused.
     let ceremony = auth.start_passkey_login(PasskeyLogin::Account("alice")).unwrap();
-    let mut answer: serde_json::Value = serde_json::from_str(&phone.get(&ceremony)).unwrap();
+    let mut answer: serde_json::Value =
+        serde_json::from_str(&phone.get(&ceremony.options)).unwrap();
     // Rewrite the client data's origin as a page elsewhere would have it: the signature
     // covers the client data, so either the origin or the signature check fails.
     let client_data = answer["response"]["clientDataJSON"].as_str().unwrap().to_owned();
@@ -307,7 +167,7 @@ fn wrong_origin_wrong_rp_and_no_user_verification_are_refused_counted_and_audite
     let mut other_phone = Device::at("https://example.com", true);
     enroll(&other, &mut other_phone, bob.id, "phone");
     let theirs = other.start_passkey_login(PasskeyLogin::Discoverable).unwrap();
-    let answer = other_phone.get(&theirs);
+    let answer = other_phone.get(&theirs.options);
     let ours = auth.start_passkey_login(PasskeyLogin::Discoverable).unwrap();
     assert_eq!(
         err(auth.finish_passkey_login(&ours.id, &answer, &client())),
@@ -318,18 +178,22 @@ fn wrong_origin_wrong_rp_and_no_user_verification_are_refused_counted_and_audite
     let mut lax = Device::at(ORIGIN, false);
     *lax.keys() = phone.keys().clone();
     let ceremony = auth.start_passkey_login(PasskeyLogin::Account("alice")).unwrap();
-    let public_key: PublicKeyCredentialRequestOptions =
-        serde_json::from_str(&ceremony.options).unwrap();
-    let request = CredentialRequestOptions { public_key };
-    let unverified =
-        pollster::block_on(lax.client.authenticate(&lax.origin, request, DefaultClientData));
-    if let Ok(answer) = unverified {
-        let answer = serde_json::to_string(&answer).unwrap();
-        assert_eq!(
-            err(auth.finish_passkey_login(&ceremony.id, &answer, &client())),
-            ErrorKind::InvalidCredentials
-        );
-    }
+    // A client that ignores the RP's requirement asks for no verification: the authenticator
+    // signs, and its flags say the user was not verified.
+    let mut options: serde_json::Value = serde_json::from_str(&ceremony.options).unwrap();
+    assert_eq!(options["userVerification"], "required");
+    options["userVerification"] = "discouraged".into();
+    let answer = lax.get(&options.to_string());
+    let e = auth.finish_passkey_login(&ceremony.id, &answer, &client()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidCredentials);
+    let audit = auth.audit(&AuditQuery::default()).unwrap();
+    let reasons: Vec<String> = audit
+        .iter()
+        .filter(|e| e.kind == AuditKind::PasskeyFailed)
+        .map(|e| format!("{:?}", e.detail))
+        .collect();
+    assert!(reasons.iter().any(|r| r.contains("origin")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("verif")), "{reasons:?}");
 
     assert!(count(&auth, AuditKind::PasskeyFailed) >= 2);
     assert!(count(&auth, AuditKind::LoginFailed) >= 2, "counted like wrong passwords");
@@ -380,7 +244,7 @@ fn another_accounts_passkey_or_ceremony_does_not_sign_in() {
     let mut options: serde_json::Value = serde_json::from_str(&unlisted.options).unwrap();
     options["allowCredentials"] = serde_json::json!([]);
     unlisted.options = options.to_string();
-    let answer = bobs.get(&unlisted);
+    let answer = bobs.get(&unlisted.options);
     assert_eq!(
         err(auth.finish_passkey_login(&ceremony.id, &answer, &client())),
         ErrorKind::InvalidCredentials
@@ -473,7 +337,7 @@ fn a_passkey_skips_the_second_factor_and_answers_it_after_a_password() {
     assert_eq!(count(&auth, AuditKind::MfaFailed), 1);
     // A challenge voided by a password change cannot be answered with a passkey either.
     let ceremony = auth.start_passkey_login(PasskeyLogin::SecondFactor(&challenge)).unwrap();
-    let answer = phone.get(&ceremony);
+    let answer = phone.get(&ceremony.options);
     auth.set_password(alice.id, "another long passphrase").unwrap();
     assert_eq!(
         err(auth.finish_passkey_login(&ceremony.id, &answer, &client())),
@@ -537,7 +401,7 @@ fn registering_checks_the_account_the_name_and_duplicates() {
     assert_eq!(options["excludeCredentials"].as_array().unwrap().len(), 1);
     // Deactivated: no ceremony, and a started one cannot finish.
     let started = auth.start_passkey_registration(alice.id, "laptop").unwrap();
-    let answer = Device::new().create(&started);
+    let answer = Device::new().create(&started.options);
     auth.deactivate_user(alice.id).unwrap();
     assert_eq!(
         err(auth.finish_passkey_registration(&started.id, &answer)),
