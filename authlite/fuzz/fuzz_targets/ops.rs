@@ -255,7 +255,10 @@ impl Harness {
         }
         if let Some(who) = expect("validate", self.auth.validate(&access.token), &reasons) {
             let session = &self.sessions[access.session];
-            assert_eq!((who.user_id, who.session_id), (self.users[session.user].id, Some(session.id)));
+            assert_eq!(
+                (who.user_id, who.session_id),
+                (self.users[session.user].id, Some(session.id))
+            );
         }
     }
 

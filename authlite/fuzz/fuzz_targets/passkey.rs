@@ -8,7 +8,9 @@
 
 use std::sync::OnceLock;
 
-use authlite::{Auth, ClientInfo, Config, ErrorKind, ManualClock, NewUser, PasskeyLogin, RelyingParty};
+use authlite::{
+    Auth, ClientInfo, Config, ErrorKind, ManualClock, NewUser, PasskeyLogin, RelyingParty,
+};
 use authlite_fuzz::authenticator::{Device, ORIGIN};
 use authlite_fuzz::config;
 use base64::Engine as _;
@@ -76,7 +78,10 @@ fuzz_target!(|data: &[u8]| {
         .to_string()
     };
     let refused = |kind: ErrorKind| {
-        matches!(kind, ErrorKind::InvalidCredentials | ErrorKind::InvalidInput | ErrorKind::Conflict)
+        matches!(
+            kind,
+            ErrorKind::InvalidCredentials | ErrorKind::InvalidInput | ErrorKind::Conflict
+        )
     };
     let alice = auth.find_user("alice").expect("alice").id;
     if mode & 4 == 0 {
@@ -86,7 +91,8 @@ fuzz_target!(|data: &[u8]| {
             Ok(info) => panic!("fuzz input registered a passkey: {info:?}"),
         }
     } else {
-        let how = if mode & 8 == 0 { PasskeyLogin::Discoverable } else { PasskeyLogin::Account("alice") };
+        let how =
+            if mode & 8 == 0 { PasskeyLogin::Discoverable } else { PasskeyLogin::Account("alice") };
         let ceremony = auth.start_passkey_login(how).expect("start");
         match auth.finish_passkey_login(&ceremony.id, &body, &ClientInfo::default()) {
             Err(e) => assert!(refused(e.kind()), "login: {e}"),

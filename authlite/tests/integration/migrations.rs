@@ -160,6 +160,8 @@ fn version_6_keys_keep_their_scopes_and_sessions_their_method() {
              ALTER TABLE one_time_tokens DROP COLUMN method;
              ALTER TABLE one_time_pad DROP COLUMN method;
              ALTER TABLE scoped_revocations DROP COLUMN generation;
+             DROP TABLE passkeys;
+             DROP TABLE passkey_ceremonies;
              PRAGMA user_version = 6;",
         )
         .unwrap();
@@ -170,4 +172,6 @@ fn version_6_keys_keep_their_scopes_and_sessions_their_method() {
     let alice = auth.find_user("alice").unwrap();
     let sessions = auth.sessions(alice.id).unwrap();
     assert_eq!(sessions[0].method, authlite::SignInMethod::Password);
+    // Version 8 brought the passkey tables back, empty.
+    assert!(auth.passkeys(alice.id).unwrap().is_empty());
 }

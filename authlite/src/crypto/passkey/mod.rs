@@ -43,7 +43,7 @@ pub(crate) struct Verified {
 }
 
 /// Why a browser's answer was refused.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Rejected {
     /// Malformed, or a check failed; the reason is for the audit trail.
     Invalid(String),

@@ -12,7 +12,7 @@
 
 use super::Attempt;
 use super::second_factor::invalid_challenge;
-use crate::crypto::passkey::{Assertion, Rejected};
+use crate::crypto::passkey::{Assertion, Rejected, Verified};
 use crate::crypto::random;
 use crate::features::accounts;
 use crate::features::engine::{Engine, Settled, Tx};
@@ -100,51 +100,43 @@ impl Engine {
                 Settled::Done(row) => row,
                 Settled::Refused(e) => return Ok(Settled::Refused(e)),
             };
-            let presented_key = assertion.as_ref().ok().and_then(|a| {
-                let key = tx.passkey_by_credential(a.credential_id()).transpose()?;
-                Some(key.map(|k| (a, k)))
-            });
-            let presented_key = presented_key.transpose()?;
-            let attempt =
-                identify(&row, presented_key.as_ref().map(|(_, k)| k), &assertion, client);
+            // Stage 1: the passkey the answer names, if it parses and names one.
+            let key = match &assertion {
+                Ok(assertion) => tx.passkey_by_credential(assertion.credential_id())?,
+                Err(_) => None,
+            };
+            let attempt = identify(&row, key.as_ref(), &assertion, client);
             if let Some(refused) = self.refused(tx, &attempt)? {
                 return Ok(Settled::Refused(refused));
             }
-            let checked = match (&assertion, &presented_key) {
-                (Err(Rejected::Invalid(reason)), _) => Err(Rejected::Invalid(reason.clone())),
-                (Err(Rejected::Cloned), _) | (Ok(_), None) => {
-                    Err(Rejected::Invalid("unknown passkey".into()))
-                }
-                (Ok(_), Some((assertion, key))) => owned_by(&row, &attempt, assertion, key)
-                    .and_then(|()| verifier.finish_login(&row.state, assertion, &key.credential)),
+            // Stage 3: whose it is, then the WebAuthn checks.
+            let checked = match (&assertion, key) {
+                (Ok(assertion), Some(key)) => owned_by(&row, &attempt, assertion, &key)
+                    .and_then(|()| verifier.finish_login(&row.state, assertion, &key.credential))
+                    .map(|verified| (key, verified)),
+                (Ok(_), None) => Err(Rejected::Invalid("unknown passkey".into())),
+                (Err(rejected), _) => Err(rejected.clone()),
             };
-            let verified = match checked {
-                Ok(verified) => verified,
+            let (key, verified) = match checked {
+                Ok(checked) => checked,
                 Err(rejected) => {
-                    return Ok(Settled::Refused(
-                        self.passkey_failed(tx, &row, &attempt, rejected)?,
-                    ));
+                    let failed = self.passkey_failed(tx, &row, &attempt, rejected)?;
+                    return Ok(Settled::Refused(failed));
                 }
             };
-            let Some((_, key)) = &presented_key else { return Err(invalid_challenge()) };
-            let id = key.info.id;
-            tx.passkey_used(
-                id,
-                &verified.credential,
-                verified.backup_eligible,
-                verified.backed_up,
-                tx.now(),
-            )?;
+            let (id, user) = (key.info.id, key.info.user_id);
+            let Verified { credential, backup_eligible, backed_up } = verified;
+            tx.passkey_used(id, &credential, backup_eligible, backed_up, tx.now())?;
             let method = SignInMethod::Passkey(id);
             match (row.kind, &row.challenge) {
                 (CeremonyKind::SecondFactor, Some(selector)) => {
-                    let user = key.info.user_id;
                     if let Err(e) = self.live_challenge(tx, selector, user) {
                         return Ok(Settled::Refused(e));
                     }
                     self.second_factor_passed(tx, &attempt, selector, method)
                 }
-                _ => self.signed_in(tx, &attempt, key.info.user_id, method),
+                (CeremonyKind::SecondFactor, None) => Err(invalid_challenge()),
+                _ => self.signed_in(tx, &attempt, user, method),
             }
         })
     }
