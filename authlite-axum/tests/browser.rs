@@ -53,6 +53,11 @@ async fn a_browser_registers_a_passkey_signs_out_and_signs_in_with_it() {
     let alice = auth.find_user("alice").unwrap();
     let passkeys = auth.passkeys(alice.id).unwrap();
     assert_eq!(passkeys.len(), 1, "one passkey registered");
+    assert!(
+        passkeys[0].backup_eligible && passkeys[0].backed_up,
+        "the flags as the authenticator set them"
+    );
+    assert!(passkeys[0].last_used_at.is_some());
     let sessions = auth.sessions(alice.id).unwrap();
     let by_passkey: Vec<_> =
         sessions.iter().filter(|s| s.method == SignInMethod::Passkey(passkeys[0].id)).collect();

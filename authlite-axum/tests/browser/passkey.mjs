@@ -1,6 +1,6 @@
 // Drives the example service's passkey page in headless Chromium with a virtual
 // authenticator (DevTools protocol: WebAuthn.enable, WebAuthn.addVirtualAuthenticator with
-// a resident key and user verification): sign up with a password, add a passkey, sign
+// a resident key, user verification and backup flags): sign up with a password, add a passkey, sign
 // out, sign in with the passkey (usernameless), ask /me/session. Prints what the page did
 // and what the server answered; exits non-zero at the first failed step.
 //
@@ -26,6 +26,9 @@ try {
       hasUserVerification: true,
       isUserVerified: true,
       automaticPresenceSimulation: true,
+      // A synced ("multi-device") passkey: the server records both flags.
+      defaultBackupEligibility: true,
+      defaultBackupState: true,
     },
   });
   await page.goto(url);
