@@ -33,6 +33,13 @@ fn not_found() -> Error {
     Error::new(ErrorKind::NotFound, "no such passkey")
 }
 
+/// What [`Engine::take_ceremony`] found.
+pub(super) enum Taken {
+    Live(CeremonyRow),
+    /// Not finishable: why, and the account it was started for, if any.
+    Refused(Error, Option<UserId>),
+}
+
 pub(super) fn invalid_ceremony() -> Error {
     Error::new(ErrorKind::InvalidToken, "invalid, finished or unknown passkey ceremony")
 }
@@ -56,29 +63,29 @@ impl Engine {
         Ok(issued.text)
     }
 
-    /// Ends the ceremony `presented`, of a kind in `accept`, and returns it: `InvalidToken` when it is
-    /// unknown, finished or of another kind, `ExpiredToken` after its 5 minutes. A found
-    /// ceremony is deleted whatever follows; the refusals are `Settled::Refused` so that the
-    /// deletion commits and a failed answer uses the ceremony up too.
+    /// Ends the ceremony `presented`, of a kind in `accept`, and returns it; refused when
+    /// it is unknown, finished or of another kind (`InvalidToken`) or past its 5 minutes
+    /// (`ExpiredToken`). A found ceremony is deleted whatever follows: the caller commits
+    /// (a `Settled::Refused` does), so a failed answer uses the ceremony up too.
     pub(super) fn take_ceremony(
         &self,
         tx: &Tx<'_, '_>,
         presented: &Presented<'_>,
         accept: &[CeremonyKind],
-    ) -> Result<Settled<CeremonyRow>> {
-        let Some(row) = tx.ceremony(presented.selector)? else { return Err(invalid_ceremony()) };
-        if !presented.matches(&row.secret_hash) {
-            return Err(invalid_ceremony());
-        }
+    ) -> Result<Taken> {
+        let row = match tx.ceremony(presented.selector)? {
+            Some(row) if presented.matches(&row.secret_hash) => row,
+            _ => return Ok(Taken::Refused(invalid_ceremony(), None)),
+        };
         tx.delete_ceremony(presented.selector)?;
         if !accept.contains(&row.kind) {
-            return Ok(Settled::Refused(invalid_ceremony()));
+            return Ok(Taken::Refused(invalid_ceremony(), row.user));
         }
         if tx.now() >= row.expires_at {
             let expired = Error::new(ErrorKind::ExpiredToken, "passkey ceremony expired");
-            return Ok(Settled::Refused(expired));
+            return Ok(Taken::Refused(expired, row.user));
         }
-        Ok(Settled::Done(row))
+        Ok(Taken::Live(row))
     }
 
     pub(crate) fn start_passkey_registration(
@@ -126,8 +133,8 @@ impl Engine {
         let presented = parse_ceremony(ceremony)?;
         self.write_settled(|tx| {
             let row = match self.take_ceremony(tx, &presented, &[CeremonyKind::Register])? {
-                Settled::Done(row) => row,
-                Settled::Refused(e) => return Ok(Settled::Refused(e)),
+                Taken::Live(row) => row,
+                Taken::Refused(e, _) => return Ok(Settled::Refused(e)),
             };
             let (Some(user), Some(name), Some(handle)) = (row.user, &row.name, &row.user_handle)
             else {

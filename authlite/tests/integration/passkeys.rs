@@ -89,8 +89,12 @@ fn a_ceremony_is_single_use_and_dies_after_five_minutes(b: Backend) {
     let ceremony = auth.start_passkey_login(PasskeyLogin::Discoverable).unwrap();
     let answer = phone.get(&ceremony.options);
     auth.finish_passkey_login(&ceremony.id, &answer, &client()).unwrap();
+    let failed_before = count(&auth, AuditKind::LoginFailed);
     let replay = auth.finish_passkey_login(&ceremony.id, &answer, &client());
     assert_eq!(err(replay), ErrorKind::InvalidToken, "replayed");
+    // Counted (like a wrong password) and audited.
+    assert_eq!(count(&auth, AuditKind::LoginFailed), failed_before + 1);
+    assert_eq!(count(&auth, AuditKind::PasskeyFailed), 1);
 
     let ceremony = auth.start_passkey_login(PasskeyLogin::Discoverable).unwrap();
     let answer = phone.get(&ceremony.options);

@@ -17,7 +17,7 @@ use crate::crypto::random;
 use crate::features::accounts;
 use crate::features::engine::{Engine, Settled, Tx};
 use crate::features::one_time::parse;
-use crate::features::passkeys::{CEREMONY_TTL, parse_ceremony};
+use crate::features::passkeys::{CEREMONY_TTL, Taken, parse_ceremony};
 use crate::store::{Ceremony, CeremonyKind, CeremonyRow, PasskeyRow, Purpose};
 use crate::values::audit::AuditKind;
 use crate::values::clock::millis;
@@ -97,8 +97,18 @@ impl Engine {
         self.write_settled(|tx| {
             let accept = [CeremonyKind::Login, CeremonyKind::SecondFactor];
             let row = match self.take_ceremony(tx, &presented, &accept)? {
-                Settled::Done(row) => row,
-                Settled::Refused(e) => return Ok(Settled::Refused(e)),
+                Taken::Live(row) => row,
+                // A replayed, expired or foreign ceremony counts like a wrong answer.
+                Taken::Refused(e, user) => {
+                    let attempt = match user {
+                        Some(user) => Attempt::of(user, client),
+                        None => Attempt::named(None, None, "", client),
+                    };
+                    let detail = format!("passkey: {e}");
+                    tx.audit(AuditKind::PasskeyFailed, attempt.record().detail(detail.clone()))?;
+                    self.first_factor_failed(tx, &attempt, &detail)?;
+                    return Ok(Settled::Refused(e));
+                }
             };
             // Stage 1: the passkey the answer names, if it parses and names one.
             let key = match &assertion {
