@@ -10,11 +10,11 @@ fn main() {
     println!("cargo::rerun-if-env-changed=PATH");
     println!("cargo::rerun-if-changed=tests/browser/node_modules");
     let modules = Path::new("tests/browser/node_modules/puppeteer-core");
-    if let Some(chromium) = chromium() {
-        if modules.is_dir() {
-            println!("cargo::rustc-cfg=authlite_browser_tests");
-            println!("cargo::rustc-env=AUTHLITE_TEST_CHROMIUM={}", chromium.display());
-        }
+    if let Some(chromium) = chromium()
+        && modules.is_dir()
+    {
+        println!("cargo::rustc-cfg=authlite_browser_tests");
+        println!("cargo::rustc-env=AUTHLITE_TEST_CHROMIUM={}", chromium.display());
     }
 }
 

@@ -95,10 +95,10 @@ impl Engine {
                     "username is already taken, or looks like one that is",
                 ));
             }
-            if let Some(email) = &email {
-                if tx.email_taken(&email.key, None)? {
-                    return Err(Error::new(ErrorKind::Conflict, "email is already registered"));
-                }
+            if let Some(email) = &email
+                && tx.email_taken(&email.key, None)?
+            {
+                return Err(Error::new(ErrorKind::Conflict, "email is already registered"));
             }
             let row = NewUserRow {
                 username: &username.display,
@@ -133,10 +133,10 @@ impl Engine {
         let email = email.map(names::email).transpose()?;
         self.write(|tx| {
             require_user(tx, id)?;
-            if let Some(email) = &email {
-                if tx.email_taken(&email.key, Some(id))? {
-                    return Err(Error::new(ErrorKind::Conflict, "email is already registered"));
-                }
+            if let Some(email) = &email
+                && tx.email_taken(&email.key, Some(id))?
+            {
+                return Err(Error::new(ErrorKind::Conflict, "email is already registered"));
             }
             let pair = email.as_ref().map(|e| (e.display.as_str(), e.key.as_str()));
             tx.set_email(id, pair, tx.now())?;

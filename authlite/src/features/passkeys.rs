@@ -24,7 +24,7 @@ use crate::values::passkey::{PasskeyCeremony, PasskeyInfo};
 use crate::values::user::AccountKind;
 
 /// How long a started ceremony can be finished (the browser's own timeout is the same).
-pub(super) const CEREMONY_TTL: Duration = Duration::from_secs(5 * 60);
+const CEREMONY_TTL: Duration = Duration::from_secs(5 * 60);
 const CEREMONY_PREFIX: &str = "pkc_";
 /// The WebAuthn user id's length: webauthn-rs takes a UUID.
 const HANDLE_LEN: usize = 16;
@@ -52,14 +52,15 @@ impl Engine {
         })
     }
 
-    /// Stores a started ceremony; its id for the browser.
+    /// Stores a started ceremony, to be finished within 5 minutes; its id for the browser.
     pub(super) fn store_ceremony(
         &self,
         tx: &Tx<'_, '_>,
         ceremony: &Ceremony<'_>,
     ) -> Result<String> {
         let issued = secret::issue(CEREMONY_PREFIX)?;
-        tx.insert_ceremony(&issued.selector, &issued.hash, ceremony, tx.now())?;
+        let expires_at = tx.now().saturating_add(millis(CEREMONY_TTL));
+        tx.insert_ceremony(&issued.selector, &issued.hash, ceremony, tx.now(), expires_at)?;
         Ok(issued.text)
     }
 
@@ -117,7 +118,6 @@ impl Engine {
                 user_handle: Some(&handle),
                 challenge: None,
                 state: &started.state,
-                expires_at: tx.now().saturating_add(millis(CEREMONY_TTL)),
             };
             let id = self.store_ceremony(tx, &ceremony)?;
             Ok(PasskeyCeremony { id, options: started.options })

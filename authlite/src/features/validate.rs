@@ -51,10 +51,10 @@ impl Engine {
         read: impl FnOnce(&Conn<'_>) -> Result<V>,
     ) -> Result<Arc<V>> {
         let epoch = self.store.epoch();
-        if let Some(entry) = cache.get(key, epoch) {
-            if self.store.observe()? == Some(epoch) {
-                return Ok(entry);
-            }
+        if let Some(entry) = cache.get(key, epoch)
+            && self.store.observe()? == Some(epoch)
+        {
+            return Ok(entry);
         }
         self.store.read(|conn| {
             // The epoch is taken before the read, so a commit racing with it leaves the

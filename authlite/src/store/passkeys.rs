@@ -8,14 +8,19 @@ use crate::values::error::Result;
 use crate::values::ids::{PasskeyId, UserId};
 use crate::values::passkey::PasskeyInfo;
 
-const BY_ID: &str = "SELECT id, user_id, name, created_at, last_used_at, backup_eligible, \
-     backed_up, credential_id, user_handle, credential FROM passkeys WHERE id = ?1";
-const BY_CREDENTIAL: &str = "SELECT id, user_id, name, created_at, last_used_at, \
-     backup_eligible, backed_up, credential_id, user_handle, credential FROM passkeys \
-     WHERE credential_id = ?1";
-const OF_USER: &str = "SELECT id, user_id, name, created_at, last_used_at, backup_eligible, \
-     backed_up, credential_id, user_handle, credential FROM passkeys WHERE user_id = ?1 \
-     ORDER BY id";
+/// A `SELECT` of every passkey column (in `passkey_from_row`'s order) `WHERE ...`.
+macro_rules! select_passkeys {
+    ($where:literal) => {
+        concat!(
+            "SELECT id, user_id, name, created_at, last_used_at, backup_eligible, backed_up, ",
+            "credential_id, user_handle, credential FROM passkeys ",
+            $where
+        )
+    };
+}
+const BY_ID: &str = select_passkeys!("WHERE id = ?1");
+const BY_CREDENTIAL: &str = select_passkeys!("WHERE credential_id = ?1");
+const OF_USER: &str = select_passkeys!("WHERE user_id = ?1 ORDER BY id");
 const INSERT: &str = "INSERT INTO passkeys (user_id, credential_id, user_handle, name, \
      credential, backup_eligible, backed_up, created_at) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id";
@@ -92,7 +97,6 @@ pub(crate) struct Ceremony<'a> {
     pub(crate) challenge: Option<&'a str>,
     /// The WebAuthn library's state, JSON.
     pub(crate) state: &'a str,
-    pub(crate) expires_at: i64,
 }
 
 /// A ceremony as stored.
@@ -203,6 +207,7 @@ impl WriteTx<'_> {
         hash: &SecretHash,
         c: &Ceremony<'_>,
         now: i64,
+        expires_at: i64,
     ) -> Result<()> {
         let args = args![
             selector,
@@ -214,7 +219,7 @@ impl WriteTx<'_> {
             c.challenge,
             c.state,
             now,
-            c.expires_at
+            expires_at
         ];
         self.run(INSERT_CEREMONY, args)?;
         Ok(())

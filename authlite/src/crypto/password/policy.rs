@@ -38,10 +38,10 @@ pub(crate) fn check_new(
         return Err(weak("password must not be the username or email".into()));
     }
     let mut it = folded.chars();
-    if let Some(first) = it.next() {
-        if it.all(|c| c == first) {
-            return Err(weak("password must not be one repeated character".into()));
-        }
+    if let Some(first) = it.next()
+        && it.all(|c| c == first)
+    {
+        return Err(weak("password must not be one repeated character".into()));
     }
     Ok(normalized)
 }

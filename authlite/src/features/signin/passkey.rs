@@ -17,10 +17,9 @@ use crate::crypto::random;
 use crate::features::accounts;
 use crate::features::engine::{Engine, Settled, Tx};
 use crate::features::one_time::parse;
-use crate::features::passkeys::{CEREMONY_TTL, Taken, parse_ceremony};
+use crate::features::passkeys::{Taken, parse_ceremony};
 use crate::store::{Ceremony, CeremonyKind, CeremonyRow, PasskeyRow, Purpose};
 use crate::values::audit::AuditKind;
-use crate::values::clock::millis;
 use crate::values::error::{Error, ErrorKind, Result};
 use crate::values::names;
 use crate::values::passkey::{PasskeyCeremony, PasskeyLogin};
@@ -32,7 +31,6 @@ impl Engine {
     pub(crate) fn start_passkey_login(&self, how: PasskeyLogin<'_>) -> Result<PasskeyCeremony> {
         let verifier = self.passkey_verifier()?;
         self.write(|tx| {
-            let expires_at = tx.now().saturating_add(millis(CEREMONY_TTL));
             let (started, kind, user, name, challenge) = match how {
                 PasskeyLogin::Discoverable => {
                     (verifier.start_login(&[], None)?, CeremonyKind::Login, None, None, None)
@@ -71,15 +69,8 @@ impl Engine {
                     (started, CeremonyKind::SecondFactor, Some(row.user), None, selector)
                 }
             };
-            let ceremony = Ceremony {
-                kind,
-                user,
-                name,
-                user_handle: None,
-                challenge,
-                state: &started.state,
-                expires_at,
-            };
+            let ceremony =
+                Ceremony { kind, user, name, user_handle: None, challenge, state: &started.state };
             let id = self.store_ceremony(tx, &ceremony)?;
             Ok(PasskeyCeremony { id, options: started.options })
         })
