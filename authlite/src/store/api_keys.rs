@@ -155,7 +155,7 @@ impl WriteTx<'_> {
 
     /// `false` if it was already revoked (or does not exist).
     pub(crate) fn revoke_api_key(&self, id: ApiKeyId, now: i64) -> Result<bool> {
-        Ok(self.run(REVOKE, args![id, now])? > 0)
+        Ok(self.revoke(REVOKE, args![id, now])? > 0)
     }
 
     pub(crate) fn touch_api_key(&self, id: ApiKeyId, now: i64) -> Result<()> {

@@ -75,7 +75,7 @@ impl WriteTx<'_> {
     }
 
     pub(crate) fn retire_key(&self, kid: &str, now: i64) -> Result<()> {
-        self.run(RETIRE_KEY, args![kid, now])?;
+        self.revoke(RETIRE_KEY, args![kid, now])?;
         Ok(())
     }
 }

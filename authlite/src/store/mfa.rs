@@ -54,13 +54,13 @@ impl WriteTx<'_> {
 
     /// Records `step` as used; `false` if it (or a newer one) was used already: a replay.
     pub(crate) fn use_totp_step(&self, user: UserId, step: i64) -> Result<bool> {
-        Ok(self.run(USE_STEP, args![user, step])? > 0)
+        Ok(self.revoke(USE_STEP, args![user, step])? > 0)
     }
 
     /// Removes the second factor and its recovery codes.
     pub(crate) fn delete_totp(&self, user: UserId) -> Result<bool> {
         self.run(DELETE_CODES, args![user])?;
-        Ok(self.run(DELETE_TOTP, args![user])? > 0)
+        Ok(self.revoke(DELETE_TOTP, args![user])? > 0)
     }
 
     /// Replaces a user's recovery codes.
@@ -79,6 +79,6 @@ impl WriteTx<'_> {
         hash: &SecretHash,
         now: i64,
     ) -> Result<bool> {
-        Ok(self.run(SPEND_CODE, args![user, &hash[..], now])? > 0)
+        Ok(self.revoke(SPEND_CODE, args![user, &hash[..], now])? > 0)
     }
 }

@@ -173,12 +173,17 @@ enum Link<'c> {
 }
 
 /// A write transaction: everything [`Conn`] reads, plus the writes.
-pub(crate) struct WriteTx<'c>(Conn<'c>);
+pub(crate) struct WriteTx<'c> {
+    conn: Conn<'c>,
+    /// Set by a statement that takes access away ([`WriteTx::revoke`]): the commit must be
+    /// on stable storage before the call returns, whatever `synchronous` says.
+    takes_access_away: std::cell::Cell<bool>,
+}
 
 impl<'c> Deref for WriteTx<'c> {
     type Target = Conn<'c>;
     fn deref(&self) -> &Conn<'c> {
-        &self.0
+        &self.conn
     }
 }
 
@@ -248,7 +253,26 @@ impl Conn<'_> {
     }
 }
 
-impl WriteTx<'_> {
+impl<'c> WriteTx<'c> {
+    fn new(conn: Conn<'c>) -> WriteTx<'c> {
+        WriteTx { conn, takes_access_away: std::cell::Cell::new(false) }
+    }
+
+    /// Whether a statement of this transaction took access away (DESIGN §4: logout, every
+    /// revocation, password change and reset, deactivation, deletion, key retirement, role
+    /// and grant removal, factor removal, redeeming a one-time token or code): the backend
+    /// then makes its commit durable before returning.
+    fn takes_access_away(&self) -> bool {
+        self.takes_access_away.get()
+    }
+
+    /// [`Conn::run`] for a statement that takes access away (see
+    /// [`WriteTx::takes_access_away`]): the one way such a statement is run.
+    fn revoke(&self, sql: impl Into<Sql>, args: &[Value<'_>]) -> Result<usize> {
+        self.takes_access_away.set(true);
+        self.run(sql, args)
+    }
+
     /// Runs an `INSERT ... RETURNING id`; the new row's id.
     fn insert(&self, sql: impl Into<Sql>, args: &[Value<'_>]) -> Result<i64> {
         self.row(sql, args, |r| r.get(0))?.ok_or_else(|| sql::malformed("INSERT result"))

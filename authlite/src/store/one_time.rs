@@ -137,12 +137,12 @@ impl WriteTx<'_> {
 
     /// Spends a token; `false` if someone already did (exactly one redeemer wins).
     pub(crate) fn spend_one_time(&self, selector: &str, now: i64) -> Result<bool> {
-        Ok(self.run(SPEND, args![selector, now])? > 0)
+        Ok(self.revoke(SPEND, args![selector, now])? > 0)
     }
 
     /// Voids a user's unspent tokens of `purpose`; returns how many.
     pub(crate) fn void_one_time(&self, user: UserId, purpose: Purpose) -> Result<usize> {
-        self.run(VOID, args![user, purpose.as_str()])
+        self.revoke(VOID, args![user, purpose.as_str()])
     }
 
     /// Deletes spent and expired tokens.

@@ -185,7 +185,7 @@ impl WriteTx<'_> {
     }
 
     pub(crate) fn delete_passkey(&self, id: PasskeyId) -> Result<bool> {
-        Ok(self.run(DELETE, args![id])? > 0)
+        Ok(self.revoke(DELETE, args![id])? > 0)
     }
 
     /// Records a sign-in with the passkey: its updated credential (counter) and flags.

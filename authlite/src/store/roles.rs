@@ -71,7 +71,7 @@ impl WriteTx<'_> {
 
     /// Deletes the role with its grants and assignments.
     pub(crate) fn delete_role(&self, role: RoleId) -> Result<()> {
-        self.run(DELETE_ROLE, args![role.0])?;
+        self.revoke(DELETE_ROLE, args![role.0])?;
         Ok(())
     }
 
@@ -83,13 +83,15 @@ impl WriteTx<'_> {
         action: &str,
         grant: bool,
     ) -> Result<bool> {
-        let sql = if grant { GRANT } else { REVOKE_GRANT };
-        Ok(self.run(sql, args![role.0, resource, action])? > 0)
+        let args = args![role.0, resource, action];
+        let changed = if grant { self.run(GRANT, args)? } else { self.revoke(REVOKE_GRANT, args)? };
+        Ok(changed > 0)
     }
 
     /// Gives (`assign`) or takes a role; `true` if anything changed.
     pub(crate) fn set_assignment(&self, user: UserId, role: RoleId, assign: bool) -> Result<bool> {
-        let sql = if assign { ASSIGN } else { UNASSIGN };
-        Ok(self.run(sql, args![user, role.0])? > 0)
+        let args = args![user, role.0];
+        let changed = if assign { self.run(ASSIGN, args)? } else { self.revoke(UNASSIGN, args)? };
+        Ok(changed > 0)
     }
 }

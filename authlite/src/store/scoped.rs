@@ -33,7 +33,7 @@ impl Conn<'_> {
 impl WriteTx<'_> {
     /// Revokes every token of (scope, subject) issued until now.
     pub(crate) fn revoke_scoped(&self, scope: &str, subject: &str, now: i64) -> Result<()> {
-        self.run(REVOKE, args![scope, subject, now])?;
+        self.revoke(REVOKE, args![scope, subject, now])?;
         Ok(())
     }
 }

@@ -188,7 +188,7 @@ impl WriteTx<'_> {
 
     /// Ends one session; `false` if it was already ended or does not exist.
     pub(crate) fn revoke_session(&self, id: SessionId, now: i64, reason: &str) -> Result<bool> {
-        Ok(self.run(REVOKE_SESSION, args![id, now, reason])? > 0)
+        Ok(self.revoke(REVOKE_SESSION, args![id, now, reason])? > 0)
     }
 
     /// Ends every live session of a user; returns how many.
@@ -198,7 +198,7 @@ impl WriteTx<'_> {
         now: i64,
         reason: &str,
     ) -> Result<usize> {
-        self.run(REVOKE_USER_SESSIONS, args![user, now, reason])
+        self.revoke(REVOKE_USER_SESSIONS, args![user, now, reason])
     }
 
     /// Ends every live session of a user that signed in with `method`; returns how many.
@@ -209,7 +209,7 @@ impl WriteTx<'_> {
         now: i64,
         reason: &str,
     ) -> Result<usize> {
-        self.run(REVOKE_BY_METHOD, args![user, method.to_stored().as_str(), now, reason])
+        self.revoke(REVOKE_BY_METHOD, args![user, method.to_stored().as_str(), now, reason])
     }
 
     /// Moves the idle expiry (refresh).
@@ -225,7 +225,7 @@ impl WriteTx<'_> {
 
     /// Revokes one access token by `jti` until `expires_at`; `false` if it already was.
     pub(crate) fn revoke_jti(&self, jti: &str, expires_at: i64) -> Result<bool> {
-        Ok(self.run(REVOKE_JTI, args![jti, expires_at])? > 0)
+        Ok(self.revoke(REVOKE_JTI, args![jti, expires_at])? > 0)
     }
 
     /// Deletes ended sessions (with their refresh tokens) and expired revocations; returns

@@ -215,7 +215,7 @@ impl WriteTx<'_> {
 
     /// Replaces the hash and bumps the token version (every access token dies).
     pub(crate) fn set_password(&self, id: UserId, hash: &str, now: i64) -> Result<()> {
-        self.run(SET_PASSWORD, args![id, hash, now])?;
+        self.revoke(SET_PASSWORD, args![id, hash, now])?;
         Ok(())
     }
 
@@ -227,7 +227,7 @@ impl WriteTx<'_> {
 
     /// Sets the active flag and bumps the token version.
     pub(crate) fn set_active(&self, id: UserId, active: bool, now: i64) -> Result<()> {
-        self.run(SET_ACTIVE, args![id, active, now])?;
+        self.revoke(SET_ACTIVE, args![id, active, now])?;
         Ok(())
     }
 
@@ -258,6 +258,6 @@ impl WriteTx<'_> {
 
     /// `false` if there was no such user.
     pub(crate) fn delete_user(&self, id: UserId) -> Result<bool> {
-        Ok(self.run(DELETE_USER, args![id])? > 0)
+        Ok(self.revoke(DELETE_USER, args![id])? > 0)
     }
 }

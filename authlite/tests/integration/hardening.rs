@@ -242,3 +242,30 @@ backend_tests!(
     an_imported_long_password_logs_in,
     a_flood_of_denials_is_audited_once_per_window_with_a_count,
 );
+
+/// The database, its `-wal` and `-shm`, and a backup are readable by their owner only, even
+/// under the most permissive umask: they hold the signing and master keys.
+#[cfg(unix)]
+#[test]
+fn the_database_its_wal_shm_and_backups_are_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let previous = rustix::process::umask(rustix::fs::Mode::empty());
+    let opened = Auth::open_with(env.config());
+    let auth = opened.expect("open");
+    user(&auth, "alice"); // a write: the WAL and its index exist now
+    let backup = env.dir.path().join("backup.db");
+    auth.backup_to(&backup).unwrap();
+    rustix::process::umask(previous);
+    let mode = |suffix: &str| {
+        let mut path = env.path.clone().into_os_string();
+        path.push(suffix);
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777
+    };
+    assert_eq!(mode(""), 0o600, "the database");
+    assert_eq!(mode("-wal"), 0o600, "its WAL");
+    assert_eq!(mode("-shm"), 0o600, "its shared-memory index");
+    let file_mode =
+        |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(file_mode(&backup), 0o600, "a backup");
+}

@@ -43,6 +43,8 @@ const BEGIN_WRITE: &str = "BEGIN ISOLATION LEVEL READ COMMITTED; \
      SELECT pg_advisory_xact_lock(7022647185798427749)";
 const BEGIN_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
 const COMMIT: &str = "COMMIT";
+/// For a transaction that takes access away: its commit waits for the WAL flush.
+const DURABLE_COMMIT: &str = "SET LOCAL synchronous_commit = on";
 const ROLLBACK: &str = "ROLLBACK";
 
 const HAS_SCHEMA: &str = "SELECT to_regclass('schema_version') IS NOT NULL";
@@ -98,7 +100,12 @@ impl Postgres {
         let _writer = self.writer.lock();
         let conn = self.pool.get()?;
         let tx = Transaction::begin(&conn, BEGIN_WRITE)?;
-        let out = f(&WriteTx(Conn(Link::Postgres(&conn))))?;
+        let write = WriteTx::new(Conn(Link::Postgres(&conn)));
+        let out = f(&write)?;
+        if write.takes_access_away() {
+            // Durable on return even where the server relaxed it (`synchronous_commit=off`).
+            write.run(DURABLE_COMMIT, &[])?;
+        }
         tx.commit()?;
         Ok(out)
     }

@@ -42,6 +42,9 @@ pub(super) struct Sqlite {
     watch: Watch,
     /// The database file; `None` in memory.
     path: Option<PathBuf>,
+    /// `Config::synchronous`: under `Normal`, a commit that takes access away is synced
+    /// explicitly ([`Sqlite::sync_wal`]).
+    synchronous: Synchronous,
     /// A connection held for the store's lifetime: keeps an in-memory database alive, and
     /// a file's `-shm` WAL index in place for [`Watch`].
     _anchor: Mutex<Connection>,
@@ -100,6 +103,7 @@ impl Sqlite {
             writer: Mutex::new(()),
             watch,
             path: (!in_memory).then(|| config.path.clone()),
+            synchronous: sync,
             _anchor: Mutex::new(anchor),
         };
         store.read(|_| Ok(()))?;
@@ -119,6 +123,7 @@ impl Sqlite {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        create_private(dest)?;
         let mut copy = Connection::open_with_flags(dest, flags)
             .map_err(|e| Error::storage(format!("cannot create {}", dest.display()), e))?;
         // All pages in one step: one read snapshot of the source, so the copy is consistent.
@@ -128,6 +133,19 @@ impl Sqlite {
         }
         copy.close().map_err(|(_, e)| Error::storage("cannot finish the backup file", e))?;
         Ok(())
+    }
+
+    /// Puts what this connection just committed on stable storage: `synchronous=NORMAL`
+    /// appends a commit to the WAL without syncing it, so the WAL is synced here (what
+    /// `FULL` does at every commit). A checkpoint that has since moved the frames into the
+    /// database synced the database first, and it only restarts the WAL after that.
+    /// Called with the writer lock still held.
+    fn sync_wal(&self) -> Result<()> {
+        let Some(path) = &self.path else { return Ok(()) };
+        let mut wal = path.clone().into_os_string();
+        wal.push("-wal");
+        let cannot = |e| Error::storage("the change is committed but could not be synced", e);
+        std::fs::File::open(wal).and_then(|f| f.sync_data()).map_err(cannot)
     }
 
     /// Size of the `-wal` file in bytes; 0 when there is none (in memory).
@@ -164,8 +182,13 @@ impl Sqlite {
         self.watch.check_path()?; // includes the link check of `checkout`
         let mut conn = self.pool.get()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&WriteTx(Conn(Link::Sqlite(&tx))))?;
+        let write = WriteTx::new(Conn(Link::Sqlite(&tx)));
+        let out = f(&write)?;
+        let durable = write.takes_access_away();
         tx.commit()?;
+        if durable && self.synchronous == Synchronous::Normal {
+            self.sync_wal()?;
+        }
         Ok(out)
     }
 }
@@ -253,6 +276,25 @@ impl From<r2d2::Error> for Error {
     }
 }
 
+/// Makes `path` an empty file readable and writable by its owner only (0600 on unix, whatever
+/// the umask) unless it exists; SQLite then gives its `-wal` and `-shm` the same mode. The
+/// file holds the signing and master keys.
+fn create_private(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut options = std::fs::OpenOptions::new();
+        match options.write(true).create_new(true).mode(0o600).open(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(Error::storage(format!("cannot create {}", path.display()), e)),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 /// Creates the file if missing (and allowed), refuses a file authlite did not make before
 /// changing a byte of it, turns on WAL once, and migrates, on a single connection before
 /// the pool exists (setting WAL from several new connections at once races).
@@ -270,6 +312,7 @@ fn bootstrap(path: &Path, create: bool, busy: Duration, sync: Synchronous) -> Re
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if create {
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        create_private(path)?;
     }
     let mut conn = Connection::open_with_flags(path, flags)
         .map_err(|e| Error::storage(format!("cannot open {}", path.display()), e))?;
