@@ -22,6 +22,8 @@ mod migrations;
 #[cfg(feature = "passkeys")]
 mod passkeys;
 mod people;
+#[cfg(target_os = "linux")]
+mod powercut;
 mod rbac;
 mod sessions;
 mod signin;
