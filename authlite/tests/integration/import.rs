@@ -1,6 +1,8 @@
 //! Importing users with password hashes from other systems. The vectors in
-//! fixtures/import_vectors.json were made with Python's hashlib.pbkdf2_hmac by
-//! fixtures/make_import_vectors.py, the way Django, Werkzeug and passlib make them.
+//! fixtures/import_vectors.json were made by fixtures/make_import_vectors.py: PBKDF2 with
+//! Python's hashlib the way Django, Werkzeug and passlib make it, and bcrypt, scrypt and
+//! Argon2 by the real libraries (Python bcrypt, argon2-cffi, Werkzeug, Django, passlib),
+//! each checked by its library before it was written.
 
 use crate::common::*;
 use authlite::{AuditKind, AuditQuery, Auth, ClientInfo, Config, ErrorKind};
@@ -22,7 +24,7 @@ fn stored_hash(env: &Env, username: &str) -> String {
     env.text(&format!("SELECT password_hash FROM users WHERE username = '{username}'"))
 }
 
-fn django_werkzeug_and_passlib_hashes_log_in_and_are_upgraded(b: Backend) {
+fn other_systems_hashes_log_in_and_are_upgraded(b: Backend) {
     let env = Env::on(b);
     let auth = env.open();
     for v in vectors() {
@@ -77,8 +79,12 @@ fn unsupported_or_malformed_hashes_are_refused(b: Backend) {
         "",
         "plaintext-password",
         "md5$salt$5f4dcc3b5aa765d61d8327deb882cf99",
-        "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
-        "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+        "$1$saltsalt$qjXMvbEw8oaL.CzflDugX/",
+        "sha1$salt$2fd4e1c67a2d28fced849ee1bb76e7391b93eb12",
+        "unsalted_md5$5f4dcc3b5aa765d61d8327deb882cf99",
+        "$2b$31$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
+        "$argon2id$v=19$m=2097152,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+        "scrypt:2097152:8:1$salt$00112233445566778899aabbccddeeff",
         "pbkdf2_sha256$999999999$salt$AAAA",
         "pbkdf2:sha256:260000$salt$not-hex",
         "pbkdf2_sha1$20000$salt$AAAAAAAAAAAAAAAAAAAAAAAAAAA=",
@@ -93,7 +99,7 @@ fn unsupported_or_malformed_hashes_are_refused(b: Backend) {
 }
 
 backend_tests!(
-    django_werkzeug_and_passlib_hashes_log_in_and_are_upgraded,
+    other_systems_hashes_log_in_and_are_upgraded,
     this_crates_own_phc_hashes_import_too,
     raising_the_iteration_count_rehashes_at_the_next_login,
     unsupported_or_malformed_hashes_are_refused,

@@ -9,8 +9,14 @@ use pbkdf2::{Algorithm, Params, Pbkdf2};
 use unicode_normalization::UnicodeNormalization;
 use zeroize::Zeroizing;
 
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
 use crate::values::error::{Error, ErrorKind, Result};
-use formats::Stored;
+use formats::{Slow, Stored};
 pub(crate) use policy::check_new;
 
 const SALT_BYTES: usize = 16;
@@ -63,7 +69,11 @@ pub(crate) struct Verdict {
 ///
 /// A hash cheaper than `iterations` is padded with dummy work up to `iterations` (as
 /// Django's `harden_runtime`), so an imported account answers a wrong password in the
-/// same time as an unknown name. A costlier one takes longer: its own cost is the floor.
+/// same time as an unknown name; for bcrypt, scrypt and Argon2, whose costs are not
+/// iterations, the padding is the time one `iterations` verification takes here, less the
+/// time the foreign check took. A costlier hash takes longer: its own cost is the floor (it
+/// cannot be verified faster), bounded by the caps in `formats`, and only until its first
+/// successful login replaces it with PBKDF2 at `iterations`.
 pub(crate) fn verify(
     raw: &str,
     normalized: &Normalized,
@@ -98,7 +108,60 @@ pub(crate) fn verify(
             pad(normalized, params.rounds(), iterations);
             Ok(Verdict { matches, outdated: true })
         }
+        Stored::Slow(slow) => {
+            let started = Instant::now();
+            let matches = verify_slow(&slow, raw.as_bytes());
+            pad_time(normalized, started.elapsed(), iterations);
+            Ok(Verdict { matches, outdated: true })
+        }
     }
+}
+
+/// Checks `raw` (the bytes the other system hashed) against a bcrypt, scrypt or Argon2 hash.
+fn verify_slow(slow: &Slow, raw: &[u8]) -> bool {
+    let equal = |computed: &[u8], hash: &[u8]| bool::from(computed.ct_eq(hash));
+    match slow {
+        // bcrypt itself reads at most 72 bytes, as the systems that made these hashes did.
+        Slow::Bcrypt { hash, prehash: false } => bcrypt::verify(raw, hash).unwrap_or(false),
+        Slow::Bcrypt { hash, prehash: true } => {
+            let hex = Zeroizing::new(hex(&Sha256::digest(raw)));
+            bcrypt::verify(hex.as_bytes(), hash).unwrap_or(false)
+        }
+        Slow::Scrypt { params, salt, hash } => {
+            let mut computed = Zeroizing::new(vec![0u8; hash.len()]);
+            scrypt::scrypt(raw, salt, params, &mut computed).is_ok() && equal(&computed, hash)
+        }
+        Slow::Argon2 { algorithm, params, salt, hash } => {
+            let mut computed = Zeroizing::new(vec![0u8; hash.len()]);
+            let argon2 = argon2::Argon2::new(*algorithm, argon2::Version::V0x13, params.clone());
+            argon2.hash_password_into(raw, salt, &mut computed).is_ok() && equal(&computed, hash)
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Dummy work for the time one verification at `iterations` takes beyond `spent`.
+fn pad_time(password: &Normalized, spent: Duration, iterations: u32) {
+    let full = time_per_iteration().mul_f64(f64::from(iterations));
+    if let Some(rest) = full.checked_sub(spent) {
+        let share = rest.as_secs_f64() / full.as_secs_f64().max(f64::MIN_POSITIVE);
+        burn(password, (f64::from(iterations) * share) as u32);
+    }
+}
+
+/// How long one PBKDF2 iteration takes on this machine, measured once.
+fn time_per_iteration() -> Duration {
+    static MEASURED: OnceLock<Duration> = OnceLock::new();
+    const SAMPLE: u32 = 20_000;
+    *MEASURED.get_or_init(|| {
+        let probe = Zeroizing::new(String::from("calibration"));
+        let started = Instant::now();
+        burn(&probe, SAMPLE);
+        started.elapsed() / SAMPLE
+    })
 }
 
 /// Whether `stored` is a hash `import_user` can accept.
