@@ -1,5 +1,5 @@
-//! Stored password hashes of every supported format (PHC, passlib, Django, Werkzeug) into
-//! the format check and verification. Input: `password`, a newline, then the stored hash.
+//! Stored password hashes of every supported format (PHC, passlib, Django, Werkzeug,
+//! bcrypt, scrypt, Argon2) into the format check and verification. Input: `password`, a newline, then the stored hash.
 #![no_main]
 
 use authlite::fuzzing::{importable, verify_password};
@@ -9,13 +9,19 @@ use libfuzzer_sys::fuzz_target;
 /// inputs asking for more than this are only format-checked, or execs would take seconds.
 const MAX_ROUNDS: u64 = 20_000;
 
-/// Whether any field that could be an iteration count (`$`, `:` or `,` separated, after
-/// an optional PHC `i=`) asks for more than [`MAX_ROUNDS`]. Over-approximates: a salt made
-/// of digits counts too.
+/// The most a bcrypt cost or an scrypt `ln` may be for an input to be verified.
+const MAX_LOG_COST: u64 = 8;
+
+/// Whether any field that could be a cost (`$`, `:` or `,` separated, after an optional
+/// `i=`, `m=`, `t=`, `p=`, `ln=`) asks for more than [`MAX_ROUNDS`] (PBKDF2 iterations,
+/// scrypt N, Argon2 KiB), or a bcrypt cost or scrypt `ln` above [`MAX_LOG_COST`].
+/// Over-approximates: a salt made of digits counts too.
 fn too_slow(stored: &str) -> bool {
+    let bcrypt = stored.contains("$2");
     stored.split(['$', ':', ',']).any(|field| {
-        let digits = field.strip_prefix("i=").unwrap_or(field);
-        digits.parse::<u64>().is_ok_and(|rounds| rounds > MAX_ROUNDS)
+        let (key, digits) = field.split_once('=').unwrap_or(("", field));
+        let log = key == "ln" || (bcrypt && digits.len() == 2);
+        digits.parse::<u64>().is_ok_and(|n| n > MAX_ROUNDS || (log && n > MAX_LOG_COST))
     })
 }
 
