@@ -188,13 +188,7 @@ fn phc_scrypt(stored: &str) -> Option<Stored> {
     let ["", "scrypt", params, salt, hash] = stored.split('$').collect::<Vec<_>>()[..] else {
         return None;
     };
-    let mut values = [None; 3];
-    for pair in params.split(',') {
-        let (key, value) = pair.split_once('=')?;
-        let slot = ["ln", "r", "p"].iter().position(|k| *k == key)?;
-        values[slot] = Some(value.parse::<u64>().ok()?);
-    }
-    let [Some(ln), Some(r), Some(p)] = values else { return None };
+    let [ln, r, p] = phc_params(params, ["ln", "r", "p"])?;
     let n = 1u64.checked_shl(u32::try_from(ln).ok()?)?;
     scrypt_params(n, r, p, b64(salt)?, b64(hash)?)
 }
@@ -225,13 +219,8 @@ fn argon2(stored: &str) -> Option<Stored> {
         "argon2i" => argon2::Algorithm::Argon2i,
         _ => return None,
     };
-    let mut values = [None; 3];
-    for pair in params.split(',') {
-        let (key, value) = pair.split_once('=')?;
-        let slot = ["m", "t", "p"].iter().position(|k| *k == key)?;
-        values[slot] = Some(value.parse::<u32>().ok()?);
-    }
-    let [Some(m), Some(t), Some(p)] = values else { return None };
+    let [m, t, p] = phc_params(params, ["m", "t", "p"])?.map(u32::try_from);
+    let (m, t, p) = (m.ok()?, t.ok()?, p.ok()?);
     let (salt, hash) = (b64(salt)?, b64(hash)?);
     let within = u64::from(m) * 1024 <= MAX_MEMORY_BYTES
         && (1..=MAX_ARGON2_T).contains(&t)
@@ -240,6 +229,22 @@ fn argon2(stored: &str) -> Option<Stored> {
         && (10..=64).contains(&hash.len());
     let params = argon2::Params::new(m, t, p, Some(hash.len())).ok().filter(|_| within)?;
     Some(Stored::Slow(Slow::Argon2 { algorithm, params, salt, hash }))
+}
+
+/// The values of a PHC parameter list (`k=v,k=v`) for exactly the keys `names`, in their
+/// order; `None` if one is missing, unknown or not a number.
+fn phc_params<const N: usize>(params: &str, names: [&str; N]) -> Option<[u64; N]> {
+    let mut values = [None; N];
+    for pair in params.split(',') {
+        let (key, value) = pair.split_once('=')?;
+        let slot = names.iter().position(|k| *k == key)?;
+        values[slot] = Some(value.parse::<u64>().ok()?);
+    }
+    let mut out = [0; N];
+    for (out, value) in out.iter_mut().zip(values) {
+        *out = value?;
+    }
+    Some(out)
 }
 
 /// Standard base64, with or without padding.
