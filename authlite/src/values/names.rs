@@ -160,6 +160,15 @@ pub(crate) enum Lookup {
     Email(String),
 }
 
+impl Lookup {
+    /// The uniqueness key looked up (of the username or the email).
+    pub(crate) fn key(&self) -> &str {
+        match self {
+            Lookup::Username(key) | Lookup::Email(key) => key,
+        }
+    }
+}
+
 /// Parses a "username or email" into the key to look up; `@` decides which.
 pub(crate) fn lookup(input: &str) -> Result<Lookup> {
     if input.contains('@') {

@@ -179,10 +179,7 @@ fn identify(
     }
     if let Some(name) = &row.name {
         let lookup = names::lookup(name).ok();
-        let key = lookup.as_ref().map(|l| match l {
-            names::Lookup::Username(key) | names::Lookup::Email(key) => key.as_str(),
-        });
-        return Attempt::named(None, key, name, client);
+        return Attempt::named(None, lookup.as_ref().map(names::Lookup::key), name, client);
     }
     match (key, assertion) {
         (Some(key), _) => Attempt::of(key.info.user_id, client),

@@ -24,9 +24,7 @@ impl Engine {
     ) -> Result<Login> {
         let iterations = self.config.pbkdf2_iterations;
         let lookup = names::lookup(username_or_email).ok();
-        let lookup_key = lookup.as_ref().map(|l| match l {
-            names::Lookup::Username(key) | names::Lookup::Email(key) => key.as_str(),
-        });
+        let lookup_key = lookup.as_ref().map(names::Lookup::key);
         // Stages 1 and 2 in one snapshot: who this is, and whether they (or the address)
         // may try at all. Refused before any hashing is spent.
         let now = self.now_ms();
