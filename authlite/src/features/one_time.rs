@@ -105,7 +105,20 @@ impl Engine {
         purpose: Purpose,
     ) -> Result<crate::store::OneTimeRow> {
         let row = conn.one_time_token(presented.selector)?.ok_or_else(invalid)?;
-        if !presented.matches(&row.secret_hash) || !row.is(purpose) || row.spent {
+        if !presented.matches(&row.secret_hash) {
+            return Err(invalid());
+        }
+        self.live(row, purpose)
+    }
+
+    /// `row` if it is a token of `purpose` that is unspent, unexpired and (verification)
+    /// still for the account's address: the checks every use of a stored token makes.
+    pub(super) fn live(
+        &self,
+        row: crate::store::OneTimeRow,
+        purpose: Purpose,
+    ) -> Result<crate::store::OneTimeRow> {
+        if !row.is(purpose) || row.spent {
             return Err(invalid());
         }
         if self.now_ms() >= row.expires_at {

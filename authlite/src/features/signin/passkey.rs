@@ -16,11 +16,10 @@ use crate::crypto::passkey::{Assertion, Rejected, Verified};
 use crate::crypto::random;
 use crate::features::accounts;
 use crate::features::engine::{Engine, Settled, Tx};
-use crate::features::one_time::parse;
 use crate::features::passkeys::{Taken, parse_ceremony};
-use crate::store::{Ceremony, CeremonyKind, CeremonyRow, PasskeyRow, Purpose};
+use crate::store::{Ceremony, CeremonyKind, CeremonyRow, PasskeyRow};
 use crate::values::audit::AuditKind;
-use crate::values::error::{Error, ErrorKind, Result};
+use crate::values::error::{Error, Result};
 use crate::values::names;
 use crate::values::passkey::{PasskeyCeremony, PasskeyLogin};
 use crate::values::session::{ClientInfo, Login};
@@ -52,21 +51,14 @@ impl Engine {
                     (started, CeremonyKind::Login, user, Some(name), None)
                 }
                 PasskeyLogin::SecondFactor(challenge) => {
-                    let presented =
-                        parse(challenge, Purpose::Mfa).map_err(|_| invalid_challenge())?;
-                    let row =
-                        self.peek(tx, &presented, Purpose::Mfa).map_err(|e| match e.kind() {
-                            ErrorKind::ExpiredToken => e,
-                            _ => invalid_challenge(),
-                        })?;
+                    let (row, selector) = self.mfa_challenge(tx, challenge)?;
                     let passkeys = tx.passkeys_of(row.user)?;
                     if passkeys.is_empty() {
                         return Err(Error::invalid_input("this account has no passkey"));
                     }
                     let ids: Vec<&[u8]> = passkeys.iter().map(|p| &p.credential_id[..]).collect();
                     let started = verifier.start_login(&ids, None)?;
-                    let selector = Some(presented.selector);
-                    (started, CeremonyKind::SecondFactor, Some(row.user), None, selector)
+                    (started, CeremonyKind::SecondFactor, Some(row.user), None, Some(selector))
                 }
             };
             let ceremony =

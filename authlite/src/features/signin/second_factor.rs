@@ -21,6 +21,14 @@ pub(super) fn invalid_challenge() -> Error {
     Error::new(ErrorKind::InvalidToken, "invalid or spent challenge; sign in again")
 }
 
+/// A one-time-token refusal, said as a challenge's (an expiry stays an expiry).
+fn challenge_error(e: Error) -> Error {
+    match e.kind() {
+        ErrorKind::ExpiredToken => e,
+        _ => invalid_challenge(),
+    }
+}
+
 impl Engine {
     pub(crate) fn complete_mfa(
         &self,
@@ -28,13 +36,9 @@ impl Engine {
         code: &str,
         client: &ClientInfo,
     ) -> Result<Login> {
-        let presented = parse(challenge, Purpose::Mfa).map_err(|_| invalid_challenge())?;
         self.write_settled(|tx| {
             // The challenge must be live before a code is even looked at.
-            let row = self.peek(tx, &presented, Purpose::Mfa).map_err(|e| match e.kind() {
-                ErrorKind::ExpiredToken => e,
-                _ => invalid_challenge(),
-            })?;
+            let (row, selector) = self.mfa_challenge(tx, challenge)?;
             let attempt = Attempt::of(row.user, client);
             if let Some(refused) = self.refused(tx, &attempt)? {
                 return Ok(Settled::Refused(refused));
@@ -43,8 +47,20 @@ impl Engine {
                 return Ok(Settled::Refused(self.wrong_second_factor(tx, &attempt, WRONG_CODE)?));
             }
             let method = row.method.clone().unwrap_or(SignInMethod::Password);
-            self.second_factor_passed(tx, &attempt, presented.selector, method)
+            self.second_factor_passed(tx, &attempt, selector, method)
         })
+    }
+
+    /// The live MFA challenge `text` names, with its selector: `InvalidToken` for anything
+    /// else (malformed, unknown, spent, voided), `ExpiredToken` after its 5 minutes.
+    pub(super) fn mfa_challenge<'t>(
+        &self,
+        tx: &Tx<'_, '_>,
+        text: &'t str,
+    ) -> Result<(OneTimeRow, &'t str)> {
+        let presented = parse(text, Purpose::Mfa).map_err(|_| invalid_challenge())?;
+        let row = self.peek(tx, &presented, Purpose::Mfa).map_err(challenge_error)?;
+        Ok((row, presented.selector))
     }
 
     /// The challenge `selector` of `user`, if still live (a check that needs no secret: the
@@ -55,14 +71,9 @@ impl Engine {
         selector: &str,
         user: UserId,
     ) -> Result<OneTimeRow> {
-        let row = tx.one_time_token(selector)?.ok_or_else(invalid_challenge)?;
-        if !row.is(Purpose::Mfa) || row.spent || row.user != user {
-            return Err(invalid_challenge());
-        }
-        if tx.now() >= row.expires_at {
-            return Err(Error::new(ErrorKind::ExpiredToken, "one-time token expired"));
-        }
-        Ok(row)
+        let row = tx.one_time_token(selector)?.filter(|row| row.user == user);
+        let row = row.ok_or_else(invalid_challenge)?;
+        self.live(row, Purpose::Mfa).map_err(challenge_error)
     }
 
     /// A wrong second factor of the attempt's account, counted and audited.
