@@ -60,9 +60,9 @@ impl Engine {
         let scoped_key = keys.derive(scoped::KEY_LABEL);
         let totp_key = keys.derive(totp::SEAL_LABEL);
         let subscribers = Subscribers::default();
-        let fake_ids_key = keys.derive(passkey::FAKE_IDS_LABEL);
         let rp = config.relying_party.as_ref();
-        let passkeys = rp.map(|rp| Verifier::new(rp, &fake_ids_key)).transpose()?;
+        let verifier = |rp| Verifier::new(rp, &keys.derive(passkey::FAKE_IDS_LABEL));
+        let passkeys = rp.map(verifier).transpose()?;
         let engine = Engine {
             config,
             instance_id,

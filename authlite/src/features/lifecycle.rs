@@ -120,22 +120,12 @@ pub(super) fn apply(tx: &Tx<'_, '_>, user: UserId, event: AccountEvent) -> Resul
     }
 }
 
-/// A way an account signs in, as counted by [`ensure_another_way_in`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Way {
-    Passkey,
-}
-
-/// `Conflict` unless `user` keeps a way to sign in once one `removing` is gone: a password,
-/// or another passkey (or, with providers, a linked identity).
-pub(super) fn ensure_another_way_in(conn: &Conn<'_>, user: UserId, removing: Way) -> Result<()> {
+/// `Conflict` unless `user` keeps a way to sign in once one of its ways (a passkey; with
+/// providers, a linked identity) is gone: a password, or another passkey.
+pub(super) fn ensure_another_way_in(conn: &Conn<'_>, user: UserId) -> Result<()> {
     let password = usize::from(conn.user(UserKey::Id(user))?.is_some_and(|u| u.has_password));
-    let passkeys = conn.passkeys_of(user)?.len();
-    let ways = password + passkeys;
-    let left = match removing {
-        Way::Passkey => ways.saturating_sub(1),
-    };
-    if left == 0 {
+    let ways = password + conn.passkeys_of(user)?.len();
+    if ways < 2 {
         return Err(Error::new(
             ErrorKind::Conflict,
             "that is the account's last way to sign in: add a password or another passkey first",

@@ -9,8 +9,8 @@
 
 use std::time::Duration;
 
-use super::engine::{Engine, Record, Settled, Tx, user_not_found};
-use super::lifecycle::{self, AccountEvent, Way};
+use super::engine::{Engine, Record, Settled, Tx, require_user, user_not_found};
+use super::lifecycle::{self, AccountEvent};
 use crate::crypto::passkey::{Rejected, Verifier};
 use crate::crypto::random;
 use crate::crypto::secret::{self, Presented};
@@ -183,7 +183,7 @@ impl Engine {
 
     pub(crate) fn passkeys(&self, user: UserId) -> Result<Vec<PasskeyInfo>> {
         self.store.snapshot(|conn| {
-            super::engine::require_user(conn, user)?;
+            require_user(conn, user)?;
             Ok(conn.passkeys_of(user)?.into_iter().map(|p| p.info).collect())
         })
     }
@@ -200,7 +200,7 @@ impl Engine {
     pub(crate) fn revoke_passkey(&self, id: PasskeyId) -> Result<()> {
         self.write(|tx| {
             let user = load(tx, id)?.user_id;
-            lifecycle::ensure_another_way_in(tx, user, Way::Passkey)?;
+            lifecycle::ensure_another_way_in(tx, user)?;
             tx.delete_passkey(id)?;
             let ended = lifecycle::apply(tx, user, AccountEvent::PasskeyRemoved(id))?;
             let detail = format!("{id}; {ended} session(s) ended");

@@ -87,9 +87,7 @@ impl Engine {
                         Some(user) => Attempt::of(user, client),
                         None => Attempt::named(None, None, "", client),
                     };
-                    let detail = format!("passkey: {e}");
-                    tx.audit(AuditKind::PasskeyFailed, attempt.record().detail(detail.clone()))?;
-                    self.first_factor_failed(tx, &attempt, &detail)?;
+                    self.passkey_failed(tx, CeremonyKind::Login, &attempt, &format!("{e}"))?;
                     return Ok(Settled::Refused(e));
                 }
             };
@@ -112,8 +110,15 @@ impl Engine {
             };
             let (key, verified) = match checked {
                 Ok(checked) => checked,
-                Err(rejected) => {
-                    let failed = self.passkey_failed(tx, &row, &attempt, rejected)?;
+                Err(Rejected::Invalid(reason)) => {
+                    let failed = self.passkey_failed(tx, row.kind, &attempt, &reason)?;
+                    return Ok(Settled::Refused(failed));
+                }
+                Err(Rejected::Cloned) => {
+                    let record = attempt.record().detail("the sign counter went backwards");
+                    tx.audit(AuditKind::PasskeyCloneSuspected, record)?;
+                    let reason = "sign counter went backwards (cloned?)";
+                    let failed = self.passkey_failed(tx, row.kind, &attempt, reason)?;
                     return Ok(Settled::Refused(failed));
                 }
             };
@@ -134,24 +139,18 @@ impl Engine {
         })
     }
 
-    /// Counts and audits a passkey answer that did not verify.
+    /// Counts a passkey answer that was refused (`reason`) like a wrong password — or, for a
+    /// second-factor ceremony, like a wrong code — and audits it as `passkey.failed`.
     fn passkey_failed(
         &self,
         tx: &Tx<'_, '_>,
-        row: &CeremonyRow,
+        kind: CeremonyKind,
         attempt: &Attempt,
-        rejected: Rejected,
+        reason: &str,
     ) -> Result<Error> {
-        let detail = match rejected {
-            Rejected::Invalid(reason) => format!("passkey: {reason}"),
-            Rejected::Cloned => {
-                let record = attempt.record().detail("the sign counter went backwards");
-                tx.audit(AuditKind::PasskeyCloneSuspected, record)?;
-                "passkey: sign counter went backwards (cloned?)".to_owned()
-            }
-        };
+        let detail = format!("passkey: {reason}");
         tx.audit(AuditKind::PasskeyFailed, attempt.record().detail(detail.clone()))?;
-        match row.kind {
+        match kind {
             CeremonyKind::SecondFactor => self.wrong_second_factor(tx, attempt, &detail),
             _ => self.first_factor_failed(tx, attempt, &detail),
         }
