@@ -141,9 +141,7 @@ impl Sqlite {
     /// database synced the database first, and it only restarts the WAL after that.
     /// Called with the writer lock still held.
     fn sync_wal(&self) -> Result<()> {
-        let Some(path) = &self.path else { return Ok(()) };
-        let mut wal = path.clone().into_os_string();
-        wal.push("-wal");
+        let Some(wal) = self.wal_path() else { return Ok(()) };
         match std::fs::File::open(wal).and_then(|f| f.sync_data()) {
             // No WAL: the last checkpoint moved every frame into the (synced) database.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -153,10 +151,14 @@ impl Sqlite {
 
     /// Size of the `-wal` file in bytes; 0 when there is none (in memory).
     pub(super) fn wal_bytes(&self) -> u64 {
-        let Some(path) = &self.path else { return 0 };
-        let mut wal = path.clone().into_os_string();
+        self.wal_path().and_then(|wal| std::fs::metadata(wal).ok()).map_or(0, |m| m.len())
+    }
+
+    /// The `-wal` file beside the database; `None` in memory.
+    fn wal_path(&self) -> Option<PathBuf> {
+        let mut wal = self.path.as_ref()?.clone().into_os_string();
         wal.push("-wal");
-        std::fs::metadata(wal).map_or(0, |m| m.len())
+        Some(PathBuf::from(wal))
     }
 
     /// A pooled connection, after the cheap check that the file was not deleted or
