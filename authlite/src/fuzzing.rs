@@ -39,3 +39,9 @@ pub fn verify_password(raw: &str, stored: &str) -> Result<bool> {
     let normalized: Normalized = password::normalize(raw, 1024).unwrap_or_default();
     password::verify(raw, &normalized, stored, 1_000).map(|v| v.matches)
 }
+
+/// Cuts every PBKDF2 derivation of this process to a thousandth of its rounds (at least
+/// one), for targets that exercise the engine around passwords rather than the KDF.
+pub fn cheap_password_hashing() {
+    password::fuzz::cheapen();
+}
