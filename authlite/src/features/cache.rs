@@ -1,19 +1,26 @@
 //! The exact in-process caches of what the database said about a credential, one per
-//! credential kind ([`Caches`]: access tokens by jti, API keys by selector, scoped tokens
-//! by scope and subject, so a string of one kind can never answer for another), each entry
-//! tagged with the store epoch it was read at. The store bumps the epoch after every commit
+//! credential kind ([`Caches`], so a string of one kind can never answer for another), each
+//! keyed by the whole credential string as presented and holding everything verifying it
+//! established (an entry is only made for a string that verified, under a key that was
+//! live), so a hit answers without a signature, checksum or secret check, and without
+//! decoding anything. Each entry is tagged with the store epoch it was read at. The store bumps the epoch after every commit
 //! of this process and whenever it observes that another process committed (the WAL-index
 //! change counter moved: `store/watch.rs`), so an entry is only ever used while nothing at
 //! all has been written since it was read: a hit answers exactly what the database would.
-//! Time-based checks (expiry) are made on every call from the stored timestamps.
+//! Retiring or rotating a signing key is a commit, so it empties the caches too. Time-based
+//! checks (`exp`, `iat`, session and key expiry) are made on every call from what is cached.
 
 use std::collections::HashMap;
-
+use std::hash::BuildHasher;
 use std::sync::Arc;
+
+use foldhash::fast::RandomState;
 
 use parking_lot::Mutex;
 
+use crate::crypto::scoped::Scoped;
 use crate::store::{ApiKeyState, ScopedState, TokenState};
+use crate::values::principal::Claims;
 
 const SHARDS: usize = 16;
 
@@ -26,14 +33,32 @@ pub(crate) enum TokenEntry {
     Service(Option<ApiKeyState>),
 }
 
-/// One exact cache per credential kind.
+/// An access or service token that verified (signature, issuer, audience, instance) and
+/// what the database said about it.
+#[derive(Debug)]
+pub(crate) struct VerifiedToken {
+    pub(crate) claims: Claims,
+    /// Its signing key is one of `Config`'s (live whatever the database says).
+    pub(crate) configured: bool,
+    pub(crate) entry: TokenEntry,
+}
+
+/// A scoped token that verified for `scope`, and its subject's revocation state.
+#[derive(Debug)]
+pub(crate) struct VerifiedScoped {
+    pub(crate) scope: String,
+    pub(crate) found: Scoped,
+    pub(crate) state: ScopedState,
+}
+
+/// One exact cache per credential kind, each keyed by the credential string.
 pub(crate) struct Caches {
-    /// Access and service tokens, by jti.
-    pub(crate) tokens: EpochCache<Arc<TokenEntry>>,
-    /// API keys, by selector (`None`: no such key).
-    pub(crate) api_keys: EpochCache<Arc<Option<ApiKeyState>>>,
-    /// Scoped tokens' revocation state, by scope and subject.
-    pub(crate) scoped: EpochCache<Arc<ScopedState>>,
+    /// Access and service tokens.
+    pub(crate) tokens: EpochCache<Arc<VerifiedToken>>,
+    /// API keys whose checksum passed (`None`: no such key, or not this secret).
+    pub(crate) api_keys: EpochCache<Option<Arc<ApiKeyState>>>,
+    /// Scoped tokens.
+    pub(crate) scoped: EpochCache<Arc<VerifiedScoped>>,
 }
 
 impl Caches {
@@ -49,14 +74,16 @@ impl Caches {
 
 struct Shard<V> {
     epoch: u64,
-    map: HashMap<String, V>,
+    map: HashMap<Box<str>, V, RandomState>,
 }
 
 /// Sharded by key so threads rarely meet on a lock; bounded by clearing a full shard.
-/// `V` is cheap to clone (an `Arc`).
+/// `V` is cheap to clone (an `Arc`). Keys are hashed with foldhash, seeded per process
+/// (only strings that verified are ever inserted, so an outsider cannot choose keys).
 pub(crate) struct EpochCache<V> {
     shards: Vec<Mutex<Shard<V>>>,
     per_shard: usize,
+    hasher: RandomState,
 }
 
 impl<V: Clone> EpochCache<V> {
@@ -65,15 +92,17 @@ impl<V: Clone> EpochCache<V> {
         let shards = if capacity == 0 { 0 } else { SHARDS };
         EpochCache {
             shards: (0..shards)
-                .map(|_| Mutex::new(Shard { epoch: 0, map: HashMap::new() }))
+                .map(|_| Mutex::new(Shard { epoch: 0, map: HashMap::default() }))
                 .collect(),
             per_shard: capacity.div_ceil(SHARDS),
+            hasher: RandomState::default(),
         }
     }
 
     fn shard(&self, key: &str) -> Option<&Mutex<Shard<V>>> {
-        let hash = key.bytes().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b.into()));
-        self.shards.get(hash % SHARDS.max(1))
+        // The top bits: the maps inside use the low ones of their own hash.
+        let hash = self.hasher.hash_one(key) >> 60;
+        self.shards.get(hash as usize % SHARDS.max(1))
     }
 
     /// The entry for `key` if it was read at `epoch`.
@@ -99,7 +128,7 @@ impl<V: Clone> EpochCache<V> {
         if shard.map.len() >= self.per_shard {
             shard.map.clear();
         }
-        shard.map.insert(key.to_owned(), entry);
+        shard.map.insert(key.into(), entry);
     }
 }
 

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::cache::{EpochCache, TokenEntry};
+use super::cache::{EpochCache, TokenEntry, VerifiedToken};
 use super::engine::Engine;
 use super::liveness::{check_key_live, check_live};
 use crate::crypto::jwt::{self, Parsed};
@@ -20,47 +20,61 @@ use crate::values::user::AccountKind;
 /// Token validation.
 impl Engine {
     pub(crate) fn validate(&self, access_token: &str) -> Result<Principal> {
-        let parsed = jwt::parse(access_token)?;
         let now = self.now();
-        // Verified without the database when the key is known (it nearly always is).
-        let claims = self.verify_parsed(&parsed)?;
-        jwt::check_time(&claims, now, self.config.leeway)?;
-        let kid = parsed.kid();
-        let configured = self.keys.is_configured(kid);
-        let state = self.cached(&self.caches.tokens, &claims.jti, |conn| {
-            Ok(match (claims.sid, claims.akid) {
-                (Some(sid), _) => TokenEntry::Session(conn.token_state(sid, &claims.jti, kid)?),
-                (None, Some(akid)) => {
-                    TokenEntry::Service(conn.service_token_state(akid, &claims.jti, kid)?)
-                }
-                (None, None) => TokenEntry::Service(None),
-            })
-        })?;
-        match &*state {
-            TokenEntry::Session(state) => session_principal(claims, state, configured, now),
-            TokenEntry::Service(state) => service_principal(claims, state, configured, now),
+        let verified = match self.hit(&self.caches.tokens, access_token)? {
+            Some(verified) => verified,
+            None => {
+                let parsed = jwt::parse(access_token)?;
+                // Verified without the database when the key is known (it nearly always is).
+                let claims = self.verify_parsed(&parsed)?;
+                jwt::check_time(&claims, now, self.config.leeway)?;
+                let kid = parsed.kid();
+                let configured = self.keys.is_configured(kid);
+                self.fill(&self.caches.tokens, access_token, |conn| {
+                    let entry = match (claims.sid, claims.akid) {
+                        (Some(sid), _) => {
+                            TokenEntry::Session(conn.token_state(sid, &claims.jti, kid)?)
+                        }
+                        (None, Some(akid)) => {
+                            TokenEntry::Service(conn.service_token_state(akid, &claims.jti, kid)?)
+                        }
+                        (None, None) => TokenEntry::Service(None),
+                    };
+                    Ok(Arc::new(VerifiedToken { claims, configured, entry }))
+                })?
+            }
+        };
+        // Every time-based check, on every call (a hit skipped only what cannot change).
+        let VerifiedToken { claims, configured, entry } = &*verified;
+        jwt::check_time(claims, now, self.config.leeway)?;
+        match entry {
+            TokenEntry::Session(state) => session_principal(claims, state, *configured, now),
+            TokenEntry::Service(state) => service_principal(claims, state, *configured, now),
         }
     }
 
-    /// What the database says about the credential under `key` in `cache`: from the cache
-    /// if nobody has committed since it was read, else read through `read` (and cached).
-    pub(super) fn cached<V>(
+    /// The entry under `key` in `cache` if nobody has committed since it was read. One
+    /// look at the WAL-index (`Store::observe`) per hit; nothing on a miss.
+    pub(super) fn hit<V: Clone>(&self, cache: &EpochCache<V>, key: &str) -> Result<Option<V>> {
+        let epoch = self.store.epoch();
+        match cache.get(key, epoch) {
+            Some(entry) if self.store.observe()? == Some(epoch) => Ok(Some(entry)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Reads what the database says through `read` and caches it under `key`.
+    pub(super) fn fill<V: Clone>(
         &self,
-        cache: &EpochCache<Arc<V>>,
+        cache: &EpochCache<V>,
         key: &str,
         read: impl FnOnce(&Conn<'_>) -> Result<V>,
-    ) -> Result<Arc<V>> {
-        let epoch = self.store.epoch();
-        if let Some(entry) = cache.get(key, epoch)
-            && self.store.observe()? == Some(epoch)
-        {
-            return Ok(entry);
-        }
+    ) -> Result<V> {
         self.store.read(|conn| {
             // The epoch is taken before the read, so a commit racing with it leaves the
             // entry already stale.
             let epoch = self.store.epoch();
-            let entry = Arc::new(read(conn)?);
+            let entry = read(conn)?;
             cache.put(key, epoch, entry.clone());
             Ok(entry)
         })
@@ -121,7 +135,7 @@ fn check_current(claims: &Claims, version: i64, revoked_jti: bool) -> Result<()>
 /// A session's token: the session liveness rule shared with `refresh`, then the token's own
 /// state.
 fn session_principal(
-    claims: Claims,
+    claims: &Claims,
     state: &Option<TokenState>,
     configured: bool,
     now: SystemTime,
@@ -130,9 +144,9 @@ fn session_principal(
     if Some(state.session) != claims.sid {
         return Err(Error::new(ErrorKind::InvalidToken, "token does not match its session"));
     }
-    check_origin(&claims, state.user, state.key_live || configured)?;
+    check_origin(claims, state.user, state.key_live || configured)?;
     check_live(&state.live, to_millis(now))?;
-    check_current(&claims, state.token_version, state.token_revoked)?;
+    check_current(claims, state.token_version, state.token_revoked)?;
     Ok(Principal {
         user_id: state.user,
         username: state.username.clone(),
@@ -142,13 +156,13 @@ fn session_principal(
         roles: state.roles.clone(),
         scopes: None,
         attributes: state.attributes.clone(),
-        claims: Some(claims),
+        claims: Some(claims.clone()),
     })
 }
 
 /// A service token: the key behind it must still be usable, then the token's own state.
 fn service_principal(
-    claims: Claims,
+    claims: &Claims,
     state: &Option<ApiKeyState>,
     configured: bool,
     now: SystemTime,
@@ -157,10 +171,10 @@ fn service_principal(
     if Some(state.id) != claims.akid {
         return Err(Error::new(ErrorKind::InvalidToken, "token does not match its key"));
     }
-    check_origin(&claims, state.user, state.key_live || configured)?;
+    check_origin(claims, state.user, state.key_live || configured)?;
     check_key_live(state, to_millis(now))?;
-    check_current(&claims, state.token_version, state.token_revoked)?;
-    Ok(key_principal(state, Some(claims)))
+    check_current(claims, state.token_version, state.token_revoked)?;
+    Ok(key_principal(state, Some(claims.clone())))
 }
 
 /// The principal of an API key (or of a service token minted from it).

@@ -101,3 +101,71 @@ fn cached_and_uncached_engines_always_agree() {
     env.clock.advance(cached.config().access_token_ttl);
     check("expired");
 }
+
+/// A hit answers for the whole credential string without verifying it again, but every
+/// time-based check is still made on every call, and a retired key, a clock going back or
+/// a string of another kind never get an answer from the cache.
+#[test]
+fn a_cached_string_is_still_checked_for_time_keys_and_kind() {
+    use authlite::ApiKeySpec;
+    use std::time::Duration;
+    let env = Env::new();
+    let auth = env.open();
+    let other = env.open();
+    let alice = user(&auth, "alice");
+    let old = login(&auth, "alice");
+    let ttl = auth.config().access_token_ttl;
+    let key = auth
+        .create_api_key(alice.id, ApiKeySpec::new("k").expires_in(ttl + Duration::from_secs(600)))
+        .unwrap()
+        .secret;
+    let qr = auth.issue_scoped("table", "42", ttl + Duration::from_secs(900)).unwrap();
+    let warm = |step: &str| {
+        auth.validate(&old.access_token).unwrap_or_else(|e| panic!("{step}: {e}"));
+        auth.validate_api_key(&key).unwrap_or_else(|e| panic!("{step}: {e}"));
+        auth.verify_scoped(&qr, "table").unwrap_or_else(|e| panic!("{step}: {e}"));
+    };
+    warm("cached");
+
+    // Kinds never answer for each other, cached or not; nor a scope for another scope.
+    assert_eq!(err(auth.validate_api_key(&old.access_token)), ErrorKind::InvalidToken);
+    assert_eq!(err(auth.verify_scoped(&old.access_token, "table")), ErrorKind::InvalidToken);
+    assert_eq!(err(auth.validate(&key)), ErrorKind::InvalidToken);
+    assert_eq!(err(auth.verify_scoped(&key, "table")), ErrorKind::InvalidToken);
+    assert_eq!(err(auth.validate(&qr)), ErrorKind::InvalidToken);
+    assert_eq!(err(auth.validate_api_key(&qr)), ErrorKind::InvalidToken);
+    assert_eq!(err(auth.verify_scoped(&qr, "tables")), ErrorKind::InvalidToken);
+    // A near-miss of a cached string is a different string: verified, and refused.
+    let mut tampered = old.access_token.clone();
+    tampered.push('A');
+    assert_eq!(err(auth.validate(&tampered)), ErrorKind::InvalidToken);
+    warm("after the wrong kinds");
+
+    // The clock going back past `iat` (no leeway): issued in the future, cached or not.
+    env.clock.set(std::time::UNIX_EPOCH + Duration::from_secs(1_000_000_000));
+    assert_eq!(err(auth.validate(&old.access_token)), ErrorKind::InvalidToken);
+    env.clock.set(old.session.created_at);
+    warm("clock forward again");
+
+    // Expiry crossed on a hit: the access token's `exp` (the key and QR code still live).
+    env.clock.set(old.access_expires_at);
+    assert_eq!(err(auth.validate(&old.access_token)), ErrorKind::ExpiredToken);
+    auth.validate_api_key(&key).unwrap();
+    auth.verify_scoped(&qr, "table").unwrap();
+    // The API key's expiry (10 min later), then the QR code's (15 min).
+    env.clock.set(old.session.created_at + ttl + Duration::from_secs(600));
+    assert_eq!(err(auth.validate_api_key(&key)), ErrorKind::ExpiredToken);
+    auth.verify_scoped(&qr, "table").unwrap();
+    env.clock.set(old.session.created_at + ttl + Duration::from_secs(900));
+    assert_eq!(err(auth.verify_scoped(&qr, "table")), ErrorKind::ExpiredToken);
+
+    // A cached token whose signing key another engine retires: refused by the next call.
+    env.clock.set(old.session.created_at);
+    warm("before the rotation");
+    let keys = auth.signing_keys().unwrap();
+    let kid = keys.iter().find(|k| k.signing).unwrap().kid.clone();
+    other.rotate_signing_key().unwrap();
+    auth.validate(&old.access_token).unwrap();
+    other.retire_signing_key(&kid).unwrap();
+    assert_eq!(err(auth.validate(&old.access_token)), ErrorKind::InvalidToken);
+}

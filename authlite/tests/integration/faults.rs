@@ -160,6 +160,24 @@ fn assert_every_call_refused(auth: &Auth, fx: &Fixture, ctx: &str) {
     assert!(wrong.is_empty(), "{ctx}: calls that did not fail with Storage: {wrong:?}");
 }
 
+/// A cache hit may go on answering for up to the link-check interval (2 ms) after the file
+/// was deleted or replaced (DESIGN §7): validates `fx.access` until it is refused with
+/// `Storage`, which must come within a few milliseconds (100 ms allows for a loaded
+/// machine), every answer before it being the fixture's principal as last read. After that
+/// first refusal every call is refused at once.
+fn refused_soon(auth: &Auth, fx: &Fixture, ctx: &str) -> Duration {
+    let started = Instant::now();
+    loop {
+        match auth.validate(&fx.access) {
+            Ok(who) => assert_eq!(who.session_id, Some(fx.session), "{ctx}: a stale answer"),
+            Err(e) if e.kind() == ErrorKind::Storage => return started.elapsed(),
+            Err(e) => panic!("{ctx}: {e}"),
+        }
+        let waited = started.elapsed();
+        assert!(waited < Duration::from_millis(100), "{ctx}: still answered after {waited:?}");
+    }
+}
+
 fn assert_no_panic(outcomes: &[(&str, Outcome)], ctx: &str) {
     let panics: Vec<_> =
         outcomes.iter().filter(|(_, outcome)| matches!(outcome, Outcome::Panic(_))).collect();
@@ -237,6 +255,7 @@ fn a_file_swapped_for_garbage_refuses_every_call_and_a_restored_copy_works_again
     std::fs::write(&impostor, &bytes).unwrap();
     std::fs::rename(&impostor, &env.path).unwrap();
 
+    refused_soon(&auth, &fx, "swapped for garbage");
     assert_every_call_refused(&auth, &fx, "swapped for garbage");
     assert!(std::fs::read(&env.path).unwrap() == bytes, "the engine wrote into the impostor");
     assert_eq!(err(Auth::open_with(env.config())), ErrorKind::Storage);
@@ -252,6 +271,29 @@ fn a_file_swapped_for_garbage_refuses_every_call_and_a_restored_copy_works_again
 }
 
 #[test]
+fn a_deleted_file_is_refused_by_the_next_write_at_once_and_by_a_cache_hit_within_milliseconds() {
+    for first_call in ["write", "validate"] {
+        let env = Env::new();
+        let auth = env.open();
+        let fx = Fixture::new(&auth);
+        auth.validate(&fx.access).unwrap(); // cached
+        for suffix in ["", "-wal", "-shm"] {
+            std::fs::remove_file(sidecar(&env.path, suffix)).unwrap();
+        }
+        if first_call == "write" {
+            let refused = auth.revoke_session(fx.other_session);
+            assert_eq!(err(refused), ErrorKind::Storage, "the next write");
+            // Once any call has seen it, a hit is refused at once too.
+            assert_eq!(err(auth.validate(&fx.access)), ErrorKind::Storage, "after a write saw it");
+        } else {
+            let took = refused_soon(&auth, &fx, "deleted");
+            eprintln!("a cache hit refused the deleted file after {took:?}");
+        }
+        assert_every_call_refused(&auth, &fx, first_call);
+    }
+}
+
+#[test]
 fn a_file_rolled_back_to_an_older_copy_is_refused_not_believed() {
     // The copy still has the session that was revoked after it was taken; the old engine
     // must not answer from it (nor from its own unlinked file) as if nothing happened.
@@ -263,6 +305,7 @@ fn a_file_rolled_back_to_an_older_copy_is_refused_not_believed() {
     auth.revoke_session(fx.other_session).unwrap();
     assert_eq!(err(auth.validate(&fx.other_access)), ErrorKind::RevokedToken);
     std::fs::rename(&older, &env.path).unwrap();
+    refused_soon(&auth, &fx, "rolled back");
     for token in [&fx.other_access, &fx.access] {
         assert_eq!(err(auth.validate(token)), ErrorKind::Storage, "rolled-back file");
     }
@@ -281,6 +324,7 @@ fn a_file_deleted_and_recreated_empty_refuses_every_call_and_is_never_written() 
     }
     std::fs::File::create(&env.path).unwrap();
 
+    refused_soon(&auth, &fx, "deleted and recreated empty");
     assert_every_call_refused(&auth, &fx, "deleted and recreated empty");
     assert_eq!(std::fs::metadata(&env.path).unwrap().len(), 0, "the engine wrote into it");
     assert!(!sidecar(&env.path, "-wal").exists(), "the engine opened the new file");

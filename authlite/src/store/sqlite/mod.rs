@@ -112,7 +112,7 @@ impl Sqlite {
 
     /// Bumps `epoch` if anyone committed since the last call (see [`Watch`]).
     pub(super) fn observe(&self, epoch: &AtomicU64) -> Result<Option<u64>> {
-        self.watch.check_linked()?;
+        self.watch.check_linked_lately()?;
         self.watch.observe(epoch)
     }
 

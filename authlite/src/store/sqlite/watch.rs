@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 #[cfg(unix)]
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 #[cfg(unix)]
 use parking_lot::Mutex;
@@ -57,11 +58,22 @@ pub(crate) enum Watch {
 }
 
 impl Watch {
-    /// Every operation: the file was not deleted or renamed over. One `fstat`.
+    /// Every operation that reads or writes: the file was not deleted or renamed over.
+    /// One `fstat`.
     pub(crate) fn check_linked(&self) -> Result<()> {
         match self {
             Watch::Memory => Ok(()),
             Watch::File { db, .. } => db.check_linked(),
+        }
+    }
+
+    /// A cache hit: the same check at most once per [`LINK_CHECK_INTERVAL`] (so a hit costs
+    /// one system call, the WAL-index read), and refused at once after any check of this
+    /// store found the file gone.
+    pub(crate) fn check_linked_lately(&self) -> Result<()> {
+        match self {
+            Watch::Memory => Ok(()),
+            Watch::File { db, .. } => db.check_linked_lately(),
         }
     }
 
@@ -92,26 +104,64 @@ pub(crate) struct FileIdentity {
     handle: Arc<File>,
     #[cfg_attr(not(unix), allow(dead_code))]
     id: (u64, u64),
+    /// When the link was last checked, in nanoseconds since `opened`.
+    checked: AtomicU64,
+    opened: Instant,
+    /// A check found the file deleted or replaced: every later call is refused.
+    gone: AtomicBool,
 }
+
+/// How stale the hot path's knowledge that the file still has its name may be: a deleted
+/// or replaced file is refused by the next write or read of the database at once, and by
+/// a cache hit within this long.
+pub(crate) const LINK_CHECK_INTERVAL: Duration = Duration::from_millis(2);
 
 impl FileIdentity {
     pub(crate) fn of(path: &Path) -> Result<FileIdentity> {
         let handle = hold(path).map_err(|e| Error::storage("cannot open the database file", e))?;
         let id =
             inode(&handle.metadata().map_err(|e| Error::storage("cannot stat the database", e))?);
-        let identity = FileIdentity { path: path.to_path_buf(), handle, id };
+        let identity = FileIdentity {
+            path: path.to_path_buf(),
+            handle,
+            id,
+            checked: AtomicU64::new(0),
+            opened: Instant::now(),
+            gone: AtomicBool::new(false),
+        };
         identity.check_path()?;
         Ok(identity)
     }
 
     fn check_linked(&self) -> Result<()> {
-        if linked(&self.handle)? { Ok(()) } else { Err(replaced()) }
+        if self.gone.load(Ordering::Relaxed) || !linked(&self.handle)? {
+            return Err(self.replaced());
+        }
+        Ok(())
+    }
+
+    fn check_linked_lately(&self) -> Result<()> {
+        let now = u64::try_from(self.opened.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let last = self.checked.load(Ordering::Relaxed);
+        if now.saturating_sub(last) < LINK_CHECK_INTERVAL.as_nanos() as u64 {
+            return if self.gone.load(Ordering::Relaxed) { Err(self.replaced()) } else { Ok(()) };
+        }
+        self.checked.store(now, Ordering::Relaxed);
+        self.check_linked()
     }
 
     fn check_path(&self) -> Result<()> {
-        let meta = std::fs::metadata(&self.path)
-            .map_err(|e| Error::storage("the database file is missing", e))?;
-        if inode(&meta) == self.id { self.check_linked() } else { Err(replaced()) }
+        let meta = std::fs::metadata(&self.path).map_err(|e| {
+            self.gone.store(true, Ordering::Relaxed); // even if it comes back: reopen
+            Error::storage("the database file is missing", e)
+        })?;
+        if inode(&meta) == self.id { self.check_linked() } else { Err(self.replaced()) }
+    }
+
+    /// Remembers that the file is gone (it does not come back), and says so.
+    fn replaced(&self) -> Error {
+        self.gone.store(true, Ordering::Relaxed);
+        replaced()
     }
 }
 
