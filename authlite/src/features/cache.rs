@@ -3,12 +3,14 @@
 //! keyed by the whole credential string as presented and holding everything verifying it
 //! established (an entry is only made for a string that verified, under a key that was
 //! live), so a hit answers without a signature, checksum or secret check, and without
-//! decoding anything. Each entry is tagged with the store epoch it was read at. The store bumps the epoch after every commit
-//! of this process and whenever it observes that another process committed (the WAL-index
-//! change counter moved: `store/watch.rs`), so an entry is only ever used while nothing at
-//! all has been written since it was read: a hit answers exactly what the database would.
-//! Retiring or rotating a signing key is a commit, so it empties the caches too. Time-based
-//! checks (`exp`, `iat`, session and key expiry) are made on every call from what is cached.
+//! decoding anything. Each entry is tagged with the store epoch it was read at. The store
+//! bumps the epoch after every commit of this process and whenever it observes that another
+//! process committed (the WAL-index change counter moved: `store/watch.rs`), so an entry is
+//! only ever used while nothing at all has been written since it was read: a hit answers
+//! exactly what the database would. Retiring or rotating a signing key is a commit, so it
+//! empties the caches too. Time-based checks (`exp`, `iat`, session and key expiry) are made
+//! on every call from what is cached; a miss also checks them before reading, so an expired
+//! credential costs no read.
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;

@@ -49,9 +49,6 @@ pub(crate) fn hash(password: &Normalized, iterations: u32) -> Result<String> {
         .map_err(|_| Error::new(ErrorKind::Config, "invalid PBKDF2 iteration count"))?;
     let mut out = [0u8; Params::RECOMMENDED_OUTPUT_LENGTH];
     derive(Algorithm::Pbkdf2Sha256, password.as_bytes(), &salt, params.rounds(), &mut out);
-    fn failed<E>(_: E) -> Error {
-        Error::new(ErrorKind::Internal, "password hashing failed")
-    }
     let hash = PasswordHash {
         algorithm: Algorithm::Pbkdf2Sha256.into(),
         version: None,
@@ -211,6 +208,10 @@ fn time_per_iteration() -> Duration {
 /// Whether `stored` is a hash `import_user` can accept.
 pub(crate) fn importable(stored: &str) -> bool {
     formats::parse(stored).is_some()
+}
+
+fn failed<E>(_: E) -> Error {
+    Error::new(ErrorKind::Internal, "password hashing failed")
 }
 
 fn corrupt() -> Error {

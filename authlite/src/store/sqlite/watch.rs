@@ -142,9 +142,10 @@ impl FileIdentity {
 
     fn check_linked_lately(&self) -> Result<()> {
         let now = u64::try_from(self.opened.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        let last = self.checked.load(Ordering::Relaxed);
-        if now.saturating_sub(last) < LINK_CHECK_INTERVAL.as_nanos() as u64 {
-            return if self.gone.load(Ordering::Relaxed) { Err(self.replaced()) } else { Ok(()) };
+        let recent = now.saturating_sub(self.checked.load(Ordering::Relaxed))
+            < LINK_CHECK_INTERVAL.as_nanos() as u64;
+        if recent && !self.gone.load(Ordering::Relaxed) {
+            return Ok(());
         }
         self.checked.store(now, Ordering::Relaxed);
         self.check_linked()
