@@ -63,6 +63,12 @@ pub(crate) fn hash(password: &Normalized, iterations: u32) -> Result<String> {
 /// their verification (PHC and the other systems' PBKDF2 formats) and the dummy work.
 fn derive(algorithm: Algorithm, password: &[u8], salt: &[u8], rounds: u32, out: &mut [u8]) {
     let rounds = fuzz::scaled(rounds);
+    if let Ok(params) = Params::new_with_output_len(rounds, out.len()) {
+        // The pbkdf2 crate's own instances: optimised even when authlite is built for debug,
+        // where instantiating the generic loop here made every hash several times slower.
+        return pbkdf2::pbkdf2_hmac_with_params(password, salt, algorithm, params, out);
+    }
+    // Under 1,000 rounds (the dummy work's remainder, a fuzzing build's cheap hashing).
     // The two algorithms the formats parse to (the enum is open for more in later versions).
     if algorithm == Algorithm::Pbkdf2Sha512 {
         pbkdf2::pbkdf2_hmac::<Sha512>(password, salt, rounds, out)
