@@ -76,7 +76,8 @@ fn an_acknowledged_revocation_survives_a_kill_after_another_engine_was_dropped()
     child.0.kill().unwrap();
     child.0.wait().unwrap();
 
-    let auth = env.open();
+    // A clock started after the child's: its token must not look issued in the future.
+    let auth = Auth::open_with(config_for(&env.path, &ManualClock::new())).unwrap();
     let stored = auth.session(SessionId(session)).expect("the acknowledged session");
     assert!(stored.revoked_at.is_some(), "the acknowledged revocation was lost in the kill");
     assert_eq!(auth.validate(access).unwrap_err().kind(), ErrorKind::RevokedToken);
