@@ -9,7 +9,8 @@
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Barrier;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use authlite::{ApiKeySpec, Auth, ClientInfo, Config, NewUser};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
@@ -46,6 +47,26 @@ impl XorShift {
         self.0 ^= self.0 << 17;
         (self.0 % n as u64) as usize
     }
+}
+
+/// Two threads each make `iters` calls side by side, `call(t, i)` on thread `t`; the time
+/// is the slower thread's, so a figure equal to the one-thread one means they scaled.
+fn two_threads(iters: u64, call: impl Fn(usize, usize) + Sync) -> Duration {
+    let start = Barrier::new(2);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2)
+            .map(|t| {
+                let (call, start) = (&call, &start);
+                s.spawn(move || {
+                    start.wait();
+                    let began = Instant::now();
+                    (0..iters as usize).for_each(|i| call(t, i));
+                    began.elapsed()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).max().unwrap()
+    })
 }
 
 /// A database with `n` live sessions over `n / 10` users, built with bulk SQL once and
@@ -172,6 +193,22 @@ fn validate(c: &mut Criterion) {
             &tokens[i]
         };
         group.bench_function("engine", |b| b.iter(|| black_box(auth.validate(next()).unwrap())));
+        // Thread t cycles through its own half of the tokens.
+        let half = |t: usize, i: usize| &tokens[t * tokens.len() / 2 + i % (tokens.len() / 2)];
+        group.bench_function("engine_2threads", |b| {
+            b.iter_custom(|n| {
+                two_threads(n, |t, i| {
+                    black_box(auth.validate(half(t, i)).unwrap());
+                })
+            })
+        });
+        group.bench_function("stateless_2threads", |b| {
+            b.iter_custom(|n| {
+                two_threads(n, |t, i| {
+                    black_box(auth.validate_stateless(half(t, i)).unwrap());
+                })
+            })
+        });
 
         let uncached =
             Auth::open_with(Config { validate_cache_capacity: 0, ..config(&path) }).unwrap();
@@ -189,6 +226,13 @@ fn validate(c: &mut Criterion) {
         group.bench_function("api_key", |b| {
             b.iter(|| black_box(auth.validate_api_key(&key).unwrap()))
         });
+        group.bench_function("api_key_2threads", |b| {
+            b.iter_custom(|n| {
+                two_threads(n, |_, _| {
+                    black_box(auth.validate_api_key(&key).unwrap());
+                })
+            })
+        });
         group.bench_function("api_key_crypto", |b| {
             b.iter(|| {
                 let (body, _) = key.rsplit_once('.').unwrap();
@@ -203,6 +247,13 @@ fn validate(c: &mut Criterion) {
         let qr = auth.issue_scoped("table", "42", Duration::from_secs(86_400)).unwrap();
         group.bench_function("scoped", |b| {
             b.iter(|| black_box(auth.verify_scoped(&qr, "table").unwrap()))
+        });
+        group.bench_function("scoped_2threads", |b| {
+            b.iter_custom(|n| {
+                two_threads(n, |_, _| {
+                    black_box(auth.verify_scoped(&qr, "table").unwrap());
+                })
+            })
         });
         group.bench_function("scoped_crypto", |b| {
             use hmac::{KeyInit, Mac};
