@@ -76,11 +76,16 @@ fn an_acknowledged_revocation_survives_a_kill_after_another_engine_was_dropped()
     child.0.kill().unwrap();
     child.0.wait().unwrap();
 
-    // A clock started after the child's: its token must not look issued in the future.
-    let auth = Auth::open_with(config_for(&env.path, &ManualClock::new())).unwrap();
+    let auth = open_now(&env.path).unwrap();
     let stored = auth.session(SessionId(session)).expect("the acknowledged session");
     assert!(stored.revoked_at.is_some(), "the acknowledged revocation was lost in the kill");
     assert_eq!(auth.validate(access).unwrap_err().kind(), ErrorKind::RevokedToken);
+}
+
+/// An engine on `path` whose clock starts now, after every process that used the file
+/// before: tokens they issued must not look issued in the future here (leeway is 0).
+fn open_now(path: &Path) -> Result<Auth, authlite::Error> {
+    Auth::open_with(config_for(path, &ManualClock::new()))
 }
 
 /// xorshift64*: deterministic from a printed seed, no extra crates.
@@ -130,7 +135,7 @@ fn crash_child() {
     let mut out = std::io::stdout().lock();
     let mut say = |line: String| writeln!(out, "{line}").and_then(|()| out.flush()).is_ok();
     say(String::new());
-    let auth = Auth::open_with(config_for(Path::new(&path), &ManualClock::new())).unwrap();
+    let auth = open_now(Path::new(&path)).unwrap();
     say("READY".into());
 
     struct Live {
@@ -200,7 +205,7 @@ fn crash_child() {
 fn two_engines_child(path: &Path) {
     let mut out = std::io::stdout().lock();
     let mut stdin = std::io::stdin().lock();
-    let open = || Auth::open_with(config_for(path, &ManualClock::new())).unwrap();
+    let open = || open_now(path).unwrap();
     let (first, second) = (open(), open());
     second.register(NewUser::new("alice", PASSWORD)).unwrap();
     let login = second.login("alice", PASSWORD, &ClientInfo::default()).unwrap();
@@ -598,9 +603,7 @@ fn check_after_kill(
     run: usize,
     ctx: &str,
 ) -> Option<bool> {
-    // The child's clock started later than the test's: tokens it issued must not look
-    // issued in the future here.
-    let auth = Auth::open_with(config_for(&env.path, &ManualClock::new()))
+    let auth = open_now(&env.path)
         .unwrap_or_else(|e| panic!("{ctx}: reopening after the kill failed: {e}"));
     let conn = raw(&env.path);
     let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
@@ -713,7 +716,7 @@ fn kill_repeatedly(kills: usize) {
 
     // Finally: a spent predecessor of each live session's newest token is reuse.
     let ctx = format!("seed {seed}, after the kills");
-    let auth = Auth::open_with(config_for(&env.path, &ManualClock::new())).unwrap();
+    let auth = open_now(&env.path).unwrap();
     let mut replayed = 0;
     for (id, s) in model.sessions.iter_mut() {
         if s.revoked || s.unknown > 0 || s.known.len() < 2 || replayed >= 20 {

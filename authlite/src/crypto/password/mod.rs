@@ -68,7 +68,8 @@ fn derive(algorithm: Algorithm, password: &[u8], salt: &[u8], rounds: u32, out: 
         // where instantiating the generic loop here made every hash several times slower.
         return pbkdf2::pbkdf2_hmac_with_params(password, salt, algorithm, params, out);
     }
-    // Under 1,000 rounds (the dummy work's remainder, a fuzzing build's cheap hashing).
+    // Parameters the crate refuses: under 1,000 rounds (a fuzzing build's cheap hashing) or
+    // an imported hash longer than 64 bytes.
     // The two algorithms the formats parse to (the enum is open for more in later versions).
     if algorithm == Algorithm::Pbkdf2Sha512 {
         pbkdf2::pbkdf2_hmac::<Sha512>(password, salt, rounds, out)

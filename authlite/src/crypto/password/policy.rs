@@ -52,15 +52,12 @@ fn weak(message: String) -> Error {
 /// to keep in memory.
 fn is_common(folded: &str) -> bool {
     let list = COMMON_PASSWORDS.as_bytes();
-    let line_end = |from: usize| {
-        list[from..].iter().position(|&b| b == b'\n').map_or(list.len(), |i| from + i)
-    };
     // [lo, hi) is a run of whole lines.
     let (mut lo, mut hi) = (0, list.len());
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
         let start = list[lo..mid].iter().rposition(|&b| b == b'\n').map_or(lo, |i| lo + i + 1);
-        let end = line_end(start);
+        let end = list[start..].iter().position(|&b| b == b'\n').map_or(list.len(), |i| start + i);
         match list[start..end].cmp(folded.as_bytes()) {
             std::cmp::Ordering::Equal => return true,
             std::cmp::Ordering::Less => lo = end + 1,
