@@ -194,6 +194,10 @@ fn clean(input: &str, what: &'static str) -> Result<String> {
 
 /// NFKC with full case folding (Unicode compatibility caseless matching, then NFKC).
 pub(crate) fn fold(s: &str) -> String {
+    // Every normalisation form leaves ASCII as it is, and ASCII folds to lower case.
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
     s.chars().nfd().default_case_fold().nfkd().default_case_fold().nfkc().collect()
 }
 
@@ -223,6 +227,16 @@ fn forbidden(c: char) -> bool {
 mod tests {
     use super::*;
     use crate::values::error::ErrorKind;
+
+    #[test]
+    fn the_ascii_shortcut_folds_as_unicode_does() {
+        let slow = |s: &str| -> String {
+            s.chars().nfd().default_case_fold().nfkd().default_case_fold().nfkc().collect()
+        };
+        let every: String = (0u8..128).map(char::from).collect();
+        assert_eq!(fold(&every), slow(&every));
+        assert_eq!(fold("Straße"), "strasse", "non-ASCII still takes the full path");
+    }
 
     #[test]
     fn case_and_width_variants_share_a_key() {
