@@ -105,7 +105,9 @@ pub(crate) fn parse(stored: &str) -> Option<Stored> {
             phc_algorithm(alg)?;
             let parsed = stored.parse::<PasswordHash>().ok()?;
             let params = Params::try_from(&parsed).ok()?;
-            (params.rounds() <= MAX_ITERATIONS).then(|| Stored::Phc(Box::new(parsed)))
+            // PHC makes the salt and the hash optional; a stored hash needs both.
+            let complete = parsed.salt.is_some() && parsed.hash.is_some();
+            (complete && params.rounds() <= MAX_ITERATIONS).then(|| Stored::Phc(Box::new(parsed)))
         }
         _ => None,
     }
@@ -298,6 +300,10 @@ mod tests {
             "md5$salt$5f4dcc3b5aa765d61d8327deb882cf99",
             "sha1$salt$2fd4e1c67a2d28fced849ee1bb76e7391b93eb12",
             "$pbkdf2-sha256$20000000$c2FsdA$aGFzaGhhc2hoYXNo",
+            // No hash, no salt (found by the password_hash fuzz target: accepted for
+            // import, then unusable at login).
+            "$pbkdf2-sha256$i=1000,l=32$oE0t2sNQmyqq+9scKBLpUrzGHrXjHWsQGg2Y97tdQkPuhbWTEbw",
+            "$pbkdf2-sha256$i=1000,l=32",
         ];
         for s in bad {
             assert!(parse(s).is_none(), "{s}");
