@@ -296,3 +296,59 @@ CREATE TABLE passkey_ceremonies (
     created_at  INTEGER NOT NULL,
     expires_at  INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
+
+-- @version 9
+
+-- Organizations (DESIGN §14): tenants with members, roles per member (the roles of
+-- `roles`, assigned here instead of globally), invitations and an active organization per
+-- session. `slug` is the normalised unique name (lower-case a-z, 0-9 and '-').
+CREATE TABLE organizations (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    slug       TEXT NOT NULL UNIQUE,
+    name       TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE memberships (
+    org_id    INTEGER NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    user_id   INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    joined_at INTEGER NOT NULL,
+    PRIMARY KEY (org_id, user_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX memberships_by_user ON memberships (user_id);
+
+-- A member's roles in one organization; they go with the membership.
+CREATE TABLE member_roles (
+    org_id  INTEGER NOT NULL,
+    user_id INTEGER NOT NULL,
+    role_id INTEGER NOT NULL REFERENCES roles (id) ON DELETE CASCADE,
+    PRIMARY KEY (org_id, user_id, role_id),
+    FOREIGN KEY (org_id, user_id) REFERENCES memberships (org_id, user_id) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+
+-- Invitations: the one-time token format ("inv_<selector>.<secret>", only SHA-256 of the
+-- secret kept, spent once), naming the invited address (`email_key`) rather than an account,
+-- and the roles (a JSON array) the invitee gets.
+CREATE TABLE invitations (
+    selector    TEXT PRIMARY KEY NOT NULL,
+    org_id      INTEGER NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    secret_hash BLOB NOT NULL,
+    email_key   TEXT NOT NULL,
+    roles       TEXT NOT NULL,
+    invited_by  INTEGER REFERENCES users (id) ON DELETE SET NULL,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    spent_at    INTEGER
+) STRICT, WITHOUT ROWID;
+CREATE INDEX invitations_by_org ON invitations (org_id);
+
+-- The session's active organization (read by validation with everything else; it only
+-- counts while the account is a member), and the organization an API key belongs to (it
+-- works only while its account is a member). No foreign keys: deleting an organization
+-- clears the one and deletes the other itself (organization ids are never reused, and both
+-- are only believed through `memberships`).
+ALTER TABLE sessions ADD COLUMN organization_id INTEGER;
+ALTER TABLE api_keys ADD COLUMN organization_id INTEGER;
+-- Deleting an organization finds its sessions and keys by these.
+CREATE INDEX sessions_by_org ON sessions (organization_id);
+CREATE INDEX api_keys_by_org ON api_keys (organization_id);

@@ -8,6 +8,8 @@
 //! (`tokio::task::spawn_blocking`); `validate` on a cache hit is a few microseconds and is
 //! fine to call inline.
 
+mod organizations;
+
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;

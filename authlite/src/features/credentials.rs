@@ -53,6 +53,9 @@ impl Engine {
         let issued = secret::issue_checked(API_KEY_PREFIX)?;
         let info = self.write(|tx| {
             require_user(tx, user)?;
+            if let Some(org) = spec.organization {
+                super::organizations::require_member(tx, org, user)?;
+            }
             let now = tx.now();
             let row = NewKeyRow {
                 user,
@@ -62,6 +65,7 @@ impl Engine {
                 scopes: spec.scopes.as_deref(),
                 now,
                 expires_at: spec.expires_in.map(|d| now.saturating_add(millis(d))),
+                organization: spec.organization,
             };
             let id = tx.insert_api_key(&row)?;
             let detail = format!("key={id} name={}", spec.name);

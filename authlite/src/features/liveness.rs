@@ -24,7 +24,7 @@ pub(super) fn check_live(live: &Liveness, now: i64) -> Result<()> {
 }
 
 /// An API key is live like a session that never idles: the account active, the key not
-/// revoked, not past its expiry. Checked by the one liveness rule, whose messages then
+/// revoked, not past its expiry, and (a key of an organization) the account still a member. Checked by the one liveness rule, whose messages then
 /// speak of the key.
 pub(super) fn check_key_live(state: &ApiKeyState, now: i64) -> Result<()> {
     let live = Liveness {
@@ -37,5 +37,11 @@ pub(super) fn check_key_live(state: &ApiKeyState, now: i64) -> Result<()> {
         ErrorKind::RevokedToken => Error::new(ErrorKind::RevokedToken, "API key revoked"),
         ErrorKind::ExpiredToken => Error::new(ErrorKind::ExpiredToken, "API key expired"),
         _ => e,
-    })
+    })?;
+    // A key of an organization works only while its account is a member of it.
+    if state.organization.is_some() && !state.member {
+        let why = "the key's account is no longer a member of its organization";
+        return Err(Error::new(ErrorKind::RevokedToken, why));
+    }
+    Ok(())
 }

@@ -30,6 +30,7 @@ mod liveness;
 mod mfa;
 mod one_time;
 mod ops;
+mod organizations;
 mod passkeys;
 mod rbac;
 mod refresh;

@@ -17,7 +17,7 @@ use crate::values::principal::Principal;
 pub(super) const DENIAL_WINDOW: Duration = Duration::from_secs(60);
 
 /// The id of the role called `name`, or `NotFound`.
-fn role_id(conn: &Conn<'_>, name: &str) -> Result<RoleId> {
+pub(super) fn role_id(conn: &Conn<'_>, name: &str) -> Result<RoleId> {
     identifier("role name", name, false)?;
     conn.role_id(name)?
         .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("no role named {name}")))
@@ -137,7 +137,9 @@ impl Engine {
         identifier("action", action, false)?;
         // The credential's scopes narrow the grant; they never widen it.
         if who.allows_scope(resource, action)
-            && self.store.read(|conn| conn.allowed(who.user_id, resource, action))?
+            && self
+                .store
+                .read(|conn| conn.allowed(who.user_id, who.organization_id, resource, action))?
         {
             return Ok(());
         }
@@ -146,7 +148,7 @@ impl Engine {
 
     pub(crate) fn require_role(&self, who: &Principal, role: &str) -> Result<()> {
         identifier("role name", role, false)?;
-        if self.store.read(|conn| conn.has_role(who.user_id, role))? {
+        if self.store.read(|conn| conn.has_role(who.user_id, who.organization_id, role))? {
             return Ok(());
         }
         self.deny(who, format!("role={role}"))

@@ -137,6 +137,7 @@ impl Engine {
             let sessions = tx.purge_sessions(tx.now())?;
             tx.purge_throttle(tx.now())?;
             tx.purge_one_time(tx.now())?;
+            tx.purge_invitations(tx.now())?;
             tx.purge_ceremonies(tx.now())?;
             tx.purge_denials(tx.now().saturating_sub(millis(rbac::DENIAL_WINDOW)))?;
             Ok(sessions)

@@ -10,32 +10,36 @@ use crate::crypto::secret::SecretHash;
 use crate::values::clock::from_millis;
 use crate::values::credential::ApiKeyInfo;
 use crate::values::error::Result;
-use crate::values::ids::{ApiKeyId, UserId};
+use crate::values::ids::{ApiKeyId, OrgId, UserId};
 use crate::values::user::AccountKind;
 
 const INSERT: &str = "INSERT INTO api_keys \
-     (user_id, name, selector, secret_hash, scopes, created_at, expires_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id";
+     (user_id, name, selector, secret_hash, scopes, created_at, expires_at, organization_id) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id";
 const BY_ID: &str = "SELECT id, user_id, name, selector, scopes, created_at, expires_at, \
-     last_used_at, revoked_at FROM api_keys WHERE id = ?1";
+     last_used_at, revoked_at, organization_id FROM api_keys WHERE id = ?1";
 const OF_USER: &str = "SELECT id, user_id, name, selector, scopes, created_at, expires_at, \
-     last_used_at, revoked_at FROM api_keys WHERE user_id = ?1 ORDER BY id";
+     last_used_at, revoked_at, organization_id FROM api_keys WHERE user_id = ?1 ORDER BY id";
 const REVOKE: &str = "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL";
 const TOUCH: &str = "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1";
 
-/// Builds the validation read of a key: the key, its account, the account's roles, and —
-/// for a service token — the token's own revocation and its signing key's liveness.
+/// Builds the validation read of a key: the key, its account, the account's roles (global
+/// and, for a key of an organization, in it), whether the account is still a member of the
+/// key's organization, and — for a service token — the token's own revocation and its
+/// signing key's liveness.
 macro_rules! key_state {
     ($d:ident, $where:literal) => {
         concat!(
             "SELECT k.id, k.user_id, k.secret_hash, k.scopes, k.expires_at, ",
             "k.revoked_at IS NOT NULL, k.last_used_at, u.username, u.kind, u.active, ",
-            roles_json!($d, "u.id"),
+            roles_json!($d, "u.id", "k.organization_id"),
             ", ",
             "EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?2), ",
             "EXISTS (SELECT 1 FROM signing_keys WHERE kid = ?3 AND retired_at IS NULL), ",
             "u.token_version, ",
             attributes_json!($d, "u.id"),
+            ", k.organization_id, EXISTS (SELECT 1 FROM memberships m ",
+            "WHERE m.org_id = k.organization_id AND m.user_id = k.user_id)",
             " FROM api_keys k JOIN users u ON u.id = k.user_id ",
             $where
         )
@@ -64,6 +68,10 @@ pub(crate) struct ApiKeyState {
     pub(crate) key_live: bool,
     pub(crate) token_version: i64,
     pub(crate) attributes: BTreeMap<String, String>,
+    /// The organization the key belongs to, if any.
+    pub(crate) organization: Option<OrgId>,
+    /// The account is a member of that organization (`false` without one).
+    pub(crate) member: bool,
 }
 
 /// A new key's row.
@@ -75,6 +83,7 @@ pub(crate) struct NewKeyRow<'a> {
     pub(crate) scopes: Option<&'a [String]>,
     pub(crate) now: i64,
     pub(crate) expires_at: Option<i64>,
+    pub(crate) organization: Option<OrgId>,
 }
 
 /// Scopes are stored as a JSON array, like every list in a column; `NULL`: unscoped.
@@ -94,6 +103,7 @@ fn info_from_row(r: &Row<'_>) -> Result<ApiKeyInfo> {
         expires_at: r.get::<Option<i64>>(6)?.map(from_millis),
         last_used_at: r.get::<Option<i64>>(7)?.map(from_millis),
         revoked_at: r.get::<Option<i64>>(8)?.map(from_millis),
+        organization_id: r.get(9)?,
     })
 }
 
@@ -114,6 +124,8 @@ fn state_from_row(r: &Row<'_>) -> Result<ApiKeyState> {
         key_live: r.get(12)?,
         token_version: r.get(13)?,
         attributes: attributes_from(r, 14)?,
+        organization: r.get(15)?,
+        member: r.get(16)?,
     })
 }
 
@@ -148,7 +160,16 @@ impl WriteTx<'_> {
         let scopes = k.scopes.map(scopes_json).transpose()?;
         self.insert(
             INSERT,
-            args![k.user, k.name, k.selector, &k.hash[..], scopes.as_deref(), k.now, k.expires_at],
+            args![
+                k.user,
+                k.name,
+                k.selector,
+                &k.hash[..],
+                scopes.as_deref(),
+                k.now,
+                k.expires_at,
+                k.organization
+            ],
         )
         .map(ApiKeyId)
     }

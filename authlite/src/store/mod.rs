@@ -18,6 +18,7 @@ mod meta;
 mod mfa;
 mod migrate;
 mod one_time;
+mod organizations;
 mod passkeys;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -37,6 +38,7 @@ pub(crate) use audit::AuditLink;
 pub(crate) use keys::KeyRow;
 pub(crate) use meta::recorded_settings;
 pub(crate) use one_time::{NewOneTime, OneTimeRow, Purpose};
+pub(crate) use organizations::NewInvitation;
 pub(crate) use passkeys::{Ceremony, CeremonyKind, CeremonyRow, NewPasskey, PasskeyRow};
 pub(crate) use roles::RoleId;
 pub(crate) use scoped::ScopedState;

@@ -1,10 +1,10 @@
 //! The `roles`, `role_permissions` and `user_roles` tables.
 
-use super::sql::args;
+use super::sql::{args, role_ids};
 
 use super::{Conn, WriteTx};
 use crate::values::error::Result;
-use crate::values::ids::UserId;
+use crate::values::ids::{OrgId, UserId};
 
 const ROLE_ID: &str = "SELECT id FROM roles WHERE name = ?1";
 const CREATE_ROLE: &str = "INSERT INTO roles (name, created_at) VALUES (?1, ?2)";
@@ -21,18 +21,21 @@ const ASSIGN: &str =
 const UNASSIGN: &str = "DELETE FROM user_roles WHERE user_id = ?1 AND role_id = ?2";
 const ROLES_OF: &str = "SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
                         WHERE ur.user_id = ?1 ORDER BY r.name";
-const ALLOWED: &str = "SELECT 1 FROM users u \
-     JOIN user_roles ur ON ur.user_id = u.id \
-     JOIN role_permissions p ON p.role_id = ur.role_id \
-     WHERE u.id = ?1 AND u.active = 1 \
-     AND (p.resource = ?2 OR p.resource = '*') AND (p.action = ?3 OR p.action = '*') LIMIT 1";
-const HAS_ROLE: &str = "SELECT 1 FROM users u \
-     JOIN user_roles ur ON ur.user_id = u.id JOIN roles r ON r.id = ur.role_id \
-     WHERE u.id = ?1 AND u.active = 1 AND r.name = ?2";
+/// `?4`: the active organization (`NULL`: none), whose roles count too.
+const ALLOWED: &str = concat!(
+    "SELECT 1 FROM users u, role_permissions p WHERE u.id = ?1 AND u.active = 1 AND ",
+    role_ids!("p.role_id", "?1", "?4"),
+    " AND (p.resource = ?2 OR p.resource = '*') AND (p.action = ?3 OR p.action = '*') LIMIT 1"
+);
+/// `?3`: the active organization, as for [`ALLOWED`].
+const HAS_ROLE: &str = concat!(
+    "SELECT 1 FROM users u JOIN roles r ON r.name = ?2 WHERE u.id = ?1 AND u.active = 1 AND ",
+    role_ids!("r.id", "?1", "?3")
+);
 
 /// A role's row id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct RoleId(i64);
+pub(crate) struct RoleId(pub(super) i64);
 
 impl Conn<'_> {
     pub(crate) fn role_id(&self, name: &str) -> Result<Option<RoleId>> {
@@ -51,15 +54,21 @@ impl Conn<'_> {
         self.rows(ROLES_OF, args![user], |r| r.get(0))
     }
 
-    /// Whether the user is active and a role of theirs grants `action` on `resource`
-    /// (`*` in a grant matches anything).
-    pub(crate) fn allowed(&self, user: UserId, resource: &str, action: &str) -> Result<bool> {
-        self.exists(ALLOWED, args![user, resource, action])
+    /// Whether the user is active and a role of theirs — global, or as a member of `org` —
+    /// grants `action` on `resource` (`*` in a grant matches anything).
+    pub(crate) fn allowed(
+        &self,
+        user: UserId,
+        org: Option<OrgId>,
+        resource: &str,
+        action: &str,
+    ) -> Result<bool> {
+        self.exists(ALLOWED, args![user, resource, action, org])
     }
 
-    /// Whether the user is active and holds `role`.
-    pub(crate) fn has_role(&self, user: UserId, role: &str) -> Result<bool> {
-        self.exists(HAS_ROLE, args![user, role])
+    /// Whether the user is active and holds `role`, globally or as a member of `org`.
+    pub(crate) fn has_role(&self, user: UserId, org: Option<OrgId>, role: &str) -> Result<bool> {
+        self.exists(HAS_ROLE, args![user, role, org])
     }
 }
 

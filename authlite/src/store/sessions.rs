@@ -9,7 +9,7 @@ use super::users::attributes_from;
 use super::{Conn, WriteTx};
 use crate::values::clock::from_millis;
 use crate::values::error::Result;
-use crate::values::ids::{SessionId, UserId};
+use crate::values::ids::{OrgId, SessionId, UserId};
 use crate::values::session::{ClientInfo, Session};
 use crate::values::signin::SignInMethod;
 
@@ -55,9 +55,11 @@ macro_rules! token_state {
             "s.revoked_at IS NOT NULL, s.idle_expires_at, s.expires_at, u.active, ",
             "EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?2), ",
             "EXISTS (SELECT 1 FROM signing_keys WHERE kid = ?3 AND retired_at IS NULL), ",
-            roles_json!($d, "s.user_id"),
+            roles_json!($d, "s.user_id", "s.organization_id"),
             ", ",
             attributes_json!($d, "s.user_id"),
+            ", (SELECT m.org_id FROM memberships m ",
+            "WHERE m.org_id = s.organization_id AND m.user_id = s.user_id)",
             " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?1"
         )
     };
@@ -101,6 +103,8 @@ pub(crate) struct TokenState {
     pub(crate) token_revoked: bool,
     /// The token's signing key has a live (not retired) row in the database.
     pub(crate) key_live: bool,
+    /// The session's active organization, while the account is a member of it.
+    pub(crate) organization: Option<OrgId>,
 }
 
 fn session_from_row(r: &Row<'_>) -> Result<Session> {
@@ -134,7 +138,8 @@ impl Conn<'_> {
         self.rows(LIVE_SESSIONS, args![user, now], session_from_row)
     }
 
-    /// The validation read: session, user, roles, the token's own revocation and its key's
+    /// The validation read: session, user, roles (global and in the active organization),
+    /// attributes, the active organization, the token's own revocation and its key's
     /// liveness. `None`: the session no longer exists.
     pub(crate) fn token_state(
         &self,
@@ -153,6 +158,7 @@ impl Conn<'_> {
                 live: Liveness::from_row(r, 3)?,
                 token_revoked: r.get(7)?,
                 key_live: r.get(8)?,
+                organization: r.get(11)?,
             })
         })
     }

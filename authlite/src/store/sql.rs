@@ -10,7 +10,7 @@
 //! binds [`Value`]s and reads its rows' [`Cells`].
 
 use crate::values::error::{Error, ErrorKind, Result};
-use crate::values::ids::{ApiKeyId, PasskeyId, SessionId, UserId};
+use crate::values::ids::{ApiKeyId, OrgId, PasskeyId, SessionId, UserId};
 
 /// One statement's text in each dialect. Most statements are the same in both (SQLite
 /// speaks `ON CONFLICT`, `RETURNING`, `string_agg` and `IS DISTINCT FROM` too); a string
@@ -170,7 +170,7 @@ macro_rules! id_column {
         }
     )*};
 }
-id_column!(UserId, SessionId, ApiKeyId, PasskeyId);
+id_column!(UserId, SessionId, ApiKeyId, PasskeyId, OrgId);
 
 /// The cells of one result row as a backend reads them: each backend module implements
 /// this for its client's row type.
@@ -247,26 +247,45 @@ macro_rules! attributes_json {
 pub(crate) use attributes_json;
 
 /// A user's role names as one JSON array text (`NULL` or `[]` when there are none), in
-/// dialect `sqlite` or `postgres`; `$user` is the SQL expression of the user's id.
+/// dialect `sqlite` or `postgres`: their global roles and their roles as a member of the
+/// organization `$org` (`NULL`: none), each once. `$user` and `$org` are SQL expressions.
 macro_rules! roles_json {
-    (sqlite, $user:literal) => {
+    (sqlite, $user:literal, $org:literal) => {
         concat!(
-            "(SELECT json_group_array(r.name) FROM user_roles ur ",
-            "JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = ",
-            $user,
+            "(SELECT json_group_array(r.name) FROM roles r WHERE ",
+            $crate::store::sql::role_ids!("r.id", $user, $org),
             ")"
         )
     };
-    (postgres, $user:literal) => {
+    (postgres, $user:literal, $org:literal) => {
         concat!(
-            "(SELECT json_agg(r.name)::text FROM user_roles ur ",
-            "JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = ",
-            $user,
+            "(SELECT json_agg(r.name)::text FROM roles r WHERE ",
+            $crate::store::sql::role_ids!("r.id", $user, $org),
             ")"
         )
     };
 }
 pub(crate) use roles_json;
+
+/// `$column IN (...)`: whether `$column` is the id of a role `$user` holds globally or as a
+/// member of `$org` (SQL expressions; a `NULL` organization adds nothing). The one
+/// definition of whose roles count, shared by the validation reads and the authorization
+/// checks.
+macro_rules! role_ids {
+    ($column:literal, $user:literal, $org:literal) => {
+        concat!(
+            $column,
+            " IN (SELECT role_id FROM user_roles WHERE user_id = ",
+            $user,
+            " UNION SELECT role_id FROM member_roles WHERE user_id = ",
+            $user,
+            " AND org_id = ",
+            $org,
+            ")"
+        )
+    };
+}
+pub(crate) use role_ids;
 
 /// `dialects!(m, args...)`: the [`Sql`] whose texts are `m!(sqlite, args...)` and
 /// `m!(postgres, args...)`, for a statement built by a macro that takes the dialect first.

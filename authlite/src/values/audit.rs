@@ -91,6 +91,14 @@ audit_kinds! {
     PasskeyCloneSuspected => "passkey.clone_suspected", "A passkey's sign counter went backwards: it may have been cloned; refused.";
     AttributeSet => "attribute.set", "A user attribute was set.";
     AttributeRemoved => "attribute.removed", "A user attribute was removed.";
+    OrganizationCreated => "org.created", "An organization was created (detail: its slug; the user: its first owner).";
+    OrganizationDeleted => "org.deleted", "An organization was deleted with its memberships, invitations and keys.";
+    MemberAdded => "org.member_added", "A user became a member of an organization (detail: which, and the roles).";
+    MemberRemoved => "org.member_removed", "A member left or was removed from an organization.";
+    MemberRolesChanged => "org.member_roles_changed", "A member's roles in an organization were replaced.";
+    InvitationIssued => "org.invitation_issued", "An invitation to an organization was issued (the user: the inviter).";
+    InvitationAccepted => "org.invitation_accepted", "An invitation was accepted; the invitee became a member.";
+    OrganizationSwitched => "org.switched", "A session's active organization changed (detail: to which, or none).";
 }
 
 impl Serialize for AuditKind {

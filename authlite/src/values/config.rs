@@ -68,6 +68,9 @@ pub struct Config {
     pub magic_link_ttl: Duration,
     /// Lifetime of an email-verification token. Default **3 days**. Accepted 1 min..=30 days.
     pub email_verification_ttl: Duration,
+    /// Lifetime of an invitation to an organization. Default **48 hours**. Accepted
+    /// 1 min..=30 days.
+    pub invitation_ttl: Duration,
     /// Lifetime of a service token minted from an API key. Default **1 hour**. Accepted
     /// 1 s..=24 h; never past the key's own expiry.
     pub service_token_ttl: Duration,
@@ -148,6 +151,7 @@ impl Config {
             password_reset_ttl: 30 * MINUTE,
             magic_link_ttl: 15 * MINUTE,
             email_verification_ttl: 3 * DAY,
+            invitation_ttl: 2 * DAY,
             session_idle_timeout: 14 * DAY,
             session_lifetime: 30 * DAY,
             clock: Arc::new(SystemClock),
@@ -242,6 +246,10 @@ impl Config {
         check(
             (MINUTE..=DAY).contains(&self.magic_link_ttl),
             "magic_link_ttl must be within 1 min..=24 h",
+        )?;
+        check(
+            (MINUTE..=30 * DAY).contains(&self.invitation_ttl),
+            "invitation_ttl must be within 1 min..=30 days",
         )?;
         check(
             (MINUTE..=30 * DAY).contains(&self.email_verification_ttl),
@@ -376,6 +384,7 @@ impl fmt::Debug for Config {
             .field("password_reset_ttl", &self.password_reset_ttl)
             .field("magic_link_ttl", &self.magic_link_ttl)
             .field("email_verification_ttl", &self.email_verification_ttl)
+            .field("invitation_ttl", &self.invitation_ttl)
             .field("session_idle_timeout", &self.session_idle_timeout)
             .field("session_lifetime", &self.session_lifetime)
             .field("clock", &"dyn Clock")

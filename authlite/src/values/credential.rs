@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use crate::values::ids::{ApiKeyId, UserId};
+use crate::values::ids::{ApiKeyId, OrgId, UserId};
 
 /// The fixed prefix of every API key (`alk_…`), so scanners can spot a leaked one.
 pub(crate) const API_KEY_PREFIX: &str = "alk_";
@@ -48,12 +48,13 @@ pub struct ApiKeySpec {
     pub(crate) name: String,
     pub(crate) scopes: Option<Vec<String>>,
     pub(crate) expires_in: Option<Duration>,
+    pub(crate) organization: Option<OrgId>,
 }
 
 impl ApiKeySpec {
     /// An unscoped key that never expires, called `name` (1–64 printable characters).
     pub fn new(name: impl Into<String>) -> Self {
-        ApiKeySpec { name: name.into(), scopes: None, expires_in: None }
+        ApiKeySpec { name: name.into(), scopes: None, expires_in: None, organization: None }
     }
 
     /// Limits the key to these `"resource:action"` scopes (`*` for any resource or any
@@ -70,6 +71,15 @@ impl ApiKeySpec {
     /// The key stops working this long after it is created.
     pub fn expires_in(mut self, lifetime: Duration) -> Self {
         self.expires_in = Some(lifetime);
+        self
+    }
+
+    /// The key belongs to organization `org`: its principal has `organization_id ==
+    /// Some(org)` and the account's roles in `org`; it works only while the account is a
+    /// member, and is deleted with the organization. The account must be a member when the
+    /// key is created.
+    pub fn organization(mut self, org: OrgId) -> Self {
+        self.organization = Some(org);
         self
     }
 }
@@ -101,6 +111,8 @@ pub struct ApiKeyInfo {
     /// When it was revoked.
     #[serde(serialize_with = "crate::values::time::opt_ms")]
     pub revoked_at: Option<SystemTime>,
+    /// The organization the key belongs to, if any.
+    pub organization_id: Option<OrgId>,
 }
 
 /// A new API key: its secret, shown this once, and what is stored. `Debug` hides the

@@ -74,6 +74,12 @@ id_type!(
     "a passkey id"
 );
 
+id_type!(
+    /// An organization's id: a positive integer, never reused.
+    OrgId,
+    "an organization id"
+);
+
 /// The canonical decimal form of a positive `i64`: no sign, no leading zero.
 pub(crate) fn parse_positive(s: &str) -> Option<i64> {
     match s.parse::<i64>() {

@@ -10,6 +10,7 @@ pub(crate) mod factor;
 pub(crate) mod ids;
 pub(crate) mod key;
 pub(crate) mod names;
+pub(crate) mod organization;
 pub(crate) mod passkey;
 pub(crate) mod principal;
 pub(crate) mod session;

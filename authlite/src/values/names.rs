@@ -128,6 +128,25 @@ pub(crate) fn identifier(what: &'static str, name: &str, wildcard_ok: bool) -> R
     }
 }
 
+/// The longest organization slug.
+const MAX_SLUG: usize = 63;
+
+/// An organization's slug, normalised: trimmed and lower-cased, then 1 to 63 of a-z, 0-9
+/// and `-`, starting with a letter or digit (so it can name a subdomain or a path segment).
+pub(crate) fn slug(input: &str) -> Result<String> {
+    let slug = input.trim().to_ascii_lowercase();
+    let valid = (1..=MAX_SLUG).contains(&slug.len())
+        && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !slug.starts_with('-');
+    if valid {
+        Ok(slug)
+    } else {
+        Err(Error::invalid_input(
+            "an organization slug must be 1 to 63 of a-z 0-9 and -, not starting with -",
+        ))
+    }
+}
+
 /// A key scope `"resource:action"` (either may be `*`; a bare `"*"` means any).
 pub(crate) fn key_scope(scope: &str) -> Result<()> {
     if scope == WILDCARD {
@@ -322,6 +341,15 @@ mod tests {
         }
         for bad in ["orders", "orders:", ":read", "a b:c", "x:y\u{1f}z"] {
             assert!(key_scope(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn slugs_are_normalised() {
+        assert_eq!(slug(" Acme-Shop ").unwrap(), "acme-shop");
+        assert_eq!(slug("b2").unwrap(), "b2");
+        for bad in ["", "-acme", "acme shop", "acmé", "a_b", &"x".repeat(64)] {
+            assert_eq!(slug(bad).unwrap_err().kind(), ErrorKind::InvalidInput, "{bad:?}");
         }
     }
 

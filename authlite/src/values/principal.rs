@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::values::ids::{ApiKeyId, SessionId, UserId, parse_positive};
+use crate::values::ids::{ApiKeyId, OrgId, SessionId, UserId, parse_positive};
 use crate::values::names::WILDCARD;
 use crate::values::user::AccountKind;
 
@@ -25,7 +25,12 @@ pub struct Principal {
     pub session_id: Option<SessionId>,
     /// The API key, for an API key or a service token minted from one.
     pub api_key_id: Option<ApiKeyId>,
-    /// The account's roles, read from the database (not from the token), sorted.
+    /// The active organization: the session's (set by
+    /// [`Auth::switch_organization`](crate::Auth::switch_organization), and only while the
+    /// account is a member of it) or the API key's. `None`: no organization.
+    pub organization_id: Option<OrgId>,
+    /// The account's roles, read from the database (not from the token), sorted: its global
+    /// roles and its roles in the active organization.
     pub roles: Vec<String>,
     /// `Some`: the credential is limited to these `"resource:action"` scopes (`*` matches
     /// any resource or action), and [`Auth::authorize`](crate::Auth::authorize) requires one

@@ -19,6 +19,7 @@ mod import;
 mod instances;
 mod layers;
 mod migrations;
+mod organizations;
 #[cfg(feature = "passkeys")]
 mod passkeys;
 mod people;

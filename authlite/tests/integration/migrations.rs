@@ -129,6 +129,40 @@ fn both_schemas_have_the_same_tables_columns_and_indexes() {
     );
 }
 
+/// Takes a database back from version 9 to 8 (organizations).
+const UNDO_9: &str = "DROP INDEX sessions_by_org;
+     DROP INDEX api_keys_by_org;
+     ALTER TABLE sessions DROP COLUMN organization_id;
+     ALTER TABLE api_keys DROP COLUMN organization_id;
+     DROP TABLE invitations;
+     DROP TABLE member_roles;
+     DROP TABLE memberships;
+     DROP TABLE organizations;";
+
+/// A version 8 database upgrades to 9 with its sessions and keys working, none in an
+/// organization, and organizations then work on it.
+#[test]
+fn version_8_sessions_and_keys_upgrade_into_no_organization() {
+    let env = Env::new();
+    let (token, key) = {
+        let auth = env.open();
+        let svc = auth.create_service_account("till").unwrap();
+        let key = auth.create_api_key(svc.id, authlite::ApiKeySpec::new("k")).unwrap().secret;
+        user(&auth, "alice");
+        (login(&auth, "alice").access_token, key)
+    };
+    raw(&env.path).execute_batch(&format!("{UNDO_9} PRAGMA user_version = 8;")).unwrap();
+    let auth = env.open();
+    let who = auth.validate(&token).unwrap();
+    assert_eq!(who.organization_id, None);
+    assert_eq!(auth.validate_api_key(&key).unwrap().organization_id, None);
+    let org = auth.create_organization("acme", "Acme", who.user_id).unwrap();
+    auth.switch_organization(&who, Some(org.id)).unwrap();
+    assert_eq!(auth.validate(&token).unwrap().roles, ["owner"]);
+    let version: i64 = raw(&env.path).query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, 9);
+}
+
 /// A version 6 database (scopes joined by U+001F, no sign-in method, no scoped generation)
 /// upgrades to version 7 with its keys' scopes intact, and its sessions read as password
 /// sessions.
@@ -153,8 +187,9 @@ fn version_6_keys_keep_their_scopes_and_sessions_their_method() {
     };
     // Back to version 6 by hand.
     raw(&env.path)
-        .execute_batch(
-            "UPDATE api_keys SET scopes = 'orders:read' || char(31) || 'orders:*' WHERE name = 'k';
+        .execute_batch(&format!(
+            "{UNDO_9}
+             UPDATE api_keys SET scopes = 'orders:read' || char(31) || 'orders:*' WHERE name = 'k';
              UPDATE api_keys SET scopes = '' WHERE name = 'e';
              ALTER TABLE sessions DROP COLUMN method;
              ALTER TABLE one_time_tokens DROP COLUMN method;
@@ -162,8 +197,8 @@ fn version_6_keys_keep_their_scopes_and_sessions_their_method() {
              ALTER TABLE scoped_revocations DROP COLUMN generation;
              DROP TABLE passkeys;
              DROP TABLE passkey_ceremonies;
-             PRAGMA user_version = 6;",
-        )
+             PRAGMA user_version = 6;"
+        ))
         .unwrap();
     let auth = env.open();
     let who = auth.validate_api_key(&secret).unwrap();
