@@ -25,8 +25,8 @@ use std::time::SystemTime;
 
 use authlite::{Auth, Claims, Config, NewUser, Principal, RelyingParty, Session, User};
 use authlite_axum::{
-    ApiError, Authenticated, Client, JsonBody, RefreshCookie, bearer, blocking, passkey_routes,
-    require_role, signed_in,
+    ActiveOrganization, ApiError, Authenticated, Client, JsonBody, RefreshCookie, bearer, blocking,
+    passkey_routes, require_org_permission, require_role, signed_in,
 };
 use axum::extract::{FromRef, State};
 use axum::http::header::SET_COOKIE;
@@ -79,6 +79,8 @@ pub fn app(state: AppState) -> Router {
         .route("/me/stateless", get(me_stateless))
         .route("/me/session", get(my_session))
         .route("/admin", get(admin))
+        .route("/org/switch", post(switch_org))
+        .route("/org/invoices", get(org_invoices))
         .nest("/passkeys", passkey_routes())
         .with_state(state)
 }
@@ -184,6 +186,37 @@ async fn admin(
 ) -> Result<&'static str, ApiError> {
     require_role(&auth, &who, "admin").await?;
     Ok("hello, admin")
+}
+
+#[derive(Deserialize)]
+struct Switch {
+    /// The organization's slug; `null` for none.
+    slug: Option<String>,
+}
+
+/// Makes an organization the caller's session's active one (the same access token then
+/// carries it on every later request).
+async fn switch_org(
+    State(auth): State<Auth>,
+    Authenticated(who): Authenticated,
+    JsonBody(body): JsonBody<Switch>,
+) -> Result<StatusCode, ApiError> {
+    blocking(&auth, move |auth| {
+        let org = body.slug.map(|slug| auth.organization_by_slug(&slug)).transpose()?;
+        auth.switch_organization(&who, org.map(|o| o.id))
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Only for a member of the active organization whose roles there (or globally) allow
+/// reading invoices.
+async fn org_invoices(
+    State(auth): State<Auth>,
+    org: ActiveOrganization,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_org_permission(&auth, &org.who, "invoices", "read").await?;
+    Ok(Json(serde_json::json!({ "organization": org.id, "invoices": [] })))
 }
 
 #[allow(dead_code)] // the tests include this file for `app` only

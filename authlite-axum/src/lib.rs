@@ -11,6 +11,8 @@
 //!   [`ErrorKind::http_status`], a small JSON body `{"error", "message", "retry_after"?,
 //!   "mfa_challenge"?, "mfa_factors"?}`, an RFC 6750 `WWW-Authenticate` header on 401 and 403, and
 //!   `Retry-After` on 429.
+//! - [`ActiveOrganization`]: the caller and their active organization (403 without one),
+//!   and the guard [`require_org_permission`] for a permission in it.
 //! - Guards [`require_role`] and [`require_permission`], and [`blocking`] to run engine calls
 //!   that hash passwords (login, register, password changes: ~60 ms of PBKDF2) or may wait
 //!   for another process's write lock on tokio's blocking pool instead of an executor thread.
@@ -58,7 +60,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
 pub use authlite;
-use authlite::{Auth, ClientInfo, CredentialKind, Error, ErrorKind, Principal};
+use authlite::{Auth, ClientInfo, CredentialKind, Error, ErrorKind, OrgId, Principal};
 use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts};
 use axum::http::header::{
     AUTHORIZATION, COOKIE, HOST, ORIGIN, RETRY_AFTER, USER_AGENT, WWW_AUTHENTICATE,
@@ -146,6 +148,49 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
             parts.headers.get(USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
         Ok(Client(ClientInfo { ip, user_agent }))
     }
+}
+
+/// The caller and their active organization (DESIGN §14): the session's, chosen with
+/// [`Auth::switch_organization`], or an organization API key's. A request whose caller has
+/// none is `403 forbidden` before the handler runs; one without a valid credential is
+/// answered as by [`Authenticated`].
+#[derive(Debug, Clone)]
+pub struct ActiveOrganization {
+    /// The organization.
+    pub id: OrgId,
+    /// The caller (with `organization_id == Some(id)`).
+    pub who: Principal,
+}
+
+impl<S> FromRequestParts<S> for ActiveOrganization
+where
+    Auth: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Authenticated(who) = Authenticated::from_request_parts(parts, state).await?;
+        match who.organization_id {
+            Some(id) => Ok(ActiveOrganization { id, who }),
+            None => Err(ApiError::from(Error::new(ErrorKind::Forbidden, "no active organization"))),
+        }
+    }
+}
+
+/// `Ok` if the caller has an active organization and may do `action` on `resource` in it
+/// (their global roles and their roles in that organization; a scoped credential's scopes
+/// narrow it as for [`require_permission`]). Otherwise `403`, audited.
+pub async fn require_org_permission(
+    auth: &Auth,
+    who: &Principal,
+    resource: &str,
+    action: &str,
+) -> Result<(), ApiError> {
+    if who.organization_id.is_none() {
+        return Err(ApiError::from(Error::new(ErrorKind::Forbidden, "no active organization")));
+    }
+    require_permission(auth, who, resource, action).await
 }
 
 /// Runs a blocking engine call (PBKDF2 in `login`/`register`, or any call that may wait

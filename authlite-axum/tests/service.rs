@@ -308,3 +308,49 @@ async fn a_locked_account_answers_429_with_retry_after() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_active_organization_reaches_handlers_and_guards_its_routes() {
+    let s = start().await;
+    s.register("ann").await;
+    s.register("bob").await;
+    let (ann, bob) = (s.auth.find_user("ann").unwrap(), s.auth.find_user("bob").unwrap());
+    s.auth.declare_role("clerk", &[("invoices", "read")]).unwrap();
+    let north = s.auth.create_organization("north", "North branch", ann.id).unwrap();
+    s.auth.add_member(north.id, bob.id, &["clerk"]).unwrap();
+    let tokens: Tokens = s.login("bob", PASSWORD).await.json().await.unwrap();
+    let token = tokens.access_token.as_str();
+    let switch = |slug: Value| {
+        s.http
+            .post(s.url("/org/switch"))
+            .header(AUTHORIZATION, format!("Bearer {token}"))
+            .json(&json!({ "slug": slug }))
+            .send()
+    };
+
+    let (status, _, body) = error_of(s.get("/org/invoices", Some(token)).await).await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (StatusCode::FORBIDDEN, Some("no active organization"))
+    );
+    assert_eq!(switch(json!("north")).await.unwrap().status(), StatusCode::NO_CONTENT);
+    let res = s.get("/org/invoices", Some(token)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["organization"].as_i64(), Some(north.id.get()));
+    let me: Value = s.get("/me", Some(token)).await.json().await.unwrap();
+    assert_eq!(me["organization_id"].as_i64(), Some(north.id.get()));
+
+    // Another organization bob does not belong to; then bob's role there is taken away.
+    s.auth.create_organization("east", "East branch", ann.id).unwrap();
+    assert_eq!(switch(json!("east")).await.unwrap().status(), StatusCode::FORBIDDEN);
+    s.auth.set_member_roles(north.id, bob.id, &[]).unwrap();
+    assert_eq!(s.get("/org/invoices", Some(token)).await.status(), StatusCode::FORBIDDEN);
+    s.auth.remove_member(north.id, bob.id).unwrap();
+    let (status, _, body) = error_of(s.get("/org/invoices", Some(token)).await).await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (StatusCode::FORBIDDEN, Some("no active organization"))
+    );
+    assert_eq!(switch(Value::Null).await.unwrap().status(), StatusCode::NO_CONTENT);
+}

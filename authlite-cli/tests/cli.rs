@@ -116,7 +116,39 @@ backend_tests!(
     people_credentials,
     json_output_and_exit_codes,
     passkeys_listed_renamed_and_revoked,
+    organizations_by_hand,
 );
+
+/// `org create|list|show|delete`, `org member add|rm|roles|list`, `org invite`.
+fn organizations_by_hand(database: &Db) {
+    let db = database.arg.as_str();
+    let ok = |args: &[&str]| ok_in(db, args, "");
+    let fails = |args: &[&str]| {
+        let mut full = vec!["--db", db];
+        full.extend_from_slice(args);
+        run(&full, "").status.code()
+    };
+    ok(&["init"]);
+    ok_in(db, &["user", "add", "ann"], "a long passphrase\n");
+    ok_in(db, &["user", "add", "bob"], "a long passphrase\n");
+    ok(&["role", "create", "manager"]);
+    assert!(ok(&["org", "create", "North", "North branch", "--owner", "ann"]).contains("north"));
+    assert_eq!(fails(&["org", "create", "north", "again", "--owner", "ann"]), Some(22));
+    ok(&["org", "member", "add", "north", "bob", "--role", "manager"]);
+    assert!(ok(&["org", "member", "list", "north"]).contains("bob [manager]"));
+    ok(&["org", "member", "roles", "north", "bob"]);
+    assert!(ok(&["org", "show", "north"]).contains("bob []"));
+    assert_eq!(fails(&["org", "member", "rm", "north", "ann"]), Some(22), "last owner");
+    ok(&["org", "member", "rm", "north", "bob"]);
+    let invite =
+        ok(&["org", "invite", "north", "bob@example.com", "--role", "manager", "--inviter", "ann"]);
+    assert!(invite.trim().starts_with("inv_"), "{invite}");
+    let listed = json_of(db, &["org", "list"], "", 0);
+    assert_eq!(listed[0]["slug"], "north");
+    ok(&["org", "delete", "north"]);
+    assert!(ok(&["org", "list"]).contains("no organizations"));
+    assert_ne!(fails(&["org", "show", "north"]), Some(0));
+}
 
 /// `passkey list|rename|revoke`, on passkeys put in place as a registration would leave
 /// them (list, rename and revoke never read the key material).

@@ -8,6 +8,7 @@ mod demo;
 mod exit;
 mod key;
 mod mfa;
+mod org;
 mod passkey;
 mod role;
 mod scoped;
@@ -100,6 +101,9 @@ enum Command {
     /// Passkeys: list, rename, revoke.
     #[command(subcommand)]
     Passkey(passkey::PasskeyCommand),
+    /// Organizations: members with roles per organization, invitations.
+    #[command(subcommand)]
+    Org(org::OrgCommand),
     /// Delete ended sessions, spent one-time tokens and expired revocation entries.
     Purge,
 }
@@ -231,6 +235,7 @@ pub(crate) fn run(args: Args) -> Result<Out> {
         Command::Scoped(cmd) => scoped::run(&auth, cmd),
         Command::Key(cmd) => key::run(&auth, cmd),
         Command::Role(cmd) => role::run(&auth, cmd),
+        Command::Org(cmd) => org::run(&auth, cmd),
         Command::Audit(cmd) => audit::run(&auth, cmd),
         Command::Purge => {
             let sessions = auth.purge_expired()?;
