@@ -119,6 +119,26 @@ fn database(n: usize) -> PathBuf {
     path
 }
 
+/// Puts every session of the database in one organization whose members (every account)
+/// hold the role `clerk` there (`on`), or takes it all away again.
+fn in_organization(path: &Path, on: bool) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let sql = if on {
+        "BEGIN;
+         INSERT INTO roles (name, created_at) VALUES ('clerk', 0) ON CONFLICT DO NOTHING;
+         INSERT INTO organizations (id, slug, name, created_at) VALUES (1, 'bench', 'Bench', 0);
+         INSERT INTO memberships (org_id, user_id, joined_at) SELECT 1, id, 0 FROM users;
+         INSERT INTO member_roles (org_id, user_id, role_id)
+             SELECT 1, id, (SELECT id FROM roles WHERE name = 'clerk') FROM users;
+         UPDATE sessions SET organization_id = 1;
+         COMMIT;"
+    } else {
+        "BEGIN; UPDATE sessions SET organization_id = NULL;
+         DELETE FROM organizations; DELETE FROM roles WHERE name = 'clerk'; COMMIT;"
+    };
+    conn.execute_batch(sql).unwrap();
+}
+
 #[derive(Serialize, Deserialize)]
 struct Claims {
     iss: String,
@@ -193,6 +213,14 @@ fn validate(c: &mut Criterion) {
             &tokens[i]
         };
         group.bench_function("engine", |b| b.iter(|| black_box(auth.validate(next()).unwrap())));
+        // The same tokens with an active organization in which their accounts hold a role
+        // (DESIGN §14: read in the same validation read), then back to none.
+        in_organization(&path, true);
+        assert!(auth.validate(&tokens[0]).unwrap().organization_id.is_some());
+        group.bench_function("engine_org", |b| {
+            b.iter(|| black_box(auth.validate(next()).unwrap()))
+        });
+        in_organization(&path, false);
         // Thread t cycles through its own half of the tokens.
         let half = |t: usize, i: usize| &tokens[t * tokens.len() / 2 + i % (tokens.len() / 2)];
         group.bench_function("engine_2threads", |b| {
