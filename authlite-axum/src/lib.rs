@@ -173,9 +173,13 @@ where
         let Authenticated(who) = Authenticated::from_request_parts(parts, state).await?;
         match who.organization_id {
             Some(id) => Ok(ActiveOrganization { id, who }),
-            None => Err(ApiError::from(Error::new(ErrorKind::Forbidden, "no active organization"))),
+            None => Err(no_active_organization()),
         }
     }
+}
+
+fn no_active_organization() -> ApiError {
+    ApiError::from(Error::new(ErrorKind::Forbidden, "no active organization"))
 }
 
 /// `Ok` if the caller has an active organization and may do `action` on `resource` in it
@@ -188,7 +192,7 @@ pub async fn require_org_permission(
     action: &str,
 ) -> Result<(), ApiError> {
     if who.organization_id.is_none() {
-        return Err(ApiError::from(Error::new(ErrorKind::Forbidden, "no active organization")));
+        return Err(no_active_organization());
     }
     require_permission(auth, who, resource, action).await
 }

@@ -217,9 +217,8 @@ fn validate(c: &mut Criterion) {
         // (DESIGN §14: read in the same validation read), then back to none.
         in_organization(&path, true);
         assert!(auth.validate(&tokens[0]).unwrap().organization_id.is_some());
-        group.bench_function("engine_org", |b| {
-            b.iter(|| black_box(auth.validate(next()).unwrap()))
-        });
+        group
+            .bench_function("engine_org", |b| b.iter(|| black_box(auth.validate(next()).unwrap())));
         in_organization(&path, false);
         // Thread t cycles through its own half of the tokens.
         let half = |t: usize, i: usize| &tokens[t * tokens.len() / 2 + i % (tokens.len() / 2)];

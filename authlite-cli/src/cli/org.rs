@@ -1,6 +1,6 @@
 //! `authlite org ...`: organizations, their members and invitations.
 
-use authlite::{Auth, Organization, Result};
+use authlite::{Auth, Member, Organization, Result};
 use clap::Subcommand;
 use serde_json::json;
 
@@ -64,12 +64,14 @@ fn line(org: &Organization) -> String {
     format!("{} {} \"{}\" created {}", org.id, org.slug, org.name, timestamp(org.created_at))
 }
 
+fn member_line(m: &Member) -> String {
+    format!("{} {} [{}]", m.user_id, m.username, m.roles.join(" "))
+}
+
 fn members(auth: &Auth, org: &Organization) -> Result<Out> {
     let members = auth.members(org.id)?;
     let mut lines = vec![line(org)];
-    lines.extend(
-        members.iter().map(|m| format!("  {} {} [{}]", m.user_id, m.username, m.roles.join(" "))),
-    );
+    lines.extend(members.iter().map(|m| format!("  {}", member_line(m))));
     out(json!({ "organization": org, "members": members }), lines.join("\n"))
 }
 
@@ -121,11 +123,7 @@ pub(super) fn run(auth: &Auth, cmd: OrgCommand) -> Result<Out> {
         OrgCommand::Member(MemberCommand::List { slug }) => {
             let found = org(&slug)?;
             let all = auth.members(found.id)?;
-            let text = all
-                .iter()
-                .map(|m| format!("{} {} [{}]", m.user_id, m.username, m.roles.join(" ")))
-                .collect::<Vec<_>>()
-                .join("\n");
+            let text = all.iter().map(member_line).collect::<Vec<_>>().join("\n");
             out(&all, if text.is_empty() { "no members".to_owned() } else { text })
         }
     }
