@@ -144,14 +144,16 @@ impl Auth {
         self.inner.delete_organization(org)
     }
 
-    /// Makes `user` a member of `org` with `roles` (defined roles, see
-    /// [`Auth::create_role`]; they apply only while `org` is the active organization).
+    /// Makes `user` a member of `org` with `roles`, which apply only while `org` is the
+    /// active organization. Roles are the ones [`Auth::create_role`] and
+    /// [`Auth::declare_role`] define and [`Auth::grant`] fills; a name with no role yet gets
+    /// an empty one (audited), which grants nothing until granted something.
     ///
     /// # Errors
     ///
-    /// `NotFound` for an unknown organization, user or role; `Conflict` if already a member
-    /// (change roles with [`Auth::set_member_roles`]); `InvalidInput` for more than 64
-    /// roles.
+    /// `NotFound` for an unknown organization or user; `Conflict` if already a member
+    /// (change roles with [`Auth::set_member_roles`]); `InvalidInput` for a malformed role
+    /// name or more than 64 roles.
     ///
     /// # Examples
     ///
@@ -175,8 +177,8 @@ impl Auth {
     ///
     /// # Errors
     ///
-    /// `NotFound` for an unknown organization or role, or a user who is not a member;
-    /// `Conflict` when it would take `owner` from the last owner.
+    /// `NotFound` for an unknown organization or a user who is not a member; `Conflict` when
+    /// it would take `owner` from the last owner; `InvalidInput` for a malformed role name.
     ///
     /// # Examples
     ///
@@ -248,8 +250,8 @@ impl Auth {
     ///
     /// # Errors
     ///
-    /// `InvalidInput` for a malformed address, `NotFound` for an unknown organization or
-    /// role, `Forbidden` when `inviter` is not a member.
+    /// `InvalidInput` for a malformed address or role name, `NotFound` for an unknown
+    /// organization, `Forbidden` when `inviter` is not a member.
     ///
     /// # Examples
     ///

@@ -17,7 +17,7 @@
 use super::accounts;
 use super::engine::{Engine, Record, Tx, require_user};
 use super::one_time;
-use super::rbac::role_id;
+use super::rbac::ensure;
 use crate::crypto::secret;
 use crate::store::{Conn, NewInvitation, RoleId};
 use crate::values::audit::AuditKind;
@@ -55,21 +55,23 @@ pub(super) fn require_member(conn: &Conn<'_>, org: OrgId, user: UserId) -> Resul
     }
 }
 
-/// Defined roles (`NotFound` for an unknown one), each once, sorted by name.
+/// The roles named for a membership or an invitation, each once, sorted by name. A name
+/// with no role yet gets one, with no grants (audited), as `owner` does: a role is defined
+/// once and assigned globally or per organization, and an empty one grants nothing.
 struct Roles {
     ids: Vec<RoleId>,
     names: Vec<String>,
 }
 
 impl Roles {
-    fn resolve(conn: &Conn<'_>, roles: &[&str]) -> Result<Roles> {
+    fn resolve(tx: &Tx<'_, '_>, roles: &[&str]) -> Result<Roles> {
         if roles.len() > MAX_ROLES {
             return Err(Error::invalid_input("at most 64 roles"));
         }
         let mut names: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
         names.sort_unstable();
         names.dedup();
-        let ids = names.iter().map(|name| role_id(conn, name)).collect::<Result<_>>()?;
+        let ids = names.iter().map(|name| ensure(tx, name)).collect::<Result<_>>()?;
         Ok(Roles { ids, names })
     }
 
@@ -109,12 +111,8 @@ impl Engine {
                 return Err(Error::new(ErrorKind::Conflict, why));
             }
             let org = tx.create_organization(&slug, name, tx.now())?;
-            if tx.role_id(OWNER)?.is_none() {
-                tx.create_role(OWNER, tx.now())?;
-                tx.audit(AuditKind::RoleCreated, Record::default().detail("role=owner"))?;
-            }
             tx.join(org, owner, tx.now())?;
-            tx.set_member_roles(org, owner, &[role_id(tx, OWNER)?])?;
+            tx.set_member_roles(org, owner, &[ensure(tx, OWNER)?])?;
             let record = Record::user(owner).detail(detail(org, format!("slug={slug}")));
             tx.audit(AuditKind::OrganizationCreated, record)?;
             load(tx, org)

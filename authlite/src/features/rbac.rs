@@ -23,6 +23,17 @@ pub(super) fn role_id(conn: &Conn<'_>, name: &str) -> Result<RoleId> {
         .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("no role named {name}")))
 }
 
+/// The id of the role called `name`, created (with no grants, audited) if there is none.
+pub(super) fn ensure(tx: &Tx<'_, '_>, name: &str) -> Result<RoleId> {
+    identifier("role name", name, false)?;
+    if let Some(id) = tx.role_id(name)? {
+        return Ok(id);
+    }
+    tx.create_role(name, tx.now())?;
+    tx.audit(AuditKind::RoleCreated, detail(None, format!("role={name}")))?;
+    role_id(tx, name)
+}
+
 /// Gives `user` the role (idempotent) and records it.
 pub(super) fn assign(tx: &Tx<'_, '_>, user: UserId, role: &str) -> Result<()> {
     let id = role_id(tx, role)?;
@@ -91,11 +102,7 @@ impl Engine {
             identifier("action", action, true)?;
         }
         self.write(|tx| {
-            if tx.role_id(role)?.is_none() {
-                tx.create_role(role, tx.now())?;
-                tx.audit(AuditKind::RoleCreated, detail(None, format!("role={role}")))?;
-            }
-            let id = role_id(tx, role)?;
+            let id = ensure(tx, role)?;
             for (resource, action) in grants {
                 if tx.set_grant(id, resource, action, true)? {
                     let text = format!("role={role} resource={resource} action={action}");

@@ -148,12 +148,15 @@ fn names_members_and_roles_are_checked(b: Backend) {
         ErrorKind::NotFound
     );
     let bob = user(&auth, "bob");
-    assert_eq!(err(auth.add_member(north, bob.id, &["no-such-role"])), ErrorKind::NotFound);
+    assert_eq!(err(auth.add_member(north, bob.id, &["not a name"])), ErrorKind::InvalidInput);
     assert_eq!(err(auth.add_member(OrgId(999), bob.id, &[])), ErrorKind::NotFound);
     assert_eq!(err(auth.remove_member(north, bob.id)), ErrorKind::NotFound, "not a member");
-    auth.add_member(north, bob.id, &["manager", "manager"]).unwrap();
+    auth.add_member(north, bob.id, &["manager", "manager", "cashier"]).unwrap();
     assert_eq!(err(auth.add_member(north, bob.id, &[])), ErrorKind::Conflict);
-    assert_eq!(auth.members(north).unwrap()[1].roles, ["manager"]);
+    assert_eq!(auth.members(north).unwrap()[1].roles, ["cashier", "manager"]);
+    assert!(auth.roles().unwrap().contains(&"cashier".to_owned()), "a new name is a new role");
+    assert_eq!(auth.role_permissions("cashier").unwrap(), [], "that grants nothing");
+    auth.set_member_roles(north, bob.id, &["manager"]).unwrap();
     assert_eq!(err(auth.members(OrgId(999))), ErrorKind::NotFound);
 
     // Switching needs a session and a membership.
@@ -225,8 +228,8 @@ fn invitations_are_single_use_bound_to_a_verified_address_and_expire(b: Backend)
         ErrorKind::InvalidInput
     );
     assert_eq!(
-        err(auth.invite_member(north, "x@example.com", &["nope"], owner)),
-        ErrorKind::NotFound
+        err(auth.invite_member(north, "x@example.com", &["no pe"], owner)),
+        ErrorKind::InvalidInput
     );
 
     // Deleting the organization voids its invitations.
