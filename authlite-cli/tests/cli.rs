@@ -143,6 +143,13 @@ fn organizations_by_hand(database: &Db) {
     let invite =
         ok(&["org", "invite", "north", "bob@example.com", "--role", "manager", "--inviter", "ann"]);
     assert!(invite.trim().starts_with("inv_"), "{invite}");
+    let pending = json_of(db, &["org", "invitations", "north"], "", 0);
+    assert_eq!(pending[0]["email"], "bob@example.com");
+    let id = pending[0]["id"].as_str().unwrap().to_owned();
+    assert!(ok(&["org", "invitations", "north"]).contains(&id));
+    ok(&["org", "uninvite", "north", &id]);
+    assert!(ok(&["org", "invitations", "north"]).contains("no pending invitations"));
+    assert_eq!(fails(&["org", "uninvite", "north", &id]), Some(21), "not found");
     let listed = json_of(db, &["org", "list"], "", 0);
     assert_eq!(listed[0]["slug"], "north");
     ok(&["org", "delete", "north"]);

@@ -59,7 +59,7 @@ pub use values::error::{Error, ErrorKind, Result};
 pub use values::factor::Factor;
 pub use values::ids::{ApiKeyId, OrgId, PasskeyId, SessionId, UserId};
 pub use values::key::SigningKeyInfo;
-pub use values::organization::{Member, Organization};
+pub use values::organization::{Invitation, Member, Organization};
 pub use values::passkey::{PasskeyCeremony, PasskeyInfo, PasskeyLogin, RelyingParty};
 pub use values::principal::{Claims, Principal};
 pub use values::session::{ClientInfo, Login, Session, TokenPair};

@@ -36,6 +36,10 @@ pub(super) enum OrgCommand {
         #[arg(long)]
         inviter: String,
     },
+    /// List pending invitations (their ids, addresses, roles and expiry).
+    Invitations { slug: String },
+    /// Revoke a pending invitation by its id.
+    Uninvite { slug: String, id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -105,6 +109,22 @@ pub(super) fn run(auth: &Auth, cmd: OrgCommand) -> Result<Out> {
                 json!({ "organization": slug, "email": email, "invitation": invitation }),
                 invitation,
             )
+        }
+        OrgCommand::Invitations { slug } => {
+            let pending = auth.invitations(org(&slug)?.id)?;
+            let text = pending
+                .iter()
+                .map(|i| {
+                    let until = timestamp(i.expires_at);
+                    format!("{} {} [{}] until {until}", i.id, i.email, i.roles.join(" "))
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            out(&pending, if text.is_empty() { "no pending invitations".to_owned() } else { text })
+        }
+        OrgCommand::Uninvite { slug, id } => {
+            auth.revoke_invitation(org(&slug)?.id, &id)?;
+            done(json!({ "organization": slug, "revoked": id }), format!("invitation {id} revoked"))
         }
         OrgCommand::Member(MemberCommand::Add { slug, name, roles }) => {
             auth.add_member(org(&slug)?.id, user(&name)?, &strs(&roles))?;

@@ -3,7 +3,7 @@
 use super::Auth;
 use crate::values::error::Result;
 use crate::values::ids::{OrgId, UserId};
-use crate::values::organization::{Member, Organization};
+use crate::values::organization::{Invitation, Member, Organization};
 use crate::values::principal::Principal;
 
 /// Organizations: tenants with members, roles per organization, invitations and an active
@@ -273,6 +273,52 @@ impl Auth {
         inviter: UserId,
     ) -> Result<String> {
         self.inner.invite_member(org, email, roles, inviter)
+    }
+
+    /// `org`'s pending invitations (neither accepted nor expired), oldest first.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for an unknown organization.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use authlite::*;
+    /// # let auth = Auth::open_with(Config { pbkdf2_iterations: 1_000, ..Config::in_memory() })?;
+    /// # let ann = auth.register(NewUser::new("ann", "correct horse battery staple"))?;
+    /// let org = auth.create_organization("acme", "Acme Inc", ann.id)?;
+    /// auth.invite_member(org.id, "Bob@Example.com", &["clerk"], ann.id)?;
+    /// let pending = auth.invitations(org.id)?;
+    /// assert_eq!((pending[0].email.as_str(), pending[0].invited_by), ("bob@example.com", Some(ann.id)));
+    /// # Ok::<(), authlite::Error>(())
+    /// ```
+    pub fn invitations(&self, org: OrgId) -> Result<Vec<Invitation>> {
+        self.inner.invitations(org)
+    }
+
+    /// Revokes one of `org`'s pending invitations by its id ([`Invitation::id`]): it can no
+    /// longer be accepted.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for an unknown organization or no pending invitation by that id there.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use authlite::*;
+    /// # let auth = Auth::open_with(Config { pbkdf2_iterations: 1_000, ..Config::in_memory() })?;
+    /// # let ann = auth.register(NewUser::new("ann", "correct horse battery staple"))?;
+    /// let org = auth.create_organization("acme", "Acme Inc", ann.id)?;
+    /// auth.invite_member(org.id, "bob@example.com", &[], ann.id)?;
+    /// let id = auth.invitations(org.id)?[0].id.clone();
+    /// auth.revoke_invitation(org.id, &id)?;
+    /// assert!(auth.invitations(org.id)?.is_empty());
+    /// # Ok::<(), authlite::Error>(())
+    /// ```
+    pub fn revoke_invitation(&self, org: OrgId, id: &str) -> Result<()> {
+        self.inner.revoke_invitation(org, id)
     }
 
     /// Accepts an invitation for `user`, whose email must be the invited address and

@@ -25,7 +25,7 @@ use crate::values::clock::millis;
 use crate::values::error::{Error, ErrorKind, Result};
 use crate::values::ids::{OrgId, UserId};
 use crate::values::names;
-use crate::values::organization::{Member, Organization};
+use crate::values::organization::{Invitation, Member, Organization};
 use crate::values::principal::Principal;
 
 /// The role an organization's creator gets; an organization always keeps one member with it.
@@ -217,6 +217,23 @@ impl Engine {
             })?;
             tx.audit(AuditKind::InvitationIssued, Record::user(inviter).detail(roles.detail(org)))?;
             Ok(issued.text)
+        })
+    }
+
+    pub(crate) fn invitations(&self, org: OrgId) -> Result<Vec<Invitation>> {
+        self.store.snapshot(|conn| {
+            load(conn, org)?;
+            conn.pending_invitations(org, self.now_ms())
+        })
+    }
+
+    pub(crate) fn revoke_invitation(&self, org: OrgId, id: &str) -> Result<()> {
+        self.write(|tx| {
+            load(tx, org)?;
+            if !tx.revoke_invitation(org, id, tx.now())? {
+                return Err(Error::new(ErrorKind::NotFound, "no such pending invitation"));
+            }
+            tx.audit(AuditKind::InvitationRevoked, Record::default().detail(detail(org, "")))
         })
     }
 

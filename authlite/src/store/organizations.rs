@@ -8,7 +8,7 @@ use crate::crypto::secret::SecretHash;
 use crate::values::clock::from_millis;
 use crate::values::error::Result;
 use crate::values::ids::{OrgId, SessionId, UserId};
-use crate::values::organization::{Member, Organization};
+use crate::values::organization::{Invitation, Member, Organization};
 
 const INSERT: &str =
     "INSERT INTO organizations (slug, name, created_at) VALUES (?1, ?2, ?3) RETURNING id";
@@ -61,6 +61,11 @@ const INVITATION: &str = "SELECT org_id, secret_hash, email_key, roles, expires_
      spent_at IS NOT NULL FROM invitations WHERE selector = ?1";
 const SPEND_INVITATION: &str =
     "UPDATE invitations SET spent_at = ?2 WHERE selector = ?1 AND spent_at IS NULL";
+const PENDING_INVITATIONS: &str = "SELECT selector, org_id, email_key, roles, invited_by, \
+     created_at, expires_at FROM invitations \
+     WHERE org_id = ?1 AND spent_at IS NULL AND expires_at > ?2 ORDER BY created_at, selector";
+const REVOKE_INVITATION: &str = "DELETE FROM invitations \
+     WHERE org_id = ?1 AND selector = ?2 AND spent_at IS NULL AND expires_at > ?3";
 const PURGE_INVITATIONS: &str =
     "DELETE FROM invitations WHERE expires_at <= ?1 OR spent_at IS NOT NULL";
 
@@ -166,6 +171,21 @@ impl Conn<'_> {
         })
     }
 
+    /// `org`'s invitations neither spent nor expired at `now`, oldest first.
+    pub(crate) fn pending_invitations(&self, org: OrgId, now: i64) -> Result<Vec<Invitation>> {
+        self.rows(PENDING_INVITATIONS, args![org, now], |r| {
+            Ok(Invitation {
+                id: r.get(0)?,
+                organization_id: r.get(1)?,
+                email: r.get(2)?,
+                roles: r.names(3, "invitation roles")?,
+                invited_by: r.get(4)?,
+                created_at: from_millis(r.get(5)?),
+                expires_at: from_millis(r.get(6)?),
+            })
+        })
+    }
+
     pub(crate) fn invitation(&self, selector: &str) -> Result<Option<InvitationRow>> {
         self.row(INVITATION, args![selector], |r| {
             Ok(InvitationRow {
@@ -246,6 +266,11 @@ impl WriteTx<'_> {
             ],
         )?;
         Ok(())
+    }
+
+    /// Deletes one of `org`'s pending invitations; `false` if it has none by that id.
+    pub(crate) fn revoke_invitation(&self, org: OrgId, selector: &str, now: i64) -> Result<bool> {
+        Ok(self.revoke(REVOKE_INVITATION, args![org, selector, now])? > 0)
     }
 
     /// Spends an invitation; `false` if it was already spent.

@@ -97,6 +97,7 @@ audit_kinds! {
     MemberRemoved => "org.member_removed", "A member left or was removed from an organization.";
     MemberRolesChanged => "org.member_roles_changed", "A member's roles in an organization were replaced.";
     InvitationIssued => "org.invitation_issued", "An invitation to an organization was issued (the user: the inviter).";
+    InvitationRevoked => "org.invitation_revoked", "A pending invitation was revoked.";
     InvitationAccepted => "org.invitation_accepted", "An invitation was accepted; the invitee became a member.";
     OrganizationSwitched => "org.switched", "A session's active organization changed (detail: to which, or none).";
 }

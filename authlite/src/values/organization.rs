@@ -36,3 +36,27 @@ pub struct Member {
     #[serde(serialize_with = "crate::values::time::ms")]
     pub joined_at: SystemTime,
 }
+
+/// A pending invitation to an organization (not yet accepted, not expired), as listed by
+/// [`Auth::invitations`](crate::Auth::invitations). The secret is never stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Invitation {
+    /// Its public id: the selector of `inv_<id>.<secret>`, for
+    /// [`Auth::revoke_invitation`](crate::Auth::revoke_invitation).
+    pub id: String,
+    /// The organization it is for.
+    pub organization_id: OrgId,
+    /// The invited address, normalised.
+    pub email: String,
+    /// The roles the invitee gets.
+    pub roles: Vec<String>,
+    /// Who invited (`None` once that account is deleted).
+    pub invited_by: Option<UserId>,
+    /// When it was made.
+    #[serde(serialize_with = "crate::values::time::ms")]
+    pub created_at: SystemTime,
+    /// When it stops working.
+    #[serde(serialize_with = "crate::values::time::ms")]
+    pub expires_at: SystemTime,
+}

@@ -213,8 +213,20 @@ fn invitations_are_single_use_bound_to_a_verified_address_and_expire(b: Backend)
     let reset = auth.request_password_reset("bob").unwrap().unwrap();
     assert_eq!(err(auth.accept_invitation(&reset, bob.id)), ErrorKind::InvalidToken);
 
+    let pending = auth.invitations(north).unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(
+        (pending[0].email.as_str(), pending[0].roles.clone()),
+        ("bob@example.com", vec!["manager".into()])
+    );
+    assert!(
+        invite.contains(&pending[0].id) && !pending[0].id.contains('.'),
+        "the public part only"
+    );
     assert_eq!(auth.accept_invitation(&invite, bob.id).unwrap().id, north);
     assert_eq!(err(auth.accept_invitation(&invite, bob.id)), ErrorKind::InvalidToken, "spent");
+    assert_eq!(auth.invitations(north).unwrap(), [], "accepted: no longer pending");
+    assert_eq!(err(auth.revoke_invitation(north, &pending[0].id)), ErrorKind::NotFound);
     let token = session(&auth, "bob");
     assert_eq!(member_of(&auth, &token, north).roles, ["manager"]);
 
@@ -232,6 +244,14 @@ fn invitations_are_single_use_bound_to_a_verified_address_and_expire(b: Backend)
         ErrorKind::InvalidInput
     );
 
+    // Revoked, it can no longer be accepted.
+    let revoked = auth.invite_member(north, "carol@example.com", &[], owner).unwrap();
+    let id = auth.invitations(north).unwrap()[0].id.clone();
+    assert_eq!(err(auth.revoke_invitation(OrgId(999), &id)), ErrorKind::NotFound);
+    auth.revoke_invitation(north, &id).unwrap();
+    assert_eq!(err(auth.accept_invitation(&revoked, carol.id)), ErrorKind::InvalidToken);
+    assert_eq!(auth.invitations(north).unwrap(), []);
+
     // Deleting the organization voids its invitations.
     let pending = auth.invite_member(north, "carol@example.com", &[], owner).unwrap();
     auth.delete_organization(north).unwrap();
@@ -242,9 +262,12 @@ fn invitations_are_single_use_bound_to_a_verified_address_and_expire(b: Backend)
         .iter()
         .map(|e| e.kind)
         .collect();
-    for kind in
-        [AuditKind::InvitationIssued, AuditKind::InvitationAccepted, AuditKind::OrganizationDeleted]
-    {
+    for kind in [
+        AuditKind::InvitationIssued,
+        AuditKind::InvitationAccepted,
+        AuditKind::InvitationRevoked,
+        AuditKind::OrganizationDeleted,
+    ] {
         assert!(kinds.contains(&kind), "{kind:?} audited");
     }
 }
