@@ -71,6 +71,19 @@ fn a_swapped_file_fails_closed() {
     let impostor = env.dir.path().join("impostor");
     std::fs::write(&impostor, b"this is not a database, just some bytes").unwrap();
     std::fs::rename(&impostor, &env.path).unwrap();
+    // A cache hit may answer for up to the link-check interval (2 ms, DESIGN §7), and only
+    // with what was last read; then it is refused, and so is everything after.
+    let started = std::time::Instant::now();
+    loop {
+        match auth.validate(&login.access_token) {
+            Ok(who) => assert_eq!(who.session_id, Some(login.session.id), "a stale answer"),
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::Storage);
+                break;
+            }
+        }
+        assert!(started.elapsed() < std::time::Duration::from_millis(100), "still answered");
+    }
     assert_eq!(auth.validate(&login.access_token).unwrap_err().kind(), ErrorKind::Storage);
     assert_eq!(auth.user(UserId(1)).unwrap_err().kind(), ErrorKind::Storage);
 }
@@ -244,3 +257,64 @@ fn a_backup_taken_while_writing_opens_and_verifies() {
     let memory = Auth::open_in_memory().unwrap();
     memory.backup_to(env.dir.path().join("mem.db")).unwrap();
 }
+
+/// Holds the write lock from outside the engine (SQLite: `BEGIN IMMEDIATE` on another
+/// connection; PostgreSQL: the writers' advisory lock in another session) until dropped.
+enum WriteLockHolder {
+    Sqlite(rusqlite::Connection),
+    Postgres(::postgres::Client),
+}
+
+impl WriteLockHolder {
+    fn take(env: &Env) -> WriteLockHolder {
+        match env.backend {
+            Backend::Sqlite => {
+                let conn = raw(&env.path);
+                conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+                WriteLockHolder::Sqlite(conn)
+            }
+            Backend::Postgres => {
+                let mut client = pg_client(&env.path);
+                client
+                    .batch_execute("BEGIN; SELECT pg_advisory_xact_lock(7022647185798427749)")
+                    .unwrap();
+                WriteLockHolder::Postgres(client)
+            }
+        }
+    }
+
+    fn release(self) {
+        match self {
+            WriteLockHolder::Sqlite(conn) => conn.execute_batch("COMMIT").unwrap(),
+            WriteLockHolder::Postgres(mut client) => client.batch_execute("COMMIT").unwrap(),
+        }
+    }
+}
+
+/// Writes that time out on the write lock (held elsewhere) fail with an error and leave
+/// every pooled connection usable: none goes back to the pool inside an open or aborted
+/// transaction (on PostgreSQL a `lock_timeout` in `BEGIN; SELECT pg_advisory_xact_lock`
+/// used to leave its connection "idle in transaction (aborted)").
+fn a_write_lock_timeout_leaves_every_pooled_connection_usable(b: Backend) {
+    let env = Env::on(b);
+    let pool = 3;
+    let config = Config {
+        busy_timeout: std::time::Duration::from_millis(100),
+        pool_size: pool,
+        ..env.config()
+    };
+    let auth = Auth::open_with(config).unwrap();
+    let holder = WriteLockHolder::take(&env);
+    for i in 0..2 * pool {
+        assert!(auth.create_role(&format!("blocked{i}")).is_err(), "the lock is held elsewhere");
+    }
+    holder.release();
+    // Every connection of the pool, several times over: reads and writes all work.
+    for i in 0..3 * pool {
+        auth.create_role(&format!("r{i}")).unwrap();
+        assert!(auth.roles().unwrap().contains(&format!("r{i}")));
+    }
+    assert!(!auth.roles().unwrap().iter().any(|r| r.starts_with("blocked")), "nothing half-done");
+}
+
+backend_tests!(a_write_lock_timeout_leaves_every_pooled_connection_usable);

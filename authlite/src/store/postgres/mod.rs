@@ -277,9 +277,15 @@ struct Transaction<'c> {
 }
 
 impl<'c> Transaction<'c> {
+    /// The guard exists before `BEGIN` is sent: when a statement after it fails (the
+    /// writers' `pg_advisory_xact_lock` hitting `lock_timeout`), the transaction is already
+    /// open and aborted, and the guard's drop rolls it back (a `ROLLBACK` with none open is
+    /// only a warning) or marks the connection broken.
     fn begin(conn: &'c PgConn, begin: &str) -> Result<Transaction<'c>> {
-        conn.inner()?.client.batch_execute(begin)?;
-        Ok(Transaction { conn, open: true })
+        let tx = Transaction { conn, open: true };
+        let started = conn.inner()?.client.batch_execute(begin);
+        started?;
+        Ok(tx)
     }
 
     fn commit(mut self) -> Result<()> {
