@@ -229,6 +229,12 @@ fn invitations_are_single_use_bound_to_a_verified_address_and_expire(b: Backend)
     assert_eq!(err(auth.revoke_invitation(north, &pending[0].id)), ErrorKind::NotFound);
     let token = session(&auth, "bob");
     assert_eq!(member_of(&auth, &token, north).roles, ["manager"]);
+    // A member cannot accept again, and that attempt spends nothing.
+    let again = auth.invite_member(north, "bob@example.com", &[], owner).unwrap();
+    assert_eq!(err(auth.accept_invitation(&again, bob.id)), ErrorKind::Conflict);
+    let id = auth.invitations(north).unwrap()[0].id.clone();
+    assert!(again.contains(&id), "still pending");
+    auth.revoke_invitation(north, &id).unwrap();
 
     // 48 hours, then expired; only members invite.
     let late = auth.invite_member(north, "carol@example.com", &[], owner).unwrap();
