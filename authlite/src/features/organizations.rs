@@ -248,11 +248,12 @@ impl Engine {
                 return Err(Error::new(ErrorKind::ExpiredToken, "invitation expired"));
             }
             check_invitee(tx, &row.email_key, user)?;
-            if tx.is_member(row.org, user)? {
-                return Err(Error::new(ErrorKind::Conflict, "already a member"));
-            }
             if !tx.spend_invitation(presented.selector, tx.now())? {
                 return Err(one_time::invalid());
+            }
+            // An error rolls the spending back with everything else.
+            if !tx.join(row.org, user, tx.now())? {
+                return Err(Error::new(ErrorKind::Conflict, "already a member"));
             }
             // Roles deleted since the invitation was made are not given.
             let ids: Vec<RoleId> = row
@@ -260,7 +261,6 @@ impl Engine {
                 .iter()
                 .filter_map(|r| tx.role_id(r).transpose())
                 .collect::<Result<_>>()?;
-            tx.join(row.org, user, tx.now())?;
             tx.set_member_roles(row.org, user, &ids)?;
             tx.audit(
                 AuditKind::InvitationAccepted,
