@@ -17,6 +17,12 @@ fn member_of(auth: &Auth, token: &str, org: OrgId) -> Principal {
     auth.validate(token).unwrap()
 }
 
+/// Every kind of event in the audit trail.
+fn audited(auth: &Auth) -> Vec<AuditKind> {
+    let all = AuditQuery { limit: Some(10_000), ..Default::default() };
+    auth.audit(&all).unwrap().iter().map(|e| e.kind).collect()
+}
+
 fn denied(result: authlite::Result<()>) -> bool {
     result.is_err_and(|e| e.kind() == ErrorKind::Forbidden)
 }
@@ -177,12 +183,7 @@ fn names_members_and_roles_are_checked(b: Backend) {
     auth.delete_role("manager").unwrap();
     assert_eq!(auth.members(north).unwrap()[1].roles, Vec::<String>::new());
 
-    let kinds: Vec<AuditKind> = auth
-        .audit(&AuditQuery { limit: Some(10_000), ..Default::default() })
-        .unwrap()
-        .iter()
-        .map(|e| e.kind)
-        .collect();
+    let kinds = audited(&auth);
     for kind in [AuditKind::OrganizationCreated, AuditKind::MemberAdded] {
         assert!(kinds.contains(&kind), "{kind:?} audited");
     }
@@ -262,12 +263,7 @@ fn invitations_are_single_use_bound_to_a_verified_address_and_expire(b: Backend)
     let pending = auth.invite_member(north, "carol@example.com", &[], owner).unwrap();
     auth.delete_organization(north).unwrap();
     assert_eq!(err(auth.accept_invitation(&pending, carol.id)), ErrorKind::InvalidToken);
-    let kinds: Vec<AuditKind> = auth
-        .audit(&AuditQuery { limit: Some(10_000), ..Default::default() })
-        .unwrap()
-        .iter()
-        .map(|e| e.kind)
-        .collect();
+    let kinds = audited(&auth);
     for kind in [
         AuditKind::InvitationIssued,
         AuditKind::InvitationAccepted,
