@@ -350,3 +350,36 @@ ALTER TABLE api_keys ADD COLUMN organization_id BIGINT;
 -- Deleting an organization finds its sessions and keys by these.
 CREATE INDEX sessions_by_org ON sessions (organization_id);
 CREATE INDEX api_keys_by_org ON api_keys (organization_id);
+
+-- @version 10
+
+-- The change counter (DESIGN §10, Config::postgres_staleness): every statement that changes
+-- a table of this schema advances it in its own transaction, whoever runs it (authlite or
+-- raw SQL), and wakes listeners with a NOTIFY. Instances that cache validation poll it.
+-- A table added by a later version needs the same trigger (a test checks every table has it).
+CREATE TABLE change_counter (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n  BIGINT NOT NULL
+);
+INSERT INTO change_counter VALUES (1, 0);
+
+-- SET search_path FROM CURRENT: the trigger finds this schema's counter from any session.
+CREATE FUNCTION authlite_changed() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
+BEGIN
+    UPDATE change_counter SET n = n + 1;
+    PERFORM pg_notify('authlite_changes', '');
+    RETURN NULL;
+END $$;
+
+DO $$
+DECLARE t TEXT;
+BEGIN
+    FOR t IN SELECT tablename FROM pg_tables
+             WHERE schemaname = current_schema() AND tablename <> 'change_counter'
+    LOOP
+        EXECUTE format('CREATE TRIGGER authlite_changed AFTER INSERT OR UPDATE OR DELETE '
+                       'OR TRUNCATE ON %I FOR EACH STATEMENT EXECUTE FUNCTION authlite_changed()',
+                       t);
+    END LOOP;
+END $$;

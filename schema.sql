@@ -352,3 +352,9 @@ ALTER TABLE api_keys ADD COLUMN organization_id INTEGER;
 -- Deleting an organization finds its sessions and keys by these.
 CREATE INDEX sessions_by_org ON sessions (organization_id);
 CREATE INDEX api_keys_by_org ON api_keys (organization_id);
+
+-- @version 10
+
+-- Nothing for SQLite: version 10 gave PostgreSQL its change counter (schema.postgres.sql),
+-- which a cache there needs to learn of other machines' commits. Here every commit already
+-- rewrites the WAL-index header the cache watches (src/store/sqlite/watch.rs).

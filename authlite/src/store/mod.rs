@@ -96,10 +96,14 @@ impl Store {
         }
     }
 
-    /// Whether [`Store::observe`] can see every commit (SQLite), so that something read
-    /// from the database may be cached; not on PostgreSQL.
+    /// Whether [`Store::observe`] can see every commit, so that something read from the
+    /// database may be cached: SQLite, and PostgreSQL with `postgres_staleness`.
     pub(crate) fn observes_commits(&self) -> bool {
-        self.sqlite().is_some()
+        match &self.backend {
+            Backend::Sqlite(_) => true,
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(p) => p.caches(),
+        }
     }
 
     /// The current change epoch (see the field's doc).
@@ -108,14 +112,15 @@ impl Store {
     }
 
     /// Makes the epoch reflect every commit anyone made before this call and returns it,
-    /// after checking the database is still the one opened. `None` where foreign commits
-    /// cannot be observed exactly and cheaply (then nothing may be served from a cache):
-    /// on PostgreSQL, where another machine's commit leaves no local trace.
+    /// after checking the database is still the one opened. `None` when foreign commits
+    /// cannot be vouched for now (then nothing may be served from a cache): on PostgreSQL
+    /// without `postgres_staleness`, or when its change counter was not confirmed within
+    /// the bound (`store/postgres/freshness.rs`).
     pub(crate) fn observe(&self) -> Result<Option<u64>> {
         match &self.backend {
             Backend::Sqlite(s) => s.observe(&self.epoch),
             #[cfg(feature = "postgres")]
-            Backend::Postgres(_) => Ok(None),
+            Backend::Postgres(p) => Ok(p.observe(&self.epoch)),
         }
     }
 
@@ -147,7 +152,7 @@ impl Store {
         let out = match &self.backend {
             Backend::Sqlite(s) => s.write(f)?,
             #[cfg(feature = "postgres")]
-            Backend::Postgres(p) => p.write(f)?,
+            Backend::Postgres(p) => p.write(&self.epoch, f)?,
         };
         self.epoch.fetch_add(1, Ordering::SeqCst);
         // Take note of the WAL-index header this commit left, so that the next cache hit

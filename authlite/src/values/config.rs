@@ -131,9 +131,23 @@ pub struct Config {
     /// Maximum pooled connections (SQLite or PostgreSQL). Default **8**. Range 1..=64.
     pub pool_size: u32,
     /// Maximum entries in the exact in-process validation cache. Default **16,384**;
-    /// 0 disables it (every `validate` then reads the database). Unused on PostgreSQL,
-    /// where no cached answer could be kept exact.
+    /// 0 disables it (every `validate` then reads the database). On PostgreSQL the cache is
+    /// used only with [`Config::postgres_staleness`].
     pub validate_cache_capacity: usize,
+    /// PostgreSQL: the longest any call waits for the server, connecting included. Default
+    /// **10 s**, within 1 s..=10 min. A call that runs out fails with `Storage` and its
+    /// connection is dropped (a stalled network cannot hang `validate`); TCP keepalives,
+    /// `tcp_user_timeout` and the server's `statement_timeout` are set from it too.
+    pub postgres_timeout: Duration,
+    /// PostgreSQL: how stale a cached `validate` answer may be, at most (DESIGN §10).
+    /// Default `None`: every `validate` reads the database (about one round trip). With
+    /// `Some(bound)` the exact cache is on: an entry is served only while this instance has
+    /// confirmed, within `bound`, that nobody committed since it was read (a change counter
+    /// polled on a connection of its own, woken early by `LISTEN/NOTIFY`), and every call
+    /// that takes access away returns only after `bound` has passed since its commit, so no
+    /// instance accepts the revoked credential once the call returned. Give every instance
+    /// the same bound. Within 10 ms..=60 s.
+    pub postgres_staleness: Option<Duration>,
     /// The site passkeys are bound to; `None` (the default) turns passkeys off. Needs the
     /// `passkeys` feature to sign in with them (without it the ceremonies answer `Config`).
     pub relying_party: Option<RelyingParty>,
@@ -172,6 +186,8 @@ impl Config {
             busy_timeout: Duration::from_secs(5),
             pool_size: 8,
             validate_cache_capacity: 16_384,
+            postgres_timeout: Duration::from_secs(10),
+            postgres_staleness: None,
             relying_party: None,
         }
     }
@@ -297,6 +313,15 @@ impl Config {
         }
         check(self.busy_timeout <= 10 * MINUTE, "busy_timeout must be at most 10 minutes")?;
         check((1..=64).contains(&self.pool_size), "pool_size must be within 1..=64")?;
+        check(
+            (Duration::from_secs(1)..=10 * MINUTE).contains(&self.postgres_timeout),
+            "postgres_timeout must be within 1 s..=10 min",
+        )?;
+        check(
+            self.postgres_staleness
+                .is_none_or(|b| (Duration::from_millis(10)..=MINUTE).contains(&b)),
+            "postgres_staleness must be within 10 ms..=60 s",
+        )?;
         if let Some(rp) = &self.relying_party {
             check_relying_party(rp)?;
         }
@@ -405,6 +430,8 @@ impl fmt::Debug for Config {
             .field("busy_timeout", &self.busy_timeout)
             .field("pool_size", &self.pool_size)
             .field("validate_cache_capacity", &self.validate_cache_capacity)
+            .field("postgres_timeout", &self.postgres_timeout)
+            .field("postgres_staleness", &self.postgres_staleness)
             .finish()
     }
 }
@@ -476,7 +503,7 @@ mod tests {
 
     #[test]
     fn rejects_weak_or_nonsense_values() {
-        let bad: [fn(&mut Config); 9] = [
+        let bad: [fn(&mut Config); 12] = [
             |c| c.pbkdf2_iterations = 999,
             |c| c.access_token_ttl = Duration::ZERO,
             |c| c.issuer.clear(),
@@ -486,6 +513,9 @@ mod tests {
             |c| c.signing_secret = Some(SecretBytes::new(vec![1; 16])),
             |c| c.pool_size = 0,
             |c| c.path = PathBuf::new(),
+            |c| c.postgres_timeout = Duration::from_millis(999),
+            |c| c.postgres_staleness = Some(Duration::from_millis(9)),
+            |c| c.postgres_staleness = Some(Duration::from_secs(61)),
         ];
         for change in bad {
             let mut c = Config::new("x.db");

@@ -23,6 +23,8 @@ mod organizations;
 #[cfg(feature = "passkeys")]
 mod passkeys;
 mod people;
+#[cfg(all(feature = "postgres", unix))]
+mod postgres_ops;
 #[cfg(target_os = "linux")]
 mod powercut;
 mod rbac;

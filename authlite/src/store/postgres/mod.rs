@@ -15,18 +15,27 @@
 //!   usernames by confusable skeleton (a read, then the insert).
 //! - A snapshot read is `REPEATABLE READ READ ONLY`: its statements see one snapshot.
 //! - A single read runs alone in autocommit: one statement, one snapshot.
-//! - There is no validation cache: another machine's commit leaves no local trace, so
-//!   nothing read from the database may be served again ([`Store::observe`] is `None`).
+//! - Nothing read is served again unless `Config::postgres_staleness` is set: another
+//!   machine's commit leaves no local trace, so freshness is confirmed by polling a change
+//!   counter every writer advances (`freshness.rs` gives the argument).
+//!
+//! `client.rs` bounds every call in time and makes it safe from async code; `tls.rs` says
+//! how the URL is reached.
+
+mod client;
+mod freshness;
+mod tls;
 
 use std::cell::{RefCell, RefMut};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use postgres::fallible_iterator::FallibleIterator;
-use postgres::types::ToSql;
-use postgres::{Client, NoTls, Statement};
+use tokio_postgres::Statement;
 
+use self::client::{PgClient, Settings};
+use self::freshness::Freshness;
 use super::migrate;
 use super::sql::{Cells, Row, Value};
 use super::{Conn, Link, WriteTx};
@@ -44,7 +53,11 @@ const BEGIN_WRITE: &str = "BEGIN ISOLATION LEVEL READ COMMITTED; \
 const BEGIN_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
 const COMMIT: &str = "COMMIT";
 /// For a transaction that takes access away: its commit waits for the WAL flush.
-const DURABLE_COMMIT: &str = "SET LOCAL synchronous_commit = on";
+const DURABLE_COMMIT: &str = "SET LOCAL synchronous_commit = on; COMMIT";
+/// With `postgres_staleness`: the change counter this commit leaves, in the commit's round trip.
+const COUNTED_COMMIT: &str = "SELECT n FROM change_counter; COMMIT";
+const COUNTED_DURABLE_COMMIT: &str =
+    "SET LOCAL synchronous_commit = on; SELECT n FROM change_counter; COMMIT";
 const ROLLBACK: &str = "ROLLBACK";
 
 const HAS_SCHEMA: &str = "SELECT to_regclass('schema_version') IS NOT NULL";
@@ -60,15 +73,24 @@ pub(super) struct Postgres {
     /// This process's writers queue here, not while holding a pooled connection in the
     /// advisory lock's queue (which would starve readers of connections).
     writer: Mutex<()>,
+    /// With `Config::postgres_staleness`: what makes cached answers safe to serve.
+    freshness: Option<Freshness>,
 }
 
 impl Postgres {
     /// Connects, creates or upgrades the schema (under an advisory lock, so several
     /// machines starting at once queue), and builds the pool.
     pub(super) fn open(url: &str, config: &Config) -> Result<Postgres> {
-        let mut settings = parse(url)?;
-        settings.connect_timeout(config.busy_timeout.max(Duration::from_secs(1)));
-        let manager = Manager { settings, lock_timeout: config.busy_timeout };
+        let settings = Settings::new(url, config.postgres_timeout)?;
+        let freshness = match config.postgres_staleness {
+            Some(bound) => Some(
+                Freshness::start(settings.named("authlite-freshness"), bound)
+                    .map_err(|e| Error::storage("cannot start the change listener", e))?,
+            ),
+            None => None,
+        };
+        let manager =
+            Manager { settings: settings.named("authlite"), lock_timeout: config.busy_timeout };
         let first = r2d2::ManageConnection::connect(&manager)?;
         migrate_pg(&first, config.create_if_missing)?;
         drop(first);
@@ -77,10 +99,21 @@ impl Postgres {
             .max_size(config.pool_size)
             .min_idle(Some(0))
             .test_on_check_out(false)
-            .connection_timeout(config.busy_timeout.max(Duration::from_secs(1)))
+            .connection_timeout(config.postgres_timeout)
             .build(manager)
             .map_err(|e| Error::storage("cannot build the PostgreSQL connection pool", e))?;
-        Ok(Postgres { pool, writer: Mutex::new(()) })
+        Ok(Postgres { pool, writer: Mutex::new(()), freshness })
+    }
+
+    /// Whether anything read may be cached: with `postgres_staleness` only.
+    pub(super) fn caches(&self) -> bool {
+        self.freshness.is_some()
+    }
+
+    /// The epoch cached entries may be served at, if freshness is confirmed within the
+    /// bound now (see `freshness.rs`); `None` otherwise.
+    pub(super) fn observe(&self, epoch: &AtomicU64) -> Option<u64> {
+        self.freshness.as_ref()?.observe(epoch)
     }
 
     pub(super) fn read<T>(&self, f: impl FnOnce(&Conn<'_>) -> Result<T>) -> Result<T> {
@@ -92,21 +125,38 @@ impl Postgres {
         let conn = self.pool.get()?;
         let tx = Transaction::begin(&conn, BEGIN_SNAPSHOT)?;
         let out = f(&Conn(Link::Postgres(&conn)))?;
-        tx.commit()?;
+        tx.commit(COMMIT)?;
         Ok(out)
     }
 
-    pub(super) fn write<T>(&self, f: impl FnOnce(&WriteTx<'_>) -> Result<T>) -> Result<T> {
+    /// A write transaction. One that takes access away is durable on return even where the
+    /// server relaxed it (`synchronous_commit=off`) and, with `postgres_staleness`, returns
+    /// only once the bound has passed since its commit.
+    pub(super) fn write<T>(
+        &self,
+        epoch: &AtomicU64,
+        f: impl FnOnce(&WriteTx<'_>) -> Result<T>,
+    ) -> Result<T> {
         let _writer = self.writer.lock();
         let conn = self.pool.get()?;
         let tx = Transaction::begin(&conn, BEGIN_WRITE)?;
         let write = WriteTx::new(Conn(Link::Postgres(&conn)));
         let out = f(&write)?;
-        if write.takes_access_away() {
-            // Durable on return even where the server relaxed it (`synchronous_commit=off`).
-            write.run(DURABLE_COMMIT, &[])?;
+        let durable = write.takes_access_away();
+        let Some(freshness) = &self.freshness else {
+            tx.commit(if durable { DURABLE_COMMIT } else { COMMIT })?;
+            return Ok(out);
+        };
+        let rows = tx.commit(if durable { COUNTED_DURABLE_COMMIT } else { COUNTED_COMMIT })?;
+        epoch.fetch_add(1, Ordering::SeqCst);
+        let counter = rows.first().and_then(|r| r.first()?.as_deref()?.parse::<u64>().ok());
+        if let Some(counter) = counter {
+            freshness.committed(counter);
         }
-        tx.commit()?;
+        drop(conn);
+        if durable {
+            std::thread::sleep(freshness.bound());
+        }
         Ok(out)
     }
 }
@@ -116,13 +166,13 @@ impl Postgres {
 fn migrate_pg(conn: &PgConn, create: bool) -> Result<()> {
     let tx = Transaction::begin(conn, BEGIN_WRITE)?;
     let mut session = conn.inner()?;
-    migrate::upgrade(&mut Hooks(&mut session.client), SCHEMA, "schema.postgres.sql", create)?;
+    migrate::upgrade(&mut Hooks(&mut session), SCHEMA, "schema.postgres.sql", create)?;
     drop(session);
-    tx.commit()
+    tx.commit(COMMIT).map(drop)
 }
 
 /// PostgreSQL's hooks for the one migration runner: the version in `schema_version`.
-struct Hooks<'c>(&'c mut Client);
+struct Hooks<'c>(&'c mut Session);
 
 impl migrate::Schema for Hooks<'_> {
     fn version(&mut self) -> Result<u32> {
@@ -130,7 +180,7 @@ impl migrate::Schema for Hooks<'_> {
     }
 
     fn refuse_foreign(&mut self) -> Result<()> {
-        if self.0.query_one(HAS_META, &[])?.get::<_, bool>(0) {
+        if self.0.flag(HAS_META)? {
             return Err(Error::new(
                 ErrorKind::Storage,
                 "the database has a `meta` table but no authlite schema version",
@@ -140,7 +190,7 @@ impl migrate::Schema for Hooks<'_> {
     }
 
     fn apply(&mut self, sql: &'static str) -> Result<()> {
-        Ok(self.0.batch_execute(sql)?)
+        self.0.client.batch(sql)
     }
 
     fn after(&mut self, _from: u32) -> Result<()> {
@@ -148,37 +198,38 @@ impl migrate::Schema for Hooks<'_> {
     }
 
     fn set_version(&mut self, version: u32) -> Result<()> {
-        self.0.execute(SET_VERSION, &[&i64::from(version)])?;
+        let statement = self.0.statement(SET_VERSION)?;
+        self.0.client.execute(&statement, &[Value::Int(i64::from(version))])?;
         Ok(())
     }
 }
 
 /// The recorded schema version; `None` for a database without authlite's tables.
-fn schema_version(client: &mut Client) -> Result<Option<u32>> {
-    if !client.query_one(HAS_SCHEMA, &[])?.get::<_, bool>(0) {
+fn schema_version(session: &mut Session) -> Result<Option<u32>> {
+    if !session.flag(HAS_SCHEMA)? {
         return Ok(None);
     }
-    let version: Option<i64> = client.query_one(SCHEMA_VERSION, &[])?.get(0);
+    let statement = session.statement(SCHEMA_VERSION)?;
+    let rows = session.client.query(&statement, &[])?;
+    let version: Option<i64> = rows.first().and_then(|r| r.get(0));
     Ok(Some(version.map_or(0, |v| u32::try_from(v).unwrap_or(u32::MAX))))
 }
 
 /// The values of `keys` in the `meta` table of the database at `url`, read on one new
 /// connection without writing. `NotFound` when the database has no authlite schema.
 pub(super) fn recorded_settings(url: &str, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>> {
-    let mut settings = parse(url)?;
-    settings.connect_timeout(Duration::from_secs(5));
-    let mut client = settings.connect(NoTls).map_err(|e| Error::storage("cannot connect", e))?;
-    if schema_version(&mut client)?.is_none() {
+    let settings = Settings::new(url, Duration::from_secs(5))?;
+    let mut session = Session::new(PgClient::connect(&settings)?);
+    if schema_version(&mut session)?.is_none() {
         return Err(Error::new(ErrorKind::NotFound, "no authlite schema in this database"));
     }
+    let statement = session.statement(META_VALUE)?;
     keys.iter()
-        .map(|key| Ok(client.query_opt(META_VALUE, &[key])?.map(|r| r.get::<_, Vec<u8>>(0))))
+        .map(|key| {
+            let rows = session.client.query(&statement, &[Value::Text(key)])?;
+            Ok(rows.first().map(|r| r.get::<_, Vec<u8>>(0)))
+        })
         .collect()
-}
-
-/// The client settings in `url`; a `Config` error when it does not parse.
-fn parse(url: &str) -> Result<postgres::Config> {
-    url.parse().map_err(|e| Error::new(ErrorKind::Config, format!("invalid PostgreSQL URL: {e}")))
 }
 
 /// A pooled client and the statements prepared on it, by their SQLite-style text. Behind a
@@ -186,13 +237,22 @@ fn parse(url: &str) -> Result<postgres::Config> {
 pub(super) struct PgConn(RefCell<Session>);
 
 struct Session {
-    client: Client,
+    client: PgClient,
     statements: HashMap<&'static str, Statement>,
-    /// A transaction could not be ended: the pool must drop this connection.
-    broken: bool,
 }
 
 impl Session {
+    fn new(client: PgClient) -> Session {
+        Session { client, statements: HashMap::new() }
+    }
+
+    /// The one boolean a statement without parameters answers.
+    fn flag(&mut self, sql: &'static str) -> Result<bool> {
+        let statement = self.statement(sql)?;
+        let rows = self.client.query(&statement, &[])?;
+        Ok(rows.first().is_some_and(|r| r.get::<_, bool>(0)))
+    }
+
     /// The prepared statement for `sql`, preparing it on first use with its `?N`
     /// placeholders rewritten to PostgreSQL's `$N`.
     fn statement(&mut self, sql: &'static str) -> Result<Statement> {
@@ -205,31 +265,30 @@ impl Session {
     }
 }
 
-/// Opens clients for the pool: no TLS (see the README), `lock_timeout` so a writer
+/// Opens clients for the pool (TLS as the URL says), with `lock_timeout` so a writer
 /// waiting on a stuck one fails like a busy SQLite database instead of hanging.
 struct Manager {
-    settings: postgres::Config,
+    settings: Settings,
     lock_timeout: Duration,
 }
 
 impl r2d2::ManageConnection for Manager {
     type Connection = PgConn;
-    type Error = postgres::Error;
+    type Error = Error;
 
-    fn connect(&self) -> std::result::Result<PgConn, postgres::Error> {
-        let mut client = self.settings.connect(NoTls)?;
+    fn connect(&self) -> Result<PgConn> {
+        let mut client = PgClient::connect(&self.settings)?;
         let millis = self.lock_timeout.as_millis().max(1);
-        client.batch_execute(&format!("SET lock_timeout = {millis}"))?;
-        Ok(PgConn(RefCell::new(Session { client, statements: HashMap::new(), broken: false })))
+        client.batch(&format!("SET lock_timeout = {millis}"))?;
+        Ok(PgConn(RefCell::new(Session::new(client))))
     }
 
-    fn is_valid(&self, conn: &mut PgConn) -> std::result::Result<(), postgres::Error> {
-        conn.0.get_mut().client.batch_execute("")
+    fn is_valid(&self, conn: &mut PgConn) -> Result<()> {
+        conn.0.get_mut().client.batch("")
     }
 
     fn has_broken(&self, conn: &mut PgConn) -> bool {
-        let conn = conn.0.get_mut();
-        conn.broken || conn.client.is_closed()
+        conn.0.get_mut().client.is_broken()
     }
 }
 
@@ -247,11 +306,13 @@ impl PgConn {
         args: &[Value<'_>],
         mut visit: impl FnMut(&Row<'_>) -> Result<bool>,
     ) -> Result<()> {
-        let mut conn = self.inner()?;
-        let statement = conn.statement(sql)?;
-        let mut rows = conn.client.query_raw(&statement, args.iter())?;
-        while let Some(row) = rows.next()? {
-            if !visit(&Row(&row))? {
+        let rows = {
+            let mut conn = self.inner()?;
+            let statement = conn.statement(sql)?;
+            conn.client.query(&statement, args)?
+        };
+        for row in &rows {
+            if !visit(&Row(row))? {
                 break;
             }
         }
@@ -262,8 +323,7 @@ impl PgConn {
     pub(super) fn run(&self, sql: &'static str, args: &[Value<'_>]) -> Result<usize> {
         let mut conn = self.inner()?;
         let statement = conn.statement(sql)?;
-        let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as _).collect();
-        let n = conn.client.execute(&statement, &params)?;
+        let n = conn.client.execute(&statement, args)?;
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 }
@@ -283,19 +343,21 @@ impl<'c> Transaction<'c> {
     /// only a warning) or marks the connection broken.
     fn begin(conn: &'c PgConn, begin: &str) -> Result<Transaction<'c>> {
         let tx = Transaction { conn, open: true };
-        let started = conn.inner()?.client.batch_execute(begin);
+        let started = conn.inner()?.client.batch(begin);
         started?;
         Ok(tx)
     }
 
-    fn commit(mut self) -> Result<()> {
+    /// Ends the transaction with `sql` (which ends in `COMMIT`), in one round trip; the
+    /// rows of text any `SELECT` in it gave.
+    fn commit(mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
         self.open = false;
         let mut conn = self.conn.inner()?;
-        let done = conn.client.batch_execute(COMMIT);
+        let done = conn.client.simple(sql);
         if done.is_err() {
-            conn.broken = true;
+            conn.client.set_broken();
         }
-        Ok(done?)
+        done
     }
 }
 
@@ -307,21 +369,21 @@ impl Drop for Transaction<'_> {
         // A statement's borrow is over by now (even on unwinding); if not, the connection
         // cannot be trusted: drop it.
         let Ok(mut conn) = self.conn.0.try_borrow_mut() else { return };
-        if conn.client.batch_execute(ROLLBACK).is_err() {
-            conn.broken = true;
+        if conn.client.batch(ROLLBACK).is_err() {
+            conn.client.set_broken();
         }
     }
 }
 
-impl From<postgres::Error> for Error {
-    fn from(e: postgres::Error) -> Self {
+impl From<tokio_postgres::Error> for Error {
+    fn from(e: tokio_postgres::Error) -> Self {
         Error::storage("database error", e)
     }
 }
 
 /// Cells of a PostgreSQL row. Booleans (what `IS NOT NULL` and `EXISTS` give there) read
 /// as the integers SQLite gives for them.
-impl Cells for postgres::Row {
+impl Cells for tokio_postgres::Row {
     fn cell(&self, i: usize) -> std::result::Result<Value<'_>, String> {
         cell(self, i).map_err(|e| e.to_string())
     }
@@ -331,8 +393,11 @@ impl Cells for postgres::Row {
     }
 }
 
-fn cell(r: &postgres::Row, i: usize) -> std::result::Result<Value<'_>, postgres::Error> {
-    use postgres::types::Type;
+fn cell(
+    r: &tokio_postgres::Row,
+    i: usize,
+) -> std::result::Result<Value<'_>, tokio_postgres::Error> {
+    use tokio_postgres::types::Type;
     let Some(column) = r.columns().get(i) else {
         // try_get reports the missing column as its own error.
         return r.try_get::<_, Option<i64>>(i).map(|v| v.map_or(Value::Null, Value::Int));
@@ -351,14 +416,14 @@ fn cell(r: &postgres::Row, i: usize) -> std::result::Result<Value<'_>, postgres:
     })
 }
 
-impl postgres::types::ToSql for Value<'_> {
+impl tokio_postgres::types::ToSql for Value<'_> {
     fn to_sql(
         &self,
-        ty: &postgres::types::Type,
-        out: &mut postgres::types::private::BytesMut,
-    ) -> std::result::Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>>
+        ty: &tokio_postgres::types::Type,
+        out: &mut tokio_postgres::types::private::BytesMut,
+    ) -> std::result::Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>>
     {
-        use postgres::types::{IsNull, ToSql as Bind, Type};
+        use tokio_postgres::types::{IsNull, ToSql as Bind, Type};
         // Names the kind only: the value may be a secret's hash.
         let kind = match self {
             Value::Null => "NULL",
@@ -378,9 +443,9 @@ impl postgres::types::ToSql for Value<'_> {
         }
     }
 
-    fn accepts(_: &postgres::types::Type) -> bool {
+    fn accepts(_: &tokio_postgres::types::Type) -> bool {
         true // checked per value in `to_sql`
     }
 
-    postgres::types::to_sql_checked!();
+    tokio_postgres::types::to_sql_checked!();
 }

@@ -1,0 +1,477 @@
+//! PostgreSQL in production (DESIGN §10): the staleness-bounded cache across engines and
+//! processes, its faults (a killed listener, lost notifications), stalled networks, calls
+//! from async code, and TLS against a private server started with `ssl=on`.
+//!
+//! All of these need a real PostgreSQL (`AUTHLITE_TEST_POSTGRES_URL` at build time);
+//! without it they are reported ignored.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use authlite::{Auth, ClientInfo, Config, ErrorKind};
+
+use crate::common::{Backend, Env, PASSWORD, config_for, login, user};
+
+const BOUND: Duration = Duration::from_millis(250);
+
+macro_rules! pg_test {
+    ($(fn $name:ident() $body:block)*) => {
+        $(
+            #[test]
+            #[cfg_attr(
+                not(authlite_pg_tests),
+                ignore = "needs AUTHLITE_TEST_POSTGRES_URL (and the postgres feature)"
+            )]
+            fn $name() $body
+        )*
+    };
+}
+
+fn fresh_config(env: &Env) -> Config {
+    Config { postgres_staleness: Some(BOUND), ..config_for(&env.path, &env.clock) }
+}
+
+/// Runs `sql` in `psql`: another process, behind every engine's back.
+fn psql(env: &Env, sql: &str) {
+    let url = env.path.to_str().expect("URL");
+    let out = Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
+        .output()
+        .expect("psql runs (postgresql-client)");
+    assert!(out.status.success(), "psql failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn revoke_all_by_sql(env: &Env) {
+    psql(env, "UPDATE sessions SET revoked_at = 1");
+}
+
+pg_test! {
+    fn every_table_advances_the_change_counter() {
+        let env = Env::on(Backend::Postgres);
+        drop(Auth::open_with(config_for(&env.path, &env.clock)).unwrap());
+        let untriggered = env.texts(
+            "SELECT t.tablename::text FROM pg_tables t WHERE t.schemaname = current_schema() \
+             AND t.tablename <> 'change_counter' AND NOT EXISTS (SELECT 1 FROM pg_trigger g \
+             WHERE g.tgrelid = (quote_ident(t.schemaname) || '.' || quote_ident(t.tablename))::regclass \
+             AND g.tgname = 'authlite_changed')",
+        );
+        assert!(untriggered.is_empty(), "tables without the change trigger: {untriggered:?}");
+        let before = env.int("SELECT n FROM change_counter");
+        psql(&env, "UPDATE users SET id = id WHERE false");
+        assert!(env.int("SELECT n FROM change_counter") > before, "raw SQL advanced it too");
+    }
+
+    fn a_revocation_by_another_engine_is_refused_once_the_call_returns() {
+        let env = Env::on(Backend::Postgres);
+        let a = Auth::open_with(fresh_config(&env)).unwrap();
+        let b = Auth::open_with(fresh_config(&env)).unwrap();
+        user(&a, "ada");
+        let session = login(&a, "ada");
+        for _ in 0..3 {
+            a.validate(&session.access_token).unwrap();
+        }
+        let started = Instant::now();
+        b.logout(&session.access_token).unwrap();
+        assert!(started.elapsed() >= BOUND, "a revoking call returns only after the bound");
+        let e = a.validate(&session.access_token).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::RevokedToken, "{e}");
+        // And the revoking engine itself at once.
+        assert_eq!(b.validate(&session.access_token).unwrap_err().kind(), ErrorKind::RevokedToken);
+    }
+
+    fn the_cache_serves_until_the_counter_moves() {
+        // With the trigger off, a raw revocation leaves the counter alone: the engine keeps
+        // answering from its cache (proof that hits are served), one without the cache
+        // refuses, and the next counted change drops the entry.
+        let env = Env::on(Backend::Postgres);
+        let cached = Auth::open_with(fresh_config(&env)).unwrap();
+        let reading = Auth::open_with(config_for(&env.path, &env.clock)).unwrap();
+        user(&cached, "ada");
+        let session = login(&cached, "ada");
+        // Let the listener's poll catch up with that commit (it may report the counter
+        // from before it once more, which drops what was cached in between).
+        std::thread::sleep(BOUND);
+        cached.validate(&session.access_token).unwrap();
+        cached.validate(&session.access_token).unwrap();
+        psql(
+            &env,
+            "ALTER TABLE sessions DISABLE TRIGGER authlite_changed; \
+             UPDATE sessions SET revoked_at = 1; \
+             ALTER TABLE sessions ENABLE TRIGGER authlite_changed",
+        );
+        std::thread::sleep(BOUND);
+        cached.validate(&session.access_token).expect("served from the cache");
+        assert_eq!(
+            reading.validate(&session.access_token).unwrap_err().kind(),
+            ErrorKind::RevokedToken
+        );
+        psql(&env, "UPDATE users SET id = id WHERE false");
+        std::thread::sleep(BOUND);
+        assert_eq!(
+            cached.validate(&session.access_token).unwrap_err().kind(),
+            ErrorKind::RevokedToken
+        );
+    }
+
+    fn a_revocation_by_raw_sql_in_another_process_is_refused_within_the_bound() {
+        let env = Env::on(Backend::Postgres);
+        let auth = Auth::open_with(fresh_config(&env)).unwrap();
+        user(&auth, "ada");
+        let session = login(&auth, "ada");
+        auth.validate(&session.access_token).unwrap();
+        auth.validate(&session.access_token).unwrap();
+        revoke_all_by_sql(&env);
+        std::thread::sleep(BOUND);
+        let e = auth.validate(&session.access_token).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::RevokedToken, "{e}");
+    }
+
+    fn a_killed_listener_costs_reads_never_stale_answers() {
+        let env = Env::on(Backend::Postgres);
+        let auth = Auth::open_with(fresh_config(&env)).unwrap();
+        user(&auth, "ada");
+        let session = login(&auth, "ada");
+        auth.validate(&session.access_token).unwrap();
+        let killed = env.int(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE application_name = 'authlite-freshness' \
+             AND pid IN (SELECT pid FROM pg_stat_activity WHERE datname = current_database())",
+        );
+        assert!(killed >= 1, "the listener was found and killed");
+        revoke_all_by_sql(&env);
+        std::thread::sleep(BOUND);
+        let e = auth.validate(&session.access_token).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::RevokedToken, "{e}");
+        // The listener comes back: a fresh session is served again, and a revocation seen.
+        let again = login(&auth, "ada");
+        auth.validate(&again.access_token).unwrap();
+        auth.logout(&again.access_token).unwrap();
+        assert_eq!(auth.validate(&again.access_token).unwrap_err().kind(), ErrorKind::RevokedToken);
+    }
+
+    fn lost_notifications_still_leave_answers_bounded() {
+        // A proxy that drops every NotificationResponse: what a pooler that breaks LISTEN
+        // does. The poll alone keeps the bound.
+        let env = Env::on(Backend::Postgres);
+        let proxy = Proxy::start(&env);
+        proxy.drop_notifications.store(true, Ordering::SeqCst);
+        let auth = Auth::open_with(Config {
+            postgres_staleness: Some(BOUND),
+            ..config_for(Path::new(&proxy.url), &env.clock)
+        })
+        .unwrap();
+        user(&auth, "ada");
+        let session = login(&auth, "ada");
+        auth.validate(&session.access_token).unwrap();
+        revoke_all_by_sql(&env);
+        std::thread::sleep(BOUND);
+        let e = auth.validate(&session.access_token).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::RevokedToken, "{e}");
+        assert!(proxy.dropped.load(Ordering::SeqCst), "notifications were sent and dropped");
+    }
+
+    fn a_stalled_server_fails_calls_with_storage_in_time_and_the_pool_recovers() {
+        let env = Env::on(Backend::Postgres);
+        let proxy = Proxy::start(&env);
+        let auth = Auth::open_with(Config {
+            postgres_timeout: Duration::from_secs(1),
+            ..config_for(Path::new(&proxy.url), &env.clock)
+        })
+        .unwrap();
+        user(&auth, "ada");
+        let session = login(&auth, "ada");
+        auth.validate(&session.access_token).unwrap();
+        proxy.stalled.store(true, Ordering::SeqCst);
+        let started = Instant::now();
+        let e = auth.validate(&session.access_token).unwrap_err();
+        let waited = started.elapsed();
+        assert_eq!(e.kind(), ErrorKind::Storage, "{e}");
+        assert!(e.to_string().contains("postgres_timeout"), "{e}");
+        assert!(waited < Duration::from_secs(3), "bounded by postgres_timeout: {waited:?}");
+        let e = auth.login("ada", PASSWORD, &ClientInfo::default()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Storage, "writes fail closed too: {e}");
+        proxy.stalled.store(false, Ordering::SeqCst);
+        auth.validate(&session.access_token).expect("the pool replaced the stalled connections");
+        login(&auth, "ada");
+    }
+
+    fn the_engine_opens_and_answers_inside_async_runtimes() {
+        let env = Env::on(Backend::Postgres);
+        let work = || {
+            let auth = Auth::open_with(config_for(&env.path, &env.clock)).unwrap();
+            if auth.find_user("ada").is_err() {
+                user(&auth, "ada");
+            }
+            let session = login(&auth, "ada");
+            auth.validate(&session.access_token).unwrap();
+        };
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap()
+            .block_on(async { work() });
+        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async { work() });
+    }
+
+    fn tls_is_verified_and_each_failure_names_its_cause() {
+        let cluster = Cluster::start();
+        let ca = cluster.dir.join("ca.pem").display().to_string();
+        let other_ca = cluster.dir.join("other-ca.pem").display().to_string();
+        let port = cluster.port;
+        let open = |url: String| {
+            let config = Config { pbkdf2_iterations: 1_000, ..Config::postgres(url) };
+            Auth::open_with(config)
+        };
+        open(format!("postgres://postgres@localhost:{port}/postgres?sslmode=verify-full&sslrootcert={ca}"))
+            .expect("verify-full with the server's CA");
+        // No sslmode off loopback: TLS verified, host name included.
+        open(format!(
+            "postgres://postgres@pg.authlite.test:{port}/postgres?hostaddr=127.0.0.1&sslrootcert={ca}"
+        ))
+        .expect("TLS by default off loopback");
+        let e = open(format!(
+            "postgres://postgres@pg.authlite.test:{port}/postgres?hostaddr=127.0.0.1&sslrootcert={other_ca}"
+        ))
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Storage, "{e}");
+        assert!(e.to_string().contains("not signed by a trusted CA"), "{e}");
+        let e = open(format!(
+            "postgres://postgres@pg.authlite.test:{port}/postgres?hostaddr=127.0.0.1&sslmode=verify-full"
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("not signed by a trusted CA"), "system roots: {e}");
+        let wrong_host = format!(
+            "postgres://postgres@wrong.authlite.test:{port}/postgres?hostaddr=127.0.0.1&sslrootcert={ca}"
+        );
+        let e = open(format!("{wrong_host}&sslmode=verify-full")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Storage, "{e}");
+        assert!(e.to_string().contains("does not name the host"), "{e}");
+        open(format!("{wrong_host}&sslmode=verify-ca")).expect("verify-ca checks the chain only");
+        // The server refuses plaintext (hostnossl reject): disable gets no silent success.
+        let e = open(format!("postgres://postgres@127.0.0.1:{port}/postgres?sslmode=disable"))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Storage, "{e}");
+        // prefer is require: against the private CA without sslrootcert it fails, never
+        // falling back to plaintext.
+        let e = open(format!("postgres://postgres@127.0.0.1:{port}/postgres?sslmode=prefer"))
+            .unwrap_err();
+        assert!(e.to_string().contains("over TLS"), "{e}");
+    }
+}
+
+/// A TCP proxy in front of the test database that can stall (forward nothing, hold the
+/// sockets open: what a dead network path looks like to the client) and drop the server's
+/// `NotificationResponse` messages (what a pooler that breaks `LISTEN` does).
+struct Proxy {
+    url: String,
+    stalled: Arc<AtomicBool>,
+    drop_notifications: Arc<AtomicBool>,
+    dropped: Arc<AtomicBool>,
+}
+
+impl Proxy {
+    fn start(env: &Env) -> Proxy {
+        let mut url = url::Url::parse(env.path.to_str().unwrap()).unwrap();
+        let upstream: SocketAddr =
+            format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432))
+                .parse()
+                .expect("the test database is reached by IP address");
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        url.set_port(Some(listener.local_addr().unwrap().port())).unwrap();
+        let proxy = Proxy {
+            url: url.to_string(),
+            stalled: Arc::default(),
+            drop_notifications: Arc::default(),
+            dropped: Arc::default(),
+        };
+        let (stalled, drop_notes, dropped) =
+            (proxy.stalled.clone(), proxy.drop_notifications.clone(), proxy.dropped.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let Ok(server) = TcpStream::connect(upstream) else { continue };
+                let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let st = stalled.clone();
+                std::thread::spawn(move || pump_bytes(client, server, &st));
+                let (st, dn, dr) = (stalled.clone(), drop_notes.clone(), dropped.clone());
+                std::thread::spawn(move || pump_messages(s2, c2, &st, &dn, &dr));
+            }
+        });
+        proxy
+    }
+}
+
+fn wait_while(stalled: &AtomicBool) {
+    while stalled.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Client to server: bytes as they come.
+fn pump_bytes(mut from: TcpStream, mut to: TcpStream, stalled: &AtomicBool) {
+    let mut buf = [0u8; 16 * 1024];
+    while let Ok(n @ 1..) = from.read(&mut buf) {
+        wait_while(stalled);
+        if to.write_all(&buf[..n]).is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown(std::net::Shutdown::Both);
+}
+
+/// Server to client: whole messages (a type byte and a length), notifications dropped on
+/// request.
+fn pump_messages(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    stalled: &AtomicBool,
+    drop_notifications: &AtomicBool,
+    dropped: &AtomicBool,
+) {
+    loop {
+        let mut head = [0u8; 5];
+        if from.read_exact(&mut head).is_err() {
+            break;
+        }
+        let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
+        let mut body = vec![0u8; len.saturating_sub(4)];
+        if from.read_exact(&mut body).is_err() {
+            break;
+        }
+        wait_while(stalled);
+        if head[0] == b'A' && drop_notifications.load(Ordering::SeqCst) {
+            dropped.store(true, Ordering::SeqCst);
+            continue;
+        }
+        if to.write_all(&head).and_then(|()| to.write_all(&body)).is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown(std::net::Shutdown::Both);
+}
+
+/// A private PostgreSQL server in a temp dir: `ssl=on` with a certificate for `localhost`,
+/// `pg.authlite.test` and 127.0.0.1 signed by a CA made here (`ca.pem`; `other-ca.pem` is
+/// a CA that signed nothing), plaintext refused. Stopped when dropped.
+struct Cluster {
+    _temp: tempfile::TempDir,
+    dir: PathBuf,
+    port: u16,
+    bin: PathBuf,
+}
+
+impl Cluster {
+    fn start() -> Cluster {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .and_then(|versions| {
+                let mut bins: Vec<PathBuf> = versions
+                    .filter_map(|v| Some(v.ok()?.path().join("bin")))
+                    .filter(|b| b.join("initdb").exists())
+                    .collect();
+                bins.sort();
+                bins.pop()
+            })
+            .expect("PostgreSQL's server binaries (initdb, pg_ctl) under /usr/lib/postgresql");
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().to_path_buf();
+        let data = dir.join("data");
+        write_certificates(&dir);
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let cluster = Cluster { _temp: temp, dir, port, bin };
+        cluster.as_postgres("chown", &[]);
+        cluster.run("initdb", &["-D", data.to_str().unwrap(), "-A", "trust", "-U", "postgres"]);
+        let conf = format!(
+            "listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{dir}'\n\
+             ssl = on\nssl_cert_file = '{dir}/server.pem'\nssl_key_file = '{dir}/server.key'\n\
+             fsync = off\n",
+            dir = cluster.dir.display()
+        );
+        append(&data.join("postgresql.conf"), &conf);
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            "local all all trust\nhostssl all all 127.0.0.1/32 trust\n\
+             hostnossl all all 127.0.0.1/32 reject\n",
+        )
+        .unwrap();
+        let log = cluster.dir.join("server.log");
+        cluster.run(
+            "pg_ctl",
+            &["-D", data.to_str().unwrap(), "-l", log.to_str().unwrap(), "-w", "start"],
+        );
+        cluster
+    }
+
+    /// Runs a server binary, as the `postgres` user when this is root (the server refuses
+    /// to run as root).
+    fn run(&self, program: &str, args: &[&str]) {
+        let program = self.bin.join(program);
+        self.as_postgres(program.to_str().unwrap(), args);
+    }
+
+    fn as_postgres(&self, program: &str, args: &[&str]) {
+        let root = rustix::process::geteuid().is_root();
+        let status = if program == "chown" {
+            if !root {
+                return;
+            }
+            Command::new("chown").args(["-R", "postgres:postgres"]).arg(&self.dir).status()
+        } else if root {
+            Command::new("runuser").args(["-u", "postgres", "--", program]).args(args).status()
+        } else {
+            Command::new(program).args(args).status()
+        };
+        assert!(status.expect("runs").success(), "{program} {args:?} failed");
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let data = self.dir.join("data");
+        let pg_ctl = self.bin.join("pg_ctl");
+        let args = ["-D", data.to_str().unwrap(), "-m", "immediate", "stop"];
+        if rustix::process::geteuid().is_root() {
+            let _ = Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(&pg_ctl)
+                .args(args)
+                .status();
+        } else {
+            let _ = Command::new(&pg_ctl).args(args).status();
+        }
+    }
+}
+
+fn append(path: &Path, text: &str) {
+    let mut file = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+}
+
+fn write_certificates(dir: &Path) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let ca = |name: &str| {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        let cert = params.self_signed(&key).unwrap();
+        (cert, Issuer::new(params, key))
+    };
+    let (ca_cert, issuer) = ca("authlite test CA");
+    let (other_cert, _) = ca("another CA");
+    let key = KeyPair::generate().unwrap();
+    let names = ["localhost", "pg.authlite.test", "127.0.0.1"].map(String::from).to_vec();
+    let server = CertificateParams::new(names).unwrap().signed_by(&key, &issuer).unwrap();
+    std::fs::write(dir.join("ca.pem"), ca_cert.pem()).unwrap();
+    std::fs::write(dir.join("other-ca.pem"), other_cert.pem()).unwrap();
+    std::fs::write(dir.join("server.pem"), server.pem()).unwrap();
+    let key_path = dir.join("server.key");
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
