@@ -95,9 +95,17 @@ where
                 let key = credential.to_owned();
                 blocking(&auth, move |auth| auth.validate_api_key(&key)).await
             }
-            // A token is one signature check and an in-memory cache hit, or one indexed
-            // read: microseconds, so it runs inline.
-            _ => auth.validate(credential).map_err(ApiError::from),
+            // A cache hit is microseconds and runs inline; a miss reads the database (a
+            // network round trip on PostgreSQL) on the blocking pool, so no executor thread
+            // is ever held for longer than a hit.
+            _ => match auth.validate_cached(credential) {
+                Ok(Some(who)) => Ok(who),
+                Ok(None) => {
+                    let token = credential.to_owned();
+                    blocking(&auth, move |auth| auth.validate(&token)).await
+                }
+                Err(e) => Err(ApiError::from(e)),
+            },
         };
         who.map(Authenticated).map_err(ApiError::into_credential)
     }

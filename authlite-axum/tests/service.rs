@@ -27,14 +27,24 @@ struct Server {
     _dir: tempfile::TempDir,
 }
 
-async fn start() -> Server {
+#[derive(Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The example's router on a real socket, over a fresh database: a file in a temp dir, or a
+/// schema of its own in the PostgreSQL database at `AUTHLITE_TEST_POSTGRES_URL`. The engine
+/// is opened inside the async runtime, as the example's `main` does.
+async fn start(backend: Backend) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new();
-    let config = Config {
-        pbkdf2_iterations: 1_000,
-        clock: Arc::new(clock.clone()),
-        ..Config::new(dir.path().join("service.db"))
+    let path = match backend {
+        Backend::Sqlite => dir.path().join("service.db").display().to_string(),
+        Backend::Postgres => postgres_schema().await,
     };
+    let config =
+        Config { pbkdf2_iterations: 1_000, clock: Arc::new(clock.clone()), ..Config::new(path) };
     let auth = Auth::open_with(config).unwrap();
     auth.declare_role("admin", &[("*", "*")]).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -87,9 +97,8 @@ async fn error_of(res: reqwest::Response) -> (StatusCode, Option<String>, Value)
     (status, challenge, res.json().await.unwrap())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn register_login_me_refresh_logout_over_a_real_socket() {
-    let s = start().await;
+async fn register_login_me_refresh_logout_over_a_real_socket(b: Backend) {
+    let s = start(b).await;
     s.register("alice").await;
     let res = s.login("alice", PASSWORD).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -128,9 +137,8 @@ async fn register_login_me_refresh_logout_over_a_real_socket() {
     let _ = next_cookie;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_rejection_of_the_extractor() {
-    let s = start().await;
+async fn every_rejection_of_the_extractor(b: Backend) {
+    let s = start(b).await;
     s.register("alice").await;
     let tokens: Tokens = s.login("alice", PASSWORD).await.json().await.unwrap();
 
@@ -184,9 +192,8 @@ async fn every_rejection_of_the_extractor() {
     assert!(challenge.unwrap().contains("error=\"invalid_token\""));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_refresh_cookie_refuses_duplicates_and_cross_site_requests() {
-    let s = start().await;
+async fn the_refresh_cookie_refuses_duplicates_and_cross_site_requests(b: Backend) {
+    let s = start(b).await;
     s.register("erin").await;
     let cookie = refresh_cookie(&s.login("erin", PASSWORD).await);
     let host = s.base.trim_start_matches("http://").to_owned();
@@ -231,9 +238,8 @@ async fn the_refresh_cookie_refuses_duplicates_and_cross_site_requests() {
     assert_eq!(res.status(), StatusCode::OK);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rejections_never_echo_the_input() {
-    let s = start().await;
+async fn rejections_never_echo_the_input(b: Backend) {
+    let s = start(b).await;
     for body in [
         json!({"username": "frank", "password": 31415926}),
         json!({"username": "frank", "password": ["31415926"]}),
@@ -249,9 +255,8 @@ async fn rejections_never_echo_the_input() {
     assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_admin_route_is_guarded_and_api_keys_work_as_bearer() {
-    let s = start().await;
+async fn the_admin_route_is_guarded_and_api_keys_work_as_bearer(b: Backend) {
+    let s = start(b).await;
     s.register("bob").await;
     let tokens: Tokens = s.login("bob", PASSWORD).await.json().await.unwrap();
     let (status, challenge, body) =
@@ -277,9 +282,8 @@ async fn the_admin_route_is_guarded_and_api_keys_work_as_bearer() {
     assert_eq!(s.get("/me", Some(&st.access_token)).await.status(), StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_locked_account_answers_429_with_retry_after() {
-    let s = start().await;
+async fn a_locked_account_answers_429_with_retry_after(b: Backend) {
+    let s = start(b).await;
     s.register("carol").await;
     for _ in 0..10 {
         assert_eq!(s.login("carol", "wrong guess").await.status(), StatusCode::UNAUTHORIZED);
@@ -309,9 +313,8 @@ async fn a_locked_account_answers_429_with_retry_after() {
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_active_organization_reaches_handlers_and_guards_its_routes() {
-    let s = start().await;
+async fn the_active_organization_reaches_handlers_and_guards_its_routes(b: Backend) {
+    let s = start(b).await;
     s.register("ann").await;
     s.register("bob").await;
     let (ann, bob) = (s.auth.find_user("ann").unwrap(), s.auth.find_user("bob").unwrap());
@@ -354,3 +357,51 @@ async fn the_active_organization_reaches_handlers_and_guards_its_routes() {
     );
     assert_eq!(switch(Value::Null).await.unwrap().status(), StatusCode::NO_CONTENT);
 }
+
+/// A fresh schema in the test database; its URL. (The CI drops the whole database.)
+async fn postgres_schema() -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let base = std::env::var("AUTHLITE_TEST_POSTGRES_URL").expect("the test database");
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    let schema = format!("svc_{}_{}_{n}", std::process::id(), nanos.subsec_nanos());
+    let (client, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client.batch_execute(&format!("CREATE SCHEMA {schema}")).await.unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}options=-csearch_path%3D{schema}")
+}
+
+/// Each test once per backend: `sqlite::<name>` and `postgres::<name>`, the latter ignored
+/// unless `AUTHLITE_TEST_POSTGRES_URL` was set at build time (never reported as passed).
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(not(authlite_pg_tests), ignore = "needs AUTHLITE_TEST_POSTGRES_URL")]
+                async fn $name() {
+                    super::$name(super::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+both_backends!(
+    register_login_me_refresh_logout_over_a_real_socket,
+    every_rejection_of_the_extractor,
+    the_refresh_cookie_refuses_duplicates_and_cross_site_requests,
+    rejections_never_echo_the_input,
+    the_admin_route_is_guarded_and_api_keys_work_as_bearer,
+    a_locked_account_answers_429_with_retry_after,
+    the_active_organization_reaches_handlers_and_guards_its_routes,
+);

@@ -517,6 +517,37 @@ impl Auth {
         self.inner.validate(access_token)
     }
 
+    /// [`Auth::validate`] answered from the exact cache alone, without any I/O beyond the
+    /// cache's freshness check (SQLite: one read of the WAL-index; PostgreSQL with
+    /// `Config::postgres_staleness`: none): `Ok(None)` when the answer needs the database,
+    /// then call `validate` where blocking is fine. For async servers: a hit runs inline, a
+    /// miss goes to a blocking pool (authlite-axum's `Authenticated` does this). A cached
+    /// answer is exactly what `validate` would say now, refusals included.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Auth::validate`], for a token the cache knows.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use authlite::*;
+    /// # let auth = Auth::open_with(Config { pbkdf2_iterations: 1_000, ..Config::in_memory() })?;
+    /// # let alice = auth.register(NewUser::new("alice", "correct horse battery staple"))?;
+    /// # let login = auth.login("alice", "correct horse battery staple", &ClientInfo::default())?;
+    /// let who = match auth.validate_cached(&login.access_token)? {
+    ///     Some(who) => who,                          // a hit: no database work
+    ///     None => auth.validate(&login.access_token)?, // a miss: fills the cache
+    /// };
+    /// assert_eq!(auth.validate_cached(&login.access_token)?.map(|p| p.user_id), Some(who.user_id));
+    /// auth.logout(&login.access_token)?;
+    /// assert_eq!(auth.validate_cached(&login.access_token)?.map(|p| p.user_id), None);
+    /// # Ok::<(), authlite::Error>(())
+    /// ```
+    pub fn validate_cached(&self, access_token: &str) -> Result<Option<Principal>> {
+        self.inner.validate_cached(access_token)
+    }
+
     /// Validates signature and claims only (issuer, audience, expiry): no database read, so
     /// revocation is NOT seen. For places where a recently revoked token is acceptable.
     ///

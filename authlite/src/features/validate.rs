@@ -44,8 +44,22 @@ impl Engine {
                 })?
             }
         };
-        // Every time-based check, on every call (a hit skipped only what cannot change).
-        let VerifiedToken { claims, configured, entry } = &*verified;
+        self.answer(&verified, now)
+    }
+
+    /// [`Engine::validate`] from the cache alone: `Ok(None)` when answering needs the
+    /// database (a miss), so that async callers can send only misses to a blocking pool.
+    pub(crate) fn validate_cached(&self, access_token: &str) -> Result<Option<Principal>> {
+        match self.hit(&self.caches.tokens, access_token)? {
+            Some(verified) => self.answer(&verified, self.now()).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Every time-based check, on every call (a hit skipped only what cannot change), then
+    /// the principal the token and the database's word make.
+    fn answer(&self, verified: &VerifiedToken, now: SystemTime) -> Result<Principal> {
+        let VerifiedToken { claims, configured, entry } = verified;
         jwt::check_time(claims, now, self.config.leeway)?;
         match entry {
             TokenEntry::Session(state) => session_principal(claims, state, *configured, now),
