@@ -148,7 +148,7 @@ pub(super) fn append(
     kind: AuditKind,
     record: Record<'_>,
 ) -> Result<AuditEvent> {
-    let prev = tx.audit_head()?.unwrap_or(AuditLink { id: 0, mac: GENESIS_MAC.to_vec() });
+    let prev = tx.chain_head()?.unwrap_or(AuditLink { id: 0, mac: GENESIS_MAC.to_vec() });
     let event = AuditEvent {
         id: prev.id + 1,
         at: from_millis(now),
@@ -159,7 +159,7 @@ pub(super) fn append(
         user_agent: record.client.and_then(|c| c.user_agent.clone()),
         detail: record.detail.map(|d| d.chars().take(MAX_DETAIL_CHARS).collect()),
     };
-    tx.insert_audit(&event, &chain_mac(key, &prev.mac, &event))?;
+    tx.append_audit(&event, &chain_mac(key, &prev.mac, &event))?;
     Ok(event)
 }
 

@@ -66,15 +66,69 @@ fn event_from_row(r: &Row<'_>) -> Result<Option<AuditEvent>> {
     }))
 }
 
-impl Conn<'_> {
-    /// The newest row, or the anchor if the trail is empty after a purge.
-    pub(crate) fn audit_head(&self) -> Result<Option<AuditLink>> {
-        match self.row(LAST_ROW, args![], |r| Ok(AuditLink { id: r.get(0)?, mac: r.get(1)? }))? {
-            Some(link) => Ok(Some(link)),
+fn link(r: &Row<'_>) -> Result<AuditLink> {
+    Ok(AuditLink { id: r.get(0)?, mac: r.get(1)? })
+}
+
+impl WriteTx<'_> {
+    /// The newest link of the chain as this transaction leaves it: after its own append,
+    /// that row; on PostgreSQL first from the read that went with `BEGIN`
+    /// ([`WriteTx::prefetch_audit_head`]); else the newest row, or the anchor after a purge.
+    pub(crate) fn chain_head(&self) -> Result<Option<AuditLink>> {
+        if let Some(known) = self.chain_head.borrow().clone() {
+            return Ok(known);
+        }
+        let newest = match self.conn.prefetched(link)? {
+            Some(rows) => rows.into_iter().next(),
+            None => self.row(LAST_ROW, args![], link)?,
+        };
+        match newest {
+            Some(newest) => Ok(Some(newest)),
             None => self.audit_anchor(),
         }
     }
 
+    /// Asks the backend to read the chain's head with the statements that begin the
+    /// transaction (PostgreSQL: no round trip of its own); nothing on SQLite.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(super) fn prefetch_audit_head(&self) -> Result<()> {
+        self.conn.prefetch(LAST_ROW)
+    }
+
+    /// Appends `e` with its `mac`; it becomes the chain's head.
+    pub(crate) fn append_audit(&self, e: &AuditEvent, mac: &[u8]) -> Result<()> {
+        self.run_pipelined(
+            INSERT,
+            args![
+                e.id,
+                to_millis(e.at),
+                e.kind.as_str(),
+                e.user_id,
+                e.session_id,
+                e.ip.as_deref(),
+                e.user_agent.as_deref(),
+                e.detail.as_deref(),
+                mac
+            ],
+        )?;
+        *self.chain_head.borrow_mut() = Some(Some(AuditLink { id: e.id, mac: mac.to_vec() }));
+        Ok(())
+    }
+
+    /// Deletes every row through `through` and anchors the chain there.
+    pub(crate) fn purge_audit_through(&self, through: &AuditLink) -> Result<usize> {
+        // The head may be among the rows deleted: read it again when next needed.
+        *self.chain_head.borrow_mut() = None;
+        drop(self.conn.prefetched(|_| Ok(()))?);
+        let deleted = self.run(PURGE, args![through.id])?;
+        let mut anchor = through.id.to_be_bytes().to_vec();
+        anchor.extend_from_slice(&through.mac);
+        self.run(WRITE_ANCHOR, args![&anchor])?;
+        Ok(deleted)
+    }
+}
+
+impl Conn<'_> {
     /// The link the oldest remaining row chains to, when rows were purged.
     pub(crate) fn audit_anchor(&self) -> Result<Option<AuditLink>> {
         match self.row(READ_ANCHOR, args![], |r| r.get::<Vec<u8>>(0))? {
@@ -155,34 +209,6 @@ impl WriteTx<'_> {
     /// Forgets denial windows opened before `before`.
     pub(crate) fn purge_denials(&self, before: i64) -> Result<usize> {
         self.run(PURGE_DENIALS, args![before])
-    }
-
-    pub(crate) fn insert_audit(&self, e: &AuditEvent, mac: &[u8]) -> Result<()> {
-        self.run(
-            INSERT,
-            args![
-                e.id,
-                to_millis(e.at),
-                e.kind.as_str(),
-                e.user_id,
-                e.session_id,
-                e.ip.as_deref(),
-                e.user_agent.as_deref(),
-                e.detail.as_deref(),
-                mac
-            ],
-        )?;
-        Ok(())
-    }
-
-    /// Deletes rows up to and including `through.id` and makes it the anchor; returns how
-    /// many rows were deleted.
-    pub(crate) fn purge_audit_through(&self, through: &AuditLink) -> Result<usize> {
-        let deleted = self.run(PURGE, args![through.id])?;
-        let mut anchor = through.id.to_be_bytes().to_vec();
-        anchor.extend_from_slice(&through.mac);
-        self.run(WRITE_ANCHOR, args![&anchor])?;
-        Ok(deleted)
     }
 }
 

@@ -206,6 +206,8 @@ pub(crate) struct WriteTx<'c> {
     /// Set by a statement that takes access away ([`WriteTx::revoke`]): the commit must be
     /// on stable storage before the call returns, whatever `synchronous` says.
     takes_access_away: std::cell::Cell<bool>,
+    /// The audit chain's head as this transaction leaves it, once known (`None`: not yet).
+    chain_head: std::cell::RefCell<Option<Option<audit::AuditLink>>>,
 }
 
 impl<'c> Deref for WriteTx<'c> {
@@ -232,6 +234,19 @@ impl Conn<'_> {
         }
     }
 
+    /// Runs a change statement whose row count nobody reads. On PostgreSQL, inside a write
+    /// transaction, it goes in one round trip with the next statement whose answer is
+    /// needed, or with the commit; an error then fails that later call (and the whole
+    /// transaction, as it would have anyway).
+    fn run_pipelined(&self, sql: impl Into<Sql>, args: &[Value<'_>]) -> Result<()> {
+        let sql = sql.into();
+        match self.0 {
+            Link::Sqlite(c) => sqlite::run(c, sql.sqlite, args).map(drop),
+            #[cfg(feature = "postgres")]
+            Link::Postgres(s) => s.run_pipelined(sql.postgres, args),
+        }
+    }
+
     /// Runs one change statement; how many rows it touched.
     fn run(&self, sql: impl Into<Sql>, args: &[Value<'_>]) -> Result<usize> {
         let sql = sql.into();
@@ -239,6 +254,37 @@ impl Conn<'_> {
             Link::Sqlite(c) => sqlite::run(c, sql.sqlite, args),
             #[cfg(feature = "postgres")]
             Link::Postgres(s) => s.run(sql.postgres, args),
+        }
+    }
+
+    /// In a PostgreSQL write transaction, reads `sql` (no arguments) in the round trip that
+    /// begins it, for [`Conn::prefetched`]; nothing elsewhere.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    fn prefetch(&self, sql: impl Into<Sql>) -> Result<()> {
+        let sql = sql.into();
+        match self.0 {
+            Link::Sqlite(_) => {
+                let _ = sql;
+                Ok(())
+            }
+            #[cfg(feature = "postgres")]
+            Link::Postgres(s) => s.prefetch(sql.postgres),
+        }
+    }
+
+    /// The rows of the prefetch, each through `map`, once; `None` without one (then read).
+    fn prefetched<T>(&self, map: impl FnMut(&Row<'_>) -> Result<T>) -> Result<Option<Vec<T>>> {
+        match self.0 {
+            Link::Sqlite(_) => {
+                let _ = map;
+                Ok(None)
+            }
+            #[cfg(feature = "postgres")]
+            Link::Postgres(s) => {
+                let mut map = map;
+                let Some(rows) = s.take_prefetched()? else { return Ok(None) };
+                rows.iter().map(|r| map(&Row(r))).collect::<Result<Vec<T>>>().map(Some)
+            }
         }
     }
 
@@ -283,7 +329,11 @@ impl Conn<'_> {
 
 impl<'c> WriteTx<'c> {
     fn new(conn: Conn<'c>) -> WriteTx<'c> {
-        WriteTx { conn, takes_access_away: std::cell::Cell::new(false) }
+        WriteTx {
+            conn,
+            takes_access_away: std::cell::Cell::new(false),
+            chain_head: std::cell::RefCell::new(None),
+        }
     }
 
     /// Whether a statement of this transaction took access away (DESIGN §4: logout, every

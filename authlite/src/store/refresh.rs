@@ -51,12 +51,11 @@ impl WriteTx<'_> {
         hash: &SecretHash,
         now: i64,
     ) -> Result<()> {
-        self.run(INSERT, args![selector, session, &hash[..], now])?;
-        Ok(())
+        self.run_pipelined(INSERT, args![selector, session, &hash[..], now])
     }
 
-    /// Marks a token spent; `false` if it already was.
-    pub(crate) fn spend_refresh_token(&self, selector: &str, now: i64) -> Result<bool> {
-        Ok(self.run(SPEND, args![selector, now])? > 0)
+    /// Marks a token spent (its caller read it unspent, under the write lock).
+    pub(crate) fn spend_refresh_token(&self, selector: &str, now: i64) -> Result<()> {
+        self.run_pipelined(SPEND, args![selector, now])
     }
 }

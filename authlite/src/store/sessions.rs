@@ -225,8 +225,7 @@ impl WriteTx<'_> {
         now: i64,
         idle_expires_at: i64,
     ) -> Result<()> {
-        self.run(SLIDE, args![id, now, idle_expires_at])?;
-        Ok(())
+        self.run_pipelined(SLIDE, args![id, now, idle_expires_at])
     }
 
     /// Revokes one access token by `jti` until `expires_at`; `false` if it already was.

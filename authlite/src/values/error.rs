@@ -209,6 +209,15 @@ impl Error {
         Error { source: Some(Box::new(source)), ..Error::new(ErrorKind::Storage, message) }
     }
 
+    /// [`Error::storage`] with a message that already says why.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) fn storage_said(
+        message: String,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error { source: Some(Box::new(source)), ..Error::new(ErrorKind::Storage, message) }
+    }
+
     pub(crate) fn with_retry_after(mut self, after: Duration) -> Self {
         self.retry_after = Some(after);
         self

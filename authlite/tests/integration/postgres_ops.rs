@@ -10,7 +10,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use authlite::{Auth, ClientInfo, Config, ErrorKind};
@@ -200,6 +200,43 @@ pg_test! {
         login(&auth, "ada");
     }
 
+    fn refresh_and_logout_take_at_most_three_round_trips() {
+        // Counted on the wire by the proxy, on a warm connection (its statements prepared
+        // by an earlier call, as in steady state).
+        let env = Env::on(Backend::Postgres);
+        let proxy = Proxy::start(&env);
+        let auth = Auth::open_with(Config {
+            pool_size: 1,
+            ..config_for(Path::new(&proxy.url), &env.clock)
+        })
+        .unwrap();
+        user(&auth, "ada");
+        let warm = login(&auth, "ada");
+        let warm = auth.refresh(&warm.refresh_token).unwrap();
+        auth.validate(&warm.access_token).unwrap();
+        auth.logout(&warm.access_token).unwrap();
+        let session = login(&auth, "ada");
+        let count = |what: &str, call: &dyn Fn()| {
+            let before = proxy.round_trips.load(Ordering::SeqCst);
+            call();
+            let trips = proxy.round_trips.load(Ordering::SeqCst) - before;
+            eprintln!("round trips: {what} {trips}");
+            trips
+        };
+        let next = std::cell::RefCell::new(None);
+        let refresh = count("refresh", &|| {
+            *next.borrow_mut() = Some(auth.refresh(&session.refresh_token).unwrap());
+        });
+        let next = next.into_inner().unwrap();
+        let validate = count("validate", &|| drop(auth.validate(&next.access_token).unwrap()));
+        let logout = count("logout", &|| auth.logout(&next.access_token).unwrap());
+        let login_trips = count("login", &|| drop(login(&auth, "ada")));
+        assert!(refresh <= 3, "refresh took {refresh} round trips");
+        assert!(logout <= 3, "logout took {logout} round trips");
+        assert_eq!(validate, 1, "an uncached validate is one read");
+        assert!(login_trips >= 1);
+    }
+
     fn the_engine_opens_and_answers_inside_async_runtimes() {
         let env = Env::on(Backend::Postgres);
         let work = || {
@@ -272,6 +309,10 @@ struct Proxy {
     stalled: Arc<AtomicBool>,
     drop_notifications: Arc<AtomicBool>,
     dropped: Arc<AtomicBool>,
+    /// Round trips: each time a client sends while it has no request unanswered (a simple
+    /// query `Q` or a `Sync` `S` is answered by `ReadyForQuery` `Z`). Requests pipelined
+    /// behind one another count once.
+    round_trips: Arc<AtomicU64>,
 }
 
 impl Proxy {
@@ -288,18 +329,24 @@ impl Proxy {
             stalled: Arc::default(),
             drop_notifications: Arc::default(),
             dropped: Arc::default(),
+            round_trips: Arc::default(),
         };
-        let (stalled, drop_notes, dropped) =
-            (proxy.stalled.clone(), proxy.drop_notifications.clone(), proxy.dropped.clone());
+        let (stalled, drop_notes, dropped, trips) = (
+            proxy.stalled.clone(),
+            proxy.drop_notifications.clone(),
+            proxy.dropped.clone(),
+            proxy.round_trips.clone(),
+        );
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { return };
                 let Ok(server) = TcpStream::connect(upstream) else { continue };
                 let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-                let st = stalled.clone();
-                std::thread::spawn(move || pump_bytes(client, server, &st));
+                let waiting = Arc::new(AtomicU64::new(0));
+                let (st, trips, w) = (stalled.clone(), trips.clone(), waiting.clone());
+                std::thread::spawn(move || pump_requests(client, server, &st, &trips, &w));
                 let (st, dn, dr) = (stalled.clone(), drop_notes.clone(), dropped.clone());
-                std::thread::spawn(move || pump_messages(s2, c2, &st, &dn, &dr));
+                std::thread::spawn(move || pump_messages(s2, c2, &st, &dn, &dr, &waiting));
             }
         });
         proxy
@@ -312,12 +359,41 @@ fn wait_while(stalled: &AtomicBool) {
     }
 }
 
-/// Client to server: bytes as they come.
-fn pump_bytes(mut from: TcpStream, mut to: TcpStream, stalled: &AtomicBool) {
-    let mut buf = [0u8; 16 * 1024];
-    while let Ok(n @ 1..) = from.read(&mut buf) {
+/// Client to server: the startup message (a length, no type), then whole messages; counts
+/// round trips (see [`Proxy::round_trips`]) with `waiting`, the requests unanswered.
+fn pump_requests(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    stalled: &AtomicBool,
+    trips: &AtomicU64,
+    waiting: &AtomicU64,
+) {
+    let mut in_burst = false;
+    let mut first = true;
+    loop {
+        let mut head = vec![0u8; if first { 4 } else { 5 }];
+        if from.read_exact(&mut head).is_err() {
+            break;
+        }
+        let at = head.len() - 4;
+        let len = u32::from_be_bytes([head[at], head[at + 1], head[at + 2], head[at + 3]]);
+        let mut body = vec![0u8; (len as usize).saturating_sub(4)];
+        if from.read_exact(&mut body).is_err() {
+            break;
+        }
         wait_while(stalled);
-        if to.write_all(&buf[..n]).is_err() {
+        if !first {
+            if waiting.load(Ordering::SeqCst) == 0 && !in_burst {
+                trips.fetch_add(1, Ordering::SeqCst);
+                in_burst = true;
+            }
+            if matches!(head[0], b'Q' | b'S') {
+                waiting.fetch_add(1, Ordering::SeqCst);
+                in_burst = false;
+            }
+        }
+        first = false;
+        if to.write_all(&head).and_then(|()| to.write_all(&body)).is_err() {
             break;
         }
     }
@@ -332,6 +408,7 @@ fn pump_messages(
     stalled: &AtomicBool,
     drop_notifications: &AtomicBool,
     dropped: &AtomicBool,
+    waiting: &AtomicU64,
 ) {
     loop {
         let mut head = [0u8; 5];
@@ -344,6 +421,9 @@ fn pump_messages(
             break;
         }
         wait_while(stalled);
+        if head[0] == b'Z' {
+            let _ = waiting.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        }
         if head[0] == b'A' && drop_notifications.load(Ordering::SeqCst) {
             dropped.store(true, Ordering::SeqCst);
             continue;

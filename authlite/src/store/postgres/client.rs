@@ -60,6 +60,54 @@ impl Settings {
     }
 }
 
+/// One statement of a pipeline (see [`PgClient::pipeline`]), its arguments owned so that it
+/// can wait in a queue.
+pub(super) enum Step {
+    /// Statements without parameters (simple protocol): their rows as text.
+    Simple(&'static str),
+    /// A prepared statement's rows.
+    Query(Statement, Vec<Owned>),
+    /// A prepared change statement: rows touched.
+    Execute(Statement, Vec<Owned>),
+}
+
+/// What a [`Step`] gave.
+pub(super) enum Answer {
+    Text(Vec<Vec<Option<String>>>),
+    Rows(Vec<Row>),
+    Count(u64),
+}
+
+/// A [`Value`] that owns its bytes.
+pub(super) enum Owned {
+    Null,
+    Int(i64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+impl Owned {
+    pub(super) fn of(args: &[Value<'_>]) -> Vec<Owned> {
+        args.iter()
+            .map(|v| match *v {
+                Value::Null => Owned::Null,
+                Value::Int(i) => Owned::Int(i),
+                Value::Text(t) => Owned::Text(t.to_owned()),
+                Value::Blob(b) => Owned::Blob(b.to_vec()),
+            })
+            .collect()
+    }
+
+    fn value(&self) -> Value<'_> {
+        match self {
+            Owned::Null => Value::Null,
+            Owned::Int(i) => Value::Int(*i),
+            Owned::Text(t) => Value::Text(t),
+            Owned::Blob(b) => Value::Blob(b),
+        }
+    }
+}
+
 /// A connected client.
 pub(super) struct PgClient {
     client: tokio_postgres::Client,
@@ -117,16 +165,7 @@ impl PgClient {
     /// Like [`PgClient::batch`], returning the rows of text the statements gave.
     pub(super) fn simple(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
         let done = bounded(self.runtime.get(), self.timeout, self.client.simple_query(sql));
-        let messages = self.settle(done)?;
-        Ok(messages
-            .into_iter()
-            .filter_map(|m| match m {
-                SimpleQueryMessage::Row(row) => {
-                    Some((0..row.len()).map(|i| row.get(i).map(str::to_owned)).collect())
-                }
-                _ => None,
-            })
-            .collect())
+        self.settle(done).map(text_rows)
     }
 
     pub(super) fn prepare(&mut self, sql: &str) -> Result<Statement> {
@@ -146,6 +185,46 @@ impl PgClient {
         let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as _).collect();
         let done =
             bounded(self.runtime.get(), self.timeout, self.client.execute(statement, &params));
+        self.settle(done)
+    }
+
+    /// Sends every step before reading the first answer: one round trip for all of them.
+    /// Their answers in order; the first error (a later step of a failed transaction only
+    /// reports it aborted) fails the whole pipeline.
+    pub(super) fn pipeline(&mut self, steps: &[Step]) -> Result<Vec<Answer>> {
+        let values: Vec<Vec<Value<'_>>> = steps
+            .iter()
+            .map(|step| match step {
+                Step::Query(_, args) | Step::Execute(_, args) => {
+                    args.iter().map(Owned::value).collect()
+                }
+                Step::Simple(_) => Vec::new(),
+            })
+            .collect();
+        let params: Vec<Vec<&(dyn ToSql + Sync)>> =
+            values.iter().map(|args| args.iter().map(|a| a as _).collect()).collect();
+        let client = &self.client;
+        let futures: Vec<std::pin::Pin<Box<dyn Future<Output = PgResult<Answer>> + Send + '_>>> =
+            steps
+                .iter()
+                .zip(&params)
+                .map(|(step, params)| match step {
+                    Step::Simple(sql) => Box::pin(async move {
+                        let messages = client.simple_query(sql).await?;
+                        Ok(Answer::Text(text_rows(messages)))
+                    })
+                        as std::pin::Pin<Box<dyn Future<Output = _> + Send + '_>>,
+                    Step::Query(statement, _) => {
+                        Box::pin(
+                            async move { client.query(statement, params).await.map(Answer::Rows) },
+                        )
+                    }
+                    Step::Execute(statement, _) => Box::pin(async move {
+                        client.execute(statement, params).await.map(Answer::Count)
+                    }),
+                })
+                .collect();
+        let done = bounded(self.runtime.get(), self.timeout, join_in_order(futures));
         self.settle(done)
     }
 
@@ -243,6 +322,43 @@ fn connect_error(settings: &Settings, cause: &str) -> Error {
         ErrorKind::Storage,
         format!("cannot connect to PostgreSQL at {} {mode}: {cause}", hosts.join(",")),
     )
+}
+
+type PgResult<T> = std::result::Result<T, tokio_postgres::Error>;
+
+/// The rows of a simple query, as text.
+fn text_rows(messages: Vec<SimpleQueryMessage>) -> Vec<Vec<Option<String>>> {
+    messages
+        .into_iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(row) => {
+                Some((0..row.len()).map(|i| row.get(i).map(str::to_owned)).collect())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Polls every future (each sends its request when first polled) until all are done; their
+/// outputs in order, or the first error in order.
+async fn join_in_order<'a, T>(
+    mut futures: Vec<std::pin::Pin<Box<dyn Future<Output = PgResult<T>> + Send + 'a>>>,
+) -> PgResult<Vec<T>> {
+    let mut outputs: Vec<Option<PgResult<T>>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(done) => *output = Some(done),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { Poll::Pending } else { Poll::Ready(()) }
+    })
+    .await;
+    outputs.into_iter().map(|o| o.expect("every future completed")).collect()
 }
 
 /// Runs `future` to completion on `runtime`, or gives up after `limit`.

@@ -34,7 +34,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use tokio_postgres::Statement;
 
-use self::client::{PgClient, Settings};
+use self::client::{Answer, Owned, PgClient, Settings, Step};
 use self::freshness::Freshness;
 use super::migrate;
 use super::sql::{Cells, Row, Value};
@@ -139,8 +139,10 @@ impl Postgres {
     ) -> Result<T> {
         let _writer = self.writer.lock();
         let conn = self.pool.get()?;
-        let tx = Transaction::begin(&conn, BEGIN_WRITE)?;
+        // BEGIN, the lock and the audit chain's head go with the first statement.
+        let tx = Transaction::begin_pipelined(&conn, BEGIN_WRITE)?;
         let write = WriteTx::new(Conn(Link::Postgres(&conn)));
+        write.prefetch_audit_head()?;
         let out = f(&write)?;
         let durable = write.takes_access_away();
         let Some(freshness) = &self.freshness else {
@@ -239,11 +241,40 @@ pub(super) struct PgConn(RefCell<Session>);
 struct Session {
     client: PgClient,
     statements: HashMap<&'static str, Statement>,
+    /// In a write transaction: statements not sent yet, which go in one round trip with
+    /// the next statement whose answer is needed, or with the commit.
+    pending: Option<Vec<Step>>,
+    /// Which pending step is a prefetch, and then its rows.
+    prefetch: Option<usize>,
+    prefetched: Option<Vec<tokio_postgres::Row>>,
 }
 
 impl Session {
     fn new(client: PgClient) -> Session {
-        Session { client, statements: HashMap::new() }
+        Session {
+            client,
+            statements: HashMap::new(),
+            pending: None,
+            prefetch: None,
+            prefetched: None,
+        }
+    }
+
+    /// Whether statements wait to be sent.
+    fn has_pending(&self) -> bool {
+        self.pending.as_ref().is_some_and(|p| !p.is_empty())
+    }
+
+    /// Sends what waits, then `last`, in one round trip; `last`'s answer.
+    fn flush_with(&mut self, last: Step) -> Result<Answer> {
+        let mut steps = self.pending.as_mut().map(std::mem::take).unwrap_or_default();
+        steps.push(last);
+        let prefetch = self.prefetch.take();
+        let mut answers = self.client.pipeline(&steps)?;
+        if let Some(Answer::Rows(rows)) = prefetch.and_then(|i| answers.get_mut(i)) {
+            self.prefetched = Some(std::mem::take(rows));
+        }
+        answers.pop().ok_or_else(|| Error::new(ErrorKind::Internal, "a pipeline gave no answer"))
     }
 
     /// The one boolean a statement without parameters answers.
@@ -309,7 +340,14 @@ impl PgConn {
         let rows = {
             let mut conn = self.inner()?;
             let statement = conn.statement(sql)?;
-            conn.client.query(&statement, args)?
+            if conn.has_pending() {
+                match conn.flush_with(Step::Query(statement, Owned::of(args)))? {
+                    Answer::Rows(rows) => rows,
+                    _ => Vec::new(),
+                }
+            } else {
+                conn.client.query(&statement, args)?
+            }
         };
         for row in &rows {
             if !visit(&Row(row))? {
@@ -323,8 +361,50 @@ impl PgConn {
     pub(super) fn run(&self, sql: &'static str, args: &[Value<'_>]) -> Result<usize> {
         let mut conn = self.inner()?;
         let statement = conn.statement(sql)?;
-        let n = conn.client.execute(&statement, args)?;
+        let n = if conn.has_pending() {
+            match conn.flush_with(Step::Execute(statement, Owned::of(args)))? {
+                Answer::Count(n) => n,
+                _ => 0,
+            }
+        } else {
+            conn.client.execute(&statement, args)?
+        };
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
+    /// Runs a change statement whose row count nobody reads: in a write transaction it
+    /// waits to go with the next statement whose answer is needed, or with the commit (an
+    /// error then fails that call, and the transaction, as it would have here).
+    pub(super) fn run_pipelined(&self, sql: &'static str, args: &[Value<'_>]) -> Result<()> {
+        let mut conn = self.inner()?;
+        let statement = conn.statement(sql)?;
+        match conn.pending.as_mut() {
+            Some(pending) => pending.push(Step::Execute(statement, Owned::of(args))),
+            None => drop(conn.client.execute(&statement, args)?),
+        }
+        Ok(())
+    }
+
+    /// In a write transaction, reads `sql` (no arguments) with the statements that begin
+    /// it, for [`PgConn::take_prefetched`].
+    pub(super) fn prefetch(&self, sql: &'static str) -> Result<()> {
+        let mut conn = self.inner()?;
+        let statement = conn.statement(sql)?;
+        if let Some(pending) = conn.pending.as_mut() {
+            pending.push(Step::Query(statement, Vec::new()));
+            conn.prefetch = Some(pending.len() - 1);
+        }
+        Ok(())
+    }
+
+    /// The rows of the prefetch, once (sending what waits if they have not come yet);
+    /// `None` without one.
+    pub(super) fn take_prefetched(&self) -> Result<Option<Vec<tokio_postgres::Row>>> {
+        let mut conn = self.inner()?;
+        if conn.prefetch.is_some() {
+            conn.flush_with(Step::Simple(""))?;
+        }
+        Ok(conn.prefetched.take())
     }
 }
 
@@ -348,12 +428,30 @@ impl<'c> Transaction<'c> {
         Ok(tx)
     }
 
+    /// A write transaction whose `BEGIN` waits to go with its first statement (see
+    /// [`PgConn::run_pipelined`]); statements are queued until it ends.
+    fn begin_pipelined(conn: &'c PgConn, begin: &'static str) -> Result<Transaction<'c>> {
+        let mut session = conn.inner()?;
+        session.pending = Some(vec![Step::Simple(begin)]);
+        (session.prefetch, session.prefetched) = (None, None);
+        Ok(Transaction { conn, open: true })
+    }
+
     /// Ends the transaction with `sql` (which ends in `COMMIT`), in one round trip; the
     /// rows of text any `SELECT` in it gave.
-    fn commit(mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
+    fn commit(mut self, sql: &'static str) -> Result<Vec<Vec<Option<String>>>> {
         self.open = false;
         let mut conn = self.conn.inner()?;
-        let done = conn.client.simple(sql);
+        let done = if conn.pending.is_some() {
+            let done = conn.flush_with(Step::Simple(sql));
+            conn.pending = None;
+            done.map(|answer| match answer {
+                Answer::Text(rows) => rows,
+                _ => Vec::new(),
+            })
+        } else {
+            conn.client.simple(sql)
+        };
         if done.is_err() {
             conn.client.set_broken();
         }
@@ -369,7 +467,10 @@ impl Drop for Transaction<'_> {
         // A statement's borrow is over by now (even on unwinding); if not, the connection
         // cannot be trusted: drop it.
         let Ok(mut conn) = self.conn.0.try_borrow_mut() else { return };
-        if conn.client.batch(ROLLBACK).is_err() {
+        // Statements still waiting were never sent, and neither was BEGIN if they include it.
+        let begun = !conn.has_pending();
+        (conn.pending, conn.prefetch, conn.prefetched) = (None, None, None);
+        if begun && conn.client.batch(ROLLBACK).is_err() {
             conn.client.set_broken();
         }
     }
@@ -377,7 +478,12 @@ impl Drop for Transaction<'_> {
 
 impl From<tokio_postgres::Error> for Error {
     fn from(e: tokio_postgres::Error) -> Self {
-        Error::storage("database error", e)
+        // The server's own words and SQLSTATE (the client's Display says only "db error").
+        let message = match e.as_db_error() {
+            Some(db) => format!("database error {}: {}", db.code().code(), db.message()),
+            None => format!("database error: {}", tls::explain(&e)),
+        };
+        Error::storage_said(message, e)
     }
 }
 
