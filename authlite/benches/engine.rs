@@ -556,6 +556,22 @@ fn backends(c: &mut Criterion) {
                 black_box(auth.validate(&tokens[i]).unwrap())
             })
         });
+        // @staleness (a PostgreSQL engine with `postgres_staleness`: validate from its cache)
+        #[cfg(feature = "postgres")]
+        if *name == "postgres" {
+            let bound = Some(std::time::Duration::from_secs(1));
+            let cached =
+                Auth::open_with(Config { postgres_staleness: bound, ..config(Path::new(target)) })
+                    .unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(300)); // the first poll
+            group.bench_function("postgres_staleness/validate", |b| {
+                b.iter(|| {
+                    i = (i + 1) % tokens.len();
+                    black_box(cached.validate(&tokens[i]).unwrap())
+                })
+            });
+        }
+        // @end staleness
         let mut refresh_token = auth.login("user1", PASSWORD, &client).unwrap().refresh_token;
         group.bench_function(format!("{name}/refresh"), |b| {
             b.iter(|| refresh_token = auth.refresh(&refresh_token).unwrap().refresh_token)

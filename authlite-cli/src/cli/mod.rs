@@ -156,6 +156,10 @@ pub(crate) fn run(args: Args) -> Result<Out> {
     }
     let init = matches!(args.command, Command::Init);
     let location = Config::new(&path).location(); // a URL's password never printed
+    if location.starts_with("postgres") && location.contains("sslmode=disable") {
+        // The library never falls back to plaintext; saying so is the CLI's part.
+        eprintln!("warning: sslmode=disable: the connection to PostgreSQL is not encrypted");
+    }
     // An existing database opens with the settings it records (algorithm, issuer,
     // audience), so the CLI acts on an application's database exactly as the application
     // does. `init` only ever creates: an existing file, or a PostgreSQL database that

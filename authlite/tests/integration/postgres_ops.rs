@@ -50,16 +50,41 @@ fn revoke_all_by_sql(env: &Env) {
     psql(env, "UPDATE sessions SET revoked_at = 1");
 }
 
+const UNTRIGGERED: &str = "SELECT t.tablename::text FROM pg_tables t \
+     WHERE t.schemaname = current_schema() AND t.tablename <> 'change_counter' \
+     AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgname = 'authlite_changed' \
+     AND g.tgrelid = (quote_ident(t.schemaname) || '.' || quote_ident(t.tablename))::regclass)";
+
 pg_test! {
+    fn a_version_9_database_gets_its_change_counter() {
+        let env = Env::on(Backend::Postgres);
+        let auth = Auth::open_with(config_for(&env.path, &env.clock)).unwrap();
+        user(&auth, "ada");
+        let session = login(&auth, "ada");
+        drop(auth);
+        env.exec(
+            "DO $$ DECLARE t TEXT; BEGIN FOR t IN SELECT tablename FROM pg_tables \
+             WHERE schemaname = current_schema() AND tablename <> 'change_counter' LOOP \
+             EXECUTE format('DROP TRIGGER authlite_changed ON %I', t); END LOOP; END $$; \
+             DROP TABLE change_counter; DROP FUNCTION authlite_changed(); \
+             UPDATE schema_version SET version = 9",
+        );
+        let auth = Auth::open_with(fresh_config(&env)).unwrap();
+        assert_eq!(env.int("SELECT max(version) FROM schema_version"), 10);
+        assert!(env.texts(UNTRIGGERED).is_empty());
+        auth.validate(&session.access_token).unwrap();
+        revoke_all_by_sql(&env);
+        std::thread::sleep(BOUND);
+        assert_eq!(
+            auth.validate(&session.access_token).unwrap_err().kind(),
+            ErrorKind::RevokedToken
+        );
+    }
+
     fn every_table_advances_the_change_counter() {
         let env = Env::on(Backend::Postgres);
         drop(Auth::open_with(config_for(&env.path, &env.clock)).unwrap());
-        let untriggered = env.texts(
-            "SELECT t.tablename::text FROM pg_tables t WHERE t.schemaname = current_schema() \
-             AND t.tablename <> 'change_counter' AND NOT EXISTS (SELECT 1 FROM pg_trigger g \
-             WHERE g.tgrelid = (quote_ident(t.schemaname) || '.' || quote_ident(t.tablename))::regclass \
-             AND g.tgname = 'authlite_changed')",
-        );
+        let untriggered = env.texts(UNTRIGGERED);
         assert!(untriggered.is_empty(), "tables without the change trigger: {untriggered:?}");
         let before = env.int("SELECT n FROM change_counter");
         psql(&env, "UPDATE users SET id = id WHERE false");
