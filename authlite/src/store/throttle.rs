@@ -47,8 +47,7 @@ impl WriteTx<'_> {
     }
 
     pub(crate) fn clear_throttle(&self, key: &str) -> Result<()> {
-        self.run(CLEAR, args![key])?;
-        Ok(())
+        self.run_pipelined(CLEAR, args![key])
     }
 
     /// Deletes rows with nothing left to enforce.

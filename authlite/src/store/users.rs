@@ -252,8 +252,7 @@ impl WriteTx<'_> {
     }
 
     pub(crate) fn touch_login(&self, id: UserId, now: i64) -> Result<()> {
-        self.run(TOUCH_LOGIN, args![id, now])?;
-        Ok(())
+        self.run_pipelined(TOUCH_LOGIN, args![id, now])
     }
 
     /// `false` if there was no such user.

@@ -183,7 +183,7 @@ pg_test! {
         // A proxy that drops every NotificationResponse: what a pooler that breaks LISTEN
         // does. The poll alone keeps the bound.
         let env = Env::on(Backend::Postgres);
-        let proxy = Proxy::start(&env);
+        let proxy = Proxy::start(env.path.to_str().unwrap());
         proxy.drop_notifications.store(true, Ordering::SeqCst);
         let auth = Auth::open_with(Config {
             postgres_staleness: Some(BOUND),
@@ -201,8 +201,12 @@ pg_test! {
     }
 
     fn a_stalled_server_fails_calls_with_storage_in_time_and_the_pool_recovers() {
-        let env = Env::on(Backend::Postgres);
-        let proxy = Proxy::start(&env);
+        // On a private server: the shared test database's advisory lock is held by other
+        // tests' migrations often enough to trip a 1 s deadline on its own.
+        let cluster = Cluster::start(Tls::Off);
+        let env = Env::on(Backend::Sqlite); // for its clock
+        let proxy =
+            Proxy::start(&format!("postgres://postgres@127.0.0.1:{}/postgres", cluster.port));
         let auth = Auth::open_with(Config {
             postgres_timeout: Duration::from_secs(1),
             ..config_for(Path::new(&proxy.url), &env.clock)
@@ -229,7 +233,7 @@ pg_test! {
         // Counted on the wire by the proxy, on a warm connection (its statements prepared
         // by an earlier call, as in steady state).
         let env = Env::on(Backend::Postgres);
-        let proxy = Proxy::start(&env);
+        let proxy = Proxy::start(env.path.to_str().unwrap());
         let auth = Auth::open_with(Config {
             pool_size: 1,
             ..config_for(Path::new(&proxy.url), &env.clock)
@@ -259,7 +263,9 @@ pg_test! {
         assert!(refresh <= 3, "refresh took {refresh} round trips");
         assert!(logout <= 3, "logout took {logout} round trips");
         assert_eq!(validate, 1, "an uncached validate is one read");
-        assert!(login_trips >= 1);
+        // Login is not there yet (a snapshot of the pipeline's checks, then a write with
+        // several reads): held where it is so it only gets better.
+        assert!(login_trips <= 14, "login took {login_trips} round trips");
     }
 
     fn the_engine_opens_and_answers_inside_async_runtimes() {
@@ -281,7 +287,7 @@ pg_test! {
     }
 
     fn tls_is_verified_and_each_failure_names_its_cause() {
-        let cluster = Cluster::start();
+        let cluster = Cluster::start(Tls::On);
         let ca = cluster.dir.join("ca.pem").display().to_string();
         let other_ca = cluster.dir.join("other-ca.pem").display().to_string();
         let port = cluster.port;
@@ -341,8 +347,9 @@ struct Proxy {
 }
 
 impl Proxy {
-    fn start(env: &Env) -> Proxy {
-        let mut url = url::Url::parse(env.path.to_str().unwrap()).unwrap();
+    /// A proxy in front of the server at `url`; connect to its own `url`.
+    fn start(url: &str) -> Proxy {
+        let mut url = url::Url::parse(url).unwrap();
         let upstream: SocketAddr =
             format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432))
                 .parse()
@@ -460,7 +467,13 @@ fn pump_messages(
     let _ = to.shutdown(std::net::Shutdown::Both);
 }
 
-/// A private PostgreSQL server in a temp dir: `ssl=on` with a certificate for `localhost`,
+#[derive(Clone, Copy)]
+enum Tls {
+    On,
+    Off,
+}
+
+/// A private PostgreSQL server in a temp dir. With [`Tls::On`]: `ssl=on` with a certificate for `localhost`,
 /// `pg.authlite.test` and 127.0.0.1 signed by a CA made here (`ca.pem`; `other-ca.pem` is
 /// a CA that signed nothing), plaintext refused. Stopped when dropped.
 struct Cluster {
@@ -471,7 +484,7 @@ struct Cluster {
 }
 
 impl Cluster {
-    fn start() -> Cluster {
+    fn start(tls: Tls) -> Cluster {
         let bin = std::fs::read_dir("/usr/lib/postgresql")
             .ok()
             .and_then(|versions| {
@@ -491,19 +504,24 @@ impl Cluster {
         let cluster = Cluster { _temp: temp, dir, port, bin };
         cluster.as_postgres("chown", &[]);
         cluster.run("initdb", &["-D", data.to_str().unwrap(), "-A", "trust", "-U", "postgres"]);
-        let conf = format!(
+        let dir = cluster.dir.display();
+        let mut conf = format!(
             "listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{dir}'\n\
-             ssl = on\nssl_cert_file = '{dir}/server.pem'\nssl_key_file = '{dir}/server.key'\n\
-             fsync = off\n",
-            dir = cluster.dir.display()
+             fsync = off\n"
         );
+        let hba = match tls {
+            Tls::On => {
+                conf += &format!(
+                    "ssl = on\nssl_cert_file = '{dir}/server.pem'\n\
+                     ssl_key_file = '{dir}/server.key'\n"
+                );
+                "local all all trust\nhostssl all all 127.0.0.1/32 trust\n\
+                 hostnossl all all 127.0.0.1/32 reject\n"
+            }
+            Tls::Off => "local all all trust\nhost all all 127.0.0.1/32 trust\n",
+        };
         append(&data.join("postgresql.conf"), &conf);
-        std::fs::write(
-            data.join("pg_hba.conf"),
-            "local all all trust\nhostssl all all 127.0.0.1/32 trust\n\
-             hostnossl all all 127.0.0.1/32 reject\n",
-        )
-        .unwrap();
+        std::fs::write(data.join("pg_hba.conf"), hba).unwrap();
         let log = cluster.dir.join("server.log");
         cluster.run(
             "pg_ctl",

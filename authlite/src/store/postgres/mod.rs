@@ -123,7 +123,8 @@ impl Postgres {
 
     pub(super) fn snapshot<T>(&self, f: impl FnOnce(&Conn<'_>) -> Result<T>) -> Result<T> {
         let conn = self.pool.get()?;
-        let tx = Transaction::begin(&conn, BEGIN_SNAPSHOT)?;
+        // BEGIN goes with the first read.
+        let tx = Transaction::begin_pipelined(&conn, BEGIN_SNAPSHOT)?;
         let out = f(&Conn(Link::Postgres(&conn)))?;
         tx.commit(COMMIT)?;
         Ok(out)
@@ -428,7 +429,7 @@ impl<'c> Transaction<'c> {
         Ok(tx)
     }
 
-    /// A write transaction whose `BEGIN` waits to go with its first statement (see
+    /// A transaction whose `BEGIN` waits to go with its first statement (see
     /// [`PgConn::run_pipelined`]); statements are queued until it ends.
     fn begin_pipelined(conn: &'c PgConn, begin: &'static str) -> Result<Transaction<'c>> {
         let mut session = conn.inner()?;
