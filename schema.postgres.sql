@@ -364,11 +364,17 @@ CREATE TABLE change_counter (
 INSERT INTO change_counter VALUES (1, 0);
 
 -- SET search_path FROM CURRENT: the trigger finds this schema's counter from any session.
+-- Once per transaction and schema (a transaction-local mark): one commit is one change,
+-- and later statements of the transaction cost no second update of the counter's row.
 CREATE FUNCTION authlite_changed() RETURNS trigger LANGUAGE plpgsql
 SET search_path FROM CURRENT AS $$
+DECLARE mark TEXT := txid_current()::text || ':' || current_schema();
 BEGIN
-    UPDATE change_counter SET n = n + 1;
-    PERFORM pg_notify('authlite_changes', '');
+    IF current_setting('authlite.changed', true) IS DISTINCT FROM mark THEN
+        UPDATE change_counter SET n = n + 1;
+        PERFORM pg_notify('authlite_changes', '');
+        PERFORM set_config('authlite.changed', mark, true);
+    END IF;
     RETURN NULL;
 END $$;
 

@@ -88,7 +88,14 @@ pg_test! {
         assert!(untriggered.is_empty(), "tables without the change trigger: {untriggered:?}");
         let before = env.int("SELECT n FROM change_counter");
         psql(&env, "UPDATE users SET id = id WHERE false");
-        assert!(env.int("SELECT n FROM change_counter") > before, "raw SQL advanced it too");
+        let after = env.int("SELECT n FROM change_counter");
+        assert_eq!(after, before + 1, "raw SQL advanced it too");
+        psql(
+            &env,
+            "BEGIN; UPDATE users SET id = id WHERE false; \
+             DELETE FROM sessions WHERE false; COMMIT",
+        );
+        assert_eq!(env.int("SELECT n FROM change_counter"), after + 1, "once per transaction");
     }
 
     fn a_revocation_by_another_engine_is_refused_once_the_call_returns() {

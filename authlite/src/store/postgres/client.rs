@@ -111,6 +111,8 @@ impl Owned {
 /// A connected client.
 pub(super) struct PgClient {
     client: tokio_postgres::Client,
+    /// The connection's half (see [`drive`]), polled beside every call.
+    connection: Wire,
     runtime: Driver,
     timeout: Duration,
     /// Wakes on each `NOTIFY` for a channel this connection listens to.
@@ -133,24 +135,29 @@ impl PgClient {
             Ok(match &settings.transport {
                 Transport::Plain => {
                     let (client, connection) = config.connect(NoTls).await?;
-                    tokio::spawn(drive(connection, wake));
-                    client
+                    (client, Wire::new(drive(connection, wake)))
                 }
                 Transport::Tls(tls) => {
                     let (client, connection) = config.connect(tls.clone()).await?;
-                    tokio::spawn(drive(connection, wake));
-                    client
+                    (client, Wire::new(drive(connection, wake)))
                 }
             })
         };
-        let client = match bounded(&runtime, settings.timeout, connect) {
-            Ok(Ok(client)) => client,
-            Ok(Err(e)) => return Err(connect_error(settings, &tls::explain(&e))),
-            Err(()) => return Err(connect_error(settings, "no answer in time")),
-        };
+        let (client, connection) =
+            match bounded(&runtime, &mut Wire(None), settings.timeout, connect) {
+                Ok(Ok(client)) => client,
+                Ok(Err(e)) => return Err(connect_error(settings, &tls::explain(&e))),
+                Err(()) => return Err(connect_error(settings, "no answer in time")),
+            };
         let runtime = Driver(Some(runtime));
-        let mut client =
-            PgClient { client, runtime, timeout: settings.timeout, notified, broken: false };
+        let mut client = PgClient {
+            client,
+            connection,
+            runtime,
+            timeout: settings.timeout,
+            notified,
+            broken: false,
+        };
         let millis = settings.timeout.as_millis();
         client.batch(&format!("SET statement_timeout = {millis}"))?;
         Ok(client)
@@ -158,33 +165,57 @@ impl PgClient {
 
     /// Runs one or more statements without parameters, in one round trip.
     pub(super) fn batch(&mut self, sql: &str) -> Result<()> {
-        let done = bounded(self.runtime.get(), self.timeout, self.client.batch_execute(sql));
+        let done = bounded(
+            self.runtime.get(),
+            &mut self.connection,
+            self.timeout,
+            self.client.batch_execute(sql),
+        );
         self.settle(done)
     }
 
     /// Like [`PgClient::batch`], returning the rows of text the statements gave.
     pub(super) fn simple(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
-        let done = bounded(self.runtime.get(), self.timeout, self.client.simple_query(sql));
+        let done = bounded(
+            self.runtime.get(),
+            &mut self.connection,
+            self.timeout,
+            self.client.simple_query(sql),
+        );
         self.settle(done).map(text_rows)
     }
 
     pub(super) fn prepare(&mut self, sql: &str) -> Result<Statement> {
-        let done = bounded(self.runtime.get(), self.timeout, self.client.prepare(sql));
+        let done = bounded(
+            self.runtime.get(),
+            &mut self.connection,
+            self.timeout,
+            self.client.prepare(sql),
+        );
         self.settle(done)
     }
 
     /// Every row of one statement.
     pub(super) fn query(&mut self, statement: &Statement, args: &[Value<'_>]) -> Result<Vec<Row>> {
         let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as _).collect();
-        let done = bounded(self.runtime.get(), self.timeout, self.client.query(statement, &params));
+        let done = bounded(
+            self.runtime.get(),
+            &mut self.connection,
+            self.timeout,
+            self.client.query(statement, &params),
+        );
         self.settle(done)
     }
 
     /// Runs one change statement; how many rows it touched.
     pub(super) fn execute(&mut self, statement: &Statement, args: &[Value<'_>]) -> Result<u64> {
         let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as _).collect();
-        let done =
-            bounded(self.runtime.get(), self.timeout, self.client.execute(statement, &params));
+        let done = bounded(
+            self.runtime.get(),
+            &mut self.connection,
+            self.timeout,
+            self.client.execute(statement, &params),
+        );
         self.settle(done)
     }
 
@@ -224,7 +255,8 @@ impl PgClient {
                     }),
                 })
                 .collect();
-        let done = bounded(self.runtime.get(), self.timeout, join_in_order(futures));
+        let done =
+            bounded(self.runtime.get(), &mut self.connection, self.timeout, join_in_order(futures));
         self.settle(done)
     }
 
@@ -232,7 +264,7 @@ impl PgClient {
     /// whether one came. Several pending notifications count as one.
     pub(super) fn wait_notified(&mut self, max: Duration) -> Result<bool> {
         let notified = &mut self.notified;
-        let woke = bounded(self.runtime.get(), max, async {
+        let woke = bounded(self.runtime.get(), &mut self.connection, max, async {
             let woke = notified.recv().await.is_some();
             while notified.try_recv().is_ok() {}
             woke
@@ -361,14 +393,52 @@ async fn join_in_order<'a, T>(
     outputs.into_iter().map(|o| o.expect("every future completed")).collect()
 }
 
-/// Runs `future` to completion on `runtime`, or gives up after `limit`.
-fn bounded<F>(runtime: &Runtime, limit: Duration, future: F) -> std::result::Result<F::Output, ()>
+/// The connection's half of a client, polled in the same future as each call (no task
+/// of its own, so no scheduler hop per round trip); `None` once it ended.
+struct Wire(Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>>);
+
+impl Wire {
+    fn new(drive: impl Future<Output = ()> + Send + 'static) -> Wire {
+        Wire(Some(Box::pin(drive)))
+    }
+
+    fn poll(&mut self, cx: &mut std::task::Context<'_>) {
+        if let Some(drive) = self.0.as_mut()
+            && drive.as_mut().poll(cx).is_ready()
+        {
+            self.0 = None;
+        }
+    }
+}
+
+/// Runs `future` to completion on `runtime`, driving `wire` beside it, or gives up after
+/// `limit`.
+fn bounded<F>(
+    runtime: &Runtime,
+    wire: &mut Wire,
+    limit: Duration,
+    future: F,
+) -> std::result::Result<F::Output, ()>
 where
     F: Future + Send,
     F::Output: Send,
 {
-    off_executor(|| runtime.block_on(async { tokio::time::timeout(limit, future).await }))
-        .map_err(|_| ())
+    off_executor(|| {
+        runtime.block_on(async {
+            let mut future = std::pin::pin!(future);
+            let both = std::future::poll_fn(|cx| {
+                // The call first (it queues its request), then the wire (it sends what is
+                // queued and reads answers), then the call again (to take its answer).
+                if let Poll::Ready(out) = future.as_mut().poll(cx) {
+                    return Poll::Ready(out);
+                }
+                wire.poll(cx);
+                future.as_mut().poll(cx)
+            });
+            tokio::time::timeout(limit, both).await
+        })
+    })
+    .map_err(|_| ())
 }
 
 /// Runs `f`, which blocks, where blocking cannot panic (see the module's doc).
