@@ -116,6 +116,24 @@ pg_test! {
         assert_eq!(b.validate(&session.access_token).unwrap_err().kind(), ErrorKind::RevokedToken);
     }
 
+    fn revoking_calls_wait_out_the_bound_side_by_side() {
+        // The wait is after the commit, outside the process's writer queue: two logouts at
+        // once take one bound, not two.
+        let env = Env::on(Backend::Postgres);
+        let auth = Auth::open_with(fresh_config(&env)).unwrap();
+        user(&auth, "ada");
+        let sessions = [login(&auth, "ada"), login(&auth, "ada")];
+        let started = Instant::now();
+        std::thread::scope(|scope| {
+            for session in &sessions {
+                let auth = &auth;
+                scope.spawn(move || auth.logout(&session.access_token).unwrap());
+            }
+        });
+        let took = started.elapsed();
+        assert!(took >= BOUND && took < 2 * BOUND, "two logouts took {took:?}");
+    }
+
     fn the_cache_serves_until_the_counter_moves() {
         // With the trigger off, a raw revocation leaves the counter alone: the engine keeps
         // answering from its cache (proof that hits are served), one without the cache

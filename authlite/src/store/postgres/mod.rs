@@ -138,7 +138,7 @@ impl Postgres {
         epoch: &AtomicU64,
         f: impl FnOnce(&WriteTx<'_>) -> Result<T>,
     ) -> Result<T> {
-        let _writer = self.writer.lock();
+        let writer = self.writer.lock();
         let conn = self.pool.get()?;
         // BEGIN, the lock and the audit chain's head go with the first statement.
         let tx = Transaction::begin_pipelined(&conn, BEGIN_WRITE)?;
@@ -156,7 +156,8 @@ impl Postgres {
         if let Some(counter) = counter {
             freshness.committed(counter);
         }
-        drop(conn);
+        // Neither the connection nor this process's writer queue waits out the bound.
+        drop((conn, writer));
         if durable {
             std::thread::sleep(freshness.bound());
         }
