@@ -527,7 +527,7 @@ impl Cluster {
         write_certificates(&dir);
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let cluster = Cluster { _temp: temp, dir, port, bin };
-        cluster.as_postgres("chown", &[]);
+        cluster.give_to_postgres();
         cluster.run("initdb", &["-D", data.to_str().unwrap(), "-A", "trust", "-U", "postgres"]);
         let dir = cluster.dir.display();
         let mut conf = format!(
@@ -555,43 +555,43 @@ impl Cluster {
         cluster
     }
 
-    /// Runs a server binary, as the `postgres` user when this is root (the server refuses
-    /// to run as root).
+    /// Runs a server binary to success.
     fn run(&self, program: &str, args: &[&str]) {
-        let program = self.bin.join(program);
-        self.as_postgres(program.to_str().unwrap(), args);
+        let status = self.server_command(program).args(args).status().expect("runs");
+        assert!(status.success(), "{program} {args:?} failed");
     }
 
-    fn as_postgres(&self, program: &str, args: &[&str]) {
-        let root = rustix::process::geteuid().is_root();
-        let status = if program == "chown" {
-            if !root {
-                return;
-            }
-            Command::new("chown").args(["-R", "postgres:postgres"]).arg(&self.dir).status()
-        } else if root {
-            Command::new("runuser").args(["-u", "postgres", "--", program]).args(args).status()
+    /// A server binary, run as the `postgres` user when this is root (the server refuses
+    /// to run as root).
+    fn server_command(&self, program: &str) -> Command {
+        let program = self.bin.join(program);
+        if rustix::process::geteuid().is_root() {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(program);
+            command
         } else {
-            Command::new(program).args(args).status()
-        };
-        assert!(status.expect("runs").success(), "{program} {args:?} failed");
+            Command::new(program)
+        }
+    }
+
+    /// As root, hands the temp dir to the `postgres` user who will run the server.
+    fn give_to_postgres(&self) {
+        if rustix::process::geteuid().is_root() {
+            let status = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&self.dir)
+                .status()
+                .expect("runs");
+            assert!(status.success(), "chown failed");
+        }
     }
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
         let data = self.dir.join("data");
-        let pg_ctl = self.bin.join("pg_ctl");
         let args = ["-D", data.to_str().unwrap(), "-m", "immediate", "stop"];
-        if rustix::process::geteuid().is_root() {
-            let _ = Command::new("runuser")
-                .args(["-u", "postgres", "--"])
-                .arg(&pg_ctl)
-                .args(args)
-                .status();
-        } else {
-            let _ = Command::new(&pg_ctl).args(args).status();
-        }
+        let _ = self.server_command("pg_ctl").args(args).status();
     }
 }
 

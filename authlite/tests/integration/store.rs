@@ -303,21 +303,7 @@ fn a_write_lock_timeout_leaves_every_pooled_connection_usable(b: Backend) {
         pool_size: pool,
         ..env.config()
     };
-    // (On PostgreSQL the advisory lock is database-wide: another test's migration may hold
-    // it past the 100 ms lock timeout. Only that is retried; a connection left in an aborted
-    // transaction fails differently.)
-    let retried = |call: &dyn Fn() -> authlite::Result<()>| loop {
-        match call() {
-            Err(e) if e.to_string().contains("lock timeout") => continue,
-            done => break done,
-        }
-    };
-    let auth = loop {
-        match Auth::open_with(config.clone()) {
-            Err(e) if e.to_string().contains("lock timeout") => continue,
-            done => break done.unwrap(),
-        }
-    };
+    let auth = retry_lock_timeouts(|| Auth::open_with(config.clone())).unwrap();
     let holder = WriteLockHolder::take(&env);
     for i in 0..2 * pool {
         assert!(auth.create_role(&format!("blocked{i}")).is_err(), "the lock is held elsewhere");
@@ -325,10 +311,22 @@ fn a_write_lock_timeout_leaves_every_pooled_connection_usable(b: Backend) {
     holder.release();
     // Every connection of the pool, several times over: reads and writes all work.
     for i in 0..3 * pool {
-        retried(&|| auth.create_role(&format!("r{i}"))).unwrap();
+        retry_lock_timeouts(|| auth.create_role(&format!("r{i}"))).unwrap();
         assert!(auth.roles().unwrap().contains(&format!("r{i}")));
     }
     assert!(!auth.roles().unwrap().iter().any(|r| r.starts_with("blocked")), "nothing half-done");
+}
+
+/// `call`, again while it fails on a lock timeout. On PostgreSQL the advisory lock is
+/// database-wide: another test's migration may hold it past a 100 ms lock timeout. Only
+/// that is retried; a connection left in an aborted transaction fails differently.
+fn retry_lock_timeouts<T>(call: impl Fn() -> authlite::Result<T>) -> authlite::Result<T> {
+    loop {
+        match call() {
+            Err(e) if e.to_string().contains("lock timeout") => continue,
+            done => break done,
+        }
+    }
 }
 
 backend_tests!(a_write_lock_timeout_leaves_every_pooled_connection_usable);
