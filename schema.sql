@@ -358,3 +358,38 @@ CREATE INDEX api_keys_by_org ON api_keys (organization_id);
 -- Nothing for SQLite: version 10 gave PostgreSQL its change counter (schema.postgres.sql),
 -- which a cache there needs to learn of other machines' commits. Here every commit already
 -- rewrites the WAL-index header the cache watches (src/store/sqlite/watch.rs).
+
+-- @version 11
+
+-- Identities at OpenID Connect providers (DESIGN §13): (issuer, subject) is one person at
+-- one provider and belongs to one account. `provider` is the configured name it was linked
+-- under; `email` what the provider last asserted (verified or not: only for display).
+CREATE TABLE identities (
+    id           INTEGER PRIMARY KEY,
+    user_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    provider     TEXT NOT NULL,
+    issuer       TEXT NOT NULL,
+    subject      TEXT NOT NULL,
+    email        TEXT,
+    linked_at    INTEGER NOT NULL,
+    last_used_at INTEGER,
+    UNIQUE (issuer, subject)
+) STRICT;
+CREATE INDEX identities_by_user ON identities (user_id);
+
+-- Started provider flows, named by the selector of an opaque secret: the selector is the
+-- `state` sent through the provider, the secret (hashed here) stays in the browser that
+-- started the flow. Deleted by the first attempt to finish (single use), refused after
+-- `expires_at`. `kind`: 'login', or 'link' (for `user_id`). `nonce` and `pkce_verifier`
+-- are the flow's halves the provider must match.
+CREATE TABLE oidc_flows (
+    selector      TEXT PRIMARY KEY NOT NULL,
+    secret_hash   BLOB NOT NULL,
+    kind          TEXT NOT NULL CHECK (kind IN ('login', 'link')),
+    provider      TEXT NOT NULL,
+    user_id       INTEGER REFERENCES users (id) ON DELETE CASCADE,
+    nonce         TEXT NOT NULL,
+    pkce_verifier TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    expires_at    INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;

@@ -20,7 +20,8 @@ use crate::values::audit::{AuditEvent, AuditQuery, SubscriptionId};
 use crate::values::config::Config;
 use crate::values::credential::{ApiKeyInfo, ApiKeySpec, NewApiKey, ScopedGrant, ServiceToken};
 use crate::values::error::Result;
-use crate::values::ids::{ApiKeyId, PasskeyId, SessionId, UserId};
+use crate::values::identity::{Identity, OidcStart};
+use crate::values::ids::{ApiKeyId, IdentityId, PasskeyId, SessionId, UserId};
 use crate::values::key::SigningKeyInfo;
 use crate::values::passkey::{PasskeyCeremony, PasskeyInfo, PasskeyLogin};
 use crate::values::principal::{Claims, Principal};
@@ -1435,6 +1436,156 @@ impl Auth {
         client: &ClientInfo,
     ) -> Result<Login> {
         self.inner.finish_passkey_login(ceremony, assertion_json, client)
+    }
+
+    /// Starts signing in with the identity provider `provider` (a name from
+    /// `Config::identity_providers`): send the browser to [`OidcStart::authorize_url`] and
+    /// keep [`OidcStart::browser_secret`] in that browser (an `HttpOnly` cookie); the
+    /// provider sends it back to the `redirect_uri` with `state` and `code` for
+    /// [`finish_oidc_login`](Self::finish_oidc_login). The flow (its `state`, `nonce` and
+    /// PKCE verifier) is stored for 10 minutes, single use. The first use of a provider
+    /// fetches its discovery document and keys (nothing is fetched at `open`).
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for a provider that is not configured; `Config` when its discovery
+    /// document cannot be fetched or is not the configured issuer's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use authlite::*;
+    /// let auth = Auth::open_in_memory()?;
+    /// let e = auth.start_oidc_login("google").unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::NotFound); // no provider configured
+    /// # Ok::<(), authlite::Error>(())
+    /// ```
+    pub fn start_oidc_login(&self, provider: &str) -> Result<OidcStart> {
+        self.inner.start_oidc_login(provider)
+    }
+
+    /// Finishes a provider sign-in from its callback: the browser's secret (the cookie
+    /// set at the start), and the `state` and `code` the provider sent. The flow is spent
+    /// first; then the code is redeemed with the flow's PKCE verifier and the ID token
+    /// verified (signature by the provider's keys, `iss`, `aud`, `azp`, `exp`, `iat`,
+    /// `nonce`). A linked identity signs in its account; a new one links to the account
+    /// whose *verified* email the provider asserts as verified (`link_verified_email`), or
+    /// gets a new passwordless account (`Config::oidc_auto_register`). The session records
+    /// `SignInMethod::Provider(name)`.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidToken` for an unknown, spent or other browser's flow; `ExpiredToken` past 10
+    /// minutes; `InvalidCredentials` when the provider refuses the code or the ID token
+    /// fails a check (counted toward the address's throttle, audited); `NotFound` for a
+    /// new identity with `oidc_auto_register` off; `MfaRequired` when the account has a
+    /// second factor; `InactiveUser`, `AccountLocked`, `RateLimited` as for any sign-in;
+    /// `Internal` when the provider cannot be reached.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use authlite::*;
+    /// let auth = Auth::open_in_memory()?;
+    /// let e = auth.finish_oidc_login("cookie", "state", "code", &ClientInfo::default()).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::InvalidToken);
+    /// # Ok::<(), authlite::Error>(())
+    /// ```
+    pub fn finish_oidc_login(
+        &self,
+        browser_secret: &str,
+        state: &str,
+        code: &str,
+        client: &ClientInfo,
+    ) -> Result<Login> {
+        self.inner.finish_oidc_login(browser_secret, state, code, client)
+    }
+
+    /// Starts linking another identity at `provider` to the signed-in account `user`;
+    /// finish with [`finish_oidc_link`](Self::finish_oidc_link).
+    ///
+    /// # Errors
+    ///
+    /// As [`start_oidc_login`](Self::start_oidc_login), and `NotFound`/`InactiveUser` for
+    /// the account, `InvalidInput` for a service account.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use authlite::*;
+    /// let auth = Auth::open_in_memory()?;
+    /// let e = auth.start_oidc_link(UserId(1), "github").unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::NotFound);
+    /// # Ok::<(), authlite::Error>(())
+    /// ```
+    pub fn start_oidc_link(&self, user: UserId, provider: &str) -> Result<OidcStart> {
+        self.inner.start_oidc_link(user, provider)
+    }
+
+    /// Finishes linking: the identity the provider asserts is linked to the flow's account
+    /// (audited `identity.linked`); linking one already linked to it returns that link.
+    ///
+    /// # Errors
+    ///
+    /// As [`finish_oidc_login`](Self::finish_oidc_login) for the flow and the code, and
+    /// `Conflict` when the identity is linked to another account.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use authlite::*;
+    /// let auth = Auth::open_in_memory()?;
+    /// let e = auth.finish_oidc_link("cookie", "state", "code").unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::InvalidToken);
+    /// # Ok::<(), authlite::Error>(())
+    /// ```
+    pub fn finish_oidc_link(
+        &self,
+        browser_secret: &str,
+        state: &str,
+        code: &str,
+    ) -> Result<Identity> {
+        self.inner.finish_oidc_link(browser_secret, state, code)
+    }
+
+    /// The identities linked to `user`, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for an unknown user.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use authlite::*;
+    /// # let auth = Auth::open_with(Config { pbkdf2_iterations: 1_000, ..Config::in_memory() })?;
+    /// let user = auth.register(NewUser::new("ada", "correct horse battery"))?;
+    /// assert!(auth.identities(user.id)?.is_empty());
+    /// # Ok::<(), authlite::Error>(())
+    /// ```
+    pub fn identities(&self, user: UserId) -> Result<Vec<Identity>> {
+        self.inner.identities(user)
+    }
+
+    /// Unlinks an identity (audited `identity.unlinked`) and ends the sessions its
+    /// provider started for the account.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for an unknown id; `Conflict` when it is the account's last way to sign
+    /// in (no password, passkey or other identity).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use authlite::*;
+    /// # let auth = Auth::open_in_memory()?;
+    /// let e = auth.unlink_identity(IdentityId(7)).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::NotFound);
+    /// # Ok::<(), authlite::Error>(())
+    /// ```
+    pub fn unlink_identity(&self, id: IdentityId) -> Result<()> {
+        self.inner.unlink_identity(id)
     }
 
     /// Sets an attribute of a user (keys 1–64 of `a-z 0-9 _ . -`, values up to 1 KiB, at

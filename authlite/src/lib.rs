@@ -57,7 +57,8 @@ pub use values::credential::{
 };
 pub use values::error::{Error, ErrorKind, Result};
 pub use values::factor::Factor;
-pub use values::ids::{ApiKeyId, OrgId, PasskeyId, SessionId, UserId};
+pub use values::identity::{Identity, IdentityProvider, OidcStart};
+pub use values::ids::{ApiKeyId, IdentityId, OrgId, PasskeyId, SessionId, UserId};
 pub use values::key::SigningKeyInfo;
 pub use values::organization::{Invitation, Member, Organization};
 pub use values::passkey::{PasskeyCeremony, PasskeyInfo, PasskeyLogin, RelyingParty};

@@ -3,6 +3,7 @@
 
 pub(crate) mod jwt;
 pub(crate) mod mac;
+pub(crate) mod oidc;
 pub(crate) mod passkey;
 pub(crate) mod password;
 pub(crate) mod random;

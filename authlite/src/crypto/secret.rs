@@ -58,11 +58,22 @@ impl Presented<'_> {
 pub(crate) fn parse<'t>(token: &'t str, prefix: &str, what: &'static str) -> Result<Presented<'t>> {
     let invalid = || Error::new(ErrorKind::InvalidToken, what);
     let body = token.strip_prefix(prefix).ok_or_else(invalid)?;
-    if body.len() != SELECTOR_CHARS + 1 + SECRET_CHARS {
+    let (selector, secret) = body.split_once('.').ok_or_else(invalid)?;
+    parse_parts(selector, secret, what)
+}
+
+/// Parses an issued secret handed out in its two parts (the selector and the secret
+/// apart, as a provider flow's `state` and browser secret are), of exactly the issued shape.
+pub(crate) fn parse_parts<'t>(
+    selector: &'t str,
+    secret: &str,
+    what: &'static str,
+) -> Result<Presented<'t>> {
+    let invalid = || Error::new(ErrorKind::InvalidToken, what);
+    if selector.len() != SELECTOR_CHARS || random::b64_decode(selector.as_bytes()).is_none() {
         return Err(invalid());
     }
-    let (selector, secret) = body.split_once('.').ok_or_else(invalid)?;
-    if selector.len() != SELECTOR_CHARS || random::b64_decode(selector.as_bytes()).is_none() {
+    if secret.len() != SECRET_CHARS {
         return Err(invalid());
     }
     let secret = Zeroizing::new(random::b64_decode(secret.as_bytes()).ok_or_else(invalid)?);

@@ -1,6 +1,6 @@
 //! Accounts: registration, lookup, passwords, activation and deletion.
 
-use super::engine::{Engine, Record, require_user, user_not_found};
+use super::engine::{Engine, Record, Tx, require_user, user_not_found};
 use super::lifecycle::{self, AccountEvent};
 use super::{rbac, throttle};
 use crate::crypto::password;
@@ -8,7 +8,7 @@ use crate::store::{Conn, NewUserRow, UserFilter, UserKey};
 use crate::values::audit::AuditKind;
 use crate::values::error::{Error, ErrorKind, Result};
 use crate::values::ids::UserId;
-use crate::values::names::{self, Lookup};
+use crate::values::names::{self, Lookup, Name};
 use crate::values::user::{AccountKind, NewUser, User, UserQuery};
 
 const DEFAULT_PAGE: u32 = 100;
@@ -39,6 +39,41 @@ pub(super) fn user_key(lookup: &Lookup) -> UserKey<'_> {
         Lookup::Username(key) => UserKey::Username(key),
         Lookup::Email(key) => UserKey::Email(key),
     }
+}
+
+/// Inserts an account inside `tx` and audits `event`: `Conflict` when the name (or one
+/// that looks like it) or the email is taken.
+pub(super) fn insert_account(
+    tx: &Tx<'_, '_>,
+    username: &Name,
+    email: Option<&Name>,
+    hash: &str,
+    kind: AccountKind,
+    event: AuditKind,
+) -> Result<UserId> {
+    let skeleton = names::skeleton(&username.display);
+    if tx.username_taken(&username.key, &skeleton)? {
+        return Err(Error::new(
+            ErrorKind::Conflict,
+            "username is already taken, or looks like one that is",
+        ));
+    }
+    if let Some(email) = email
+        && tx.email_taken(&email.key, None)?
+    {
+        return Err(Error::new(ErrorKind::Conflict, "email is already registered"));
+    }
+    let row = NewUserRow {
+        username: &username.display,
+        username_key: &username.key,
+        username_skeleton: &skeleton,
+        email: email.map(|e| (e.display.as_str(), e.key.as_str())),
+        hash,
+        kind,
+    };
+    let id = tx.insert_user(&row, tx.now())?;
+    tx.audit(event, Record::user(id))?;
+    Ok(id)
 }
 
 /// Accounts.
@@ -87,29 +122,8 @@ impl Engine {
         let username = names::username(username)?;
         let email = email.map(names::email).transpose()?;
         let hash = hash()?;
-        let skeleton = names::skeleton(&username.display);
         self.write(|tx| {
-            if tx.username_taken(&username.key, &skeleton)? {
-                return Err(Error::new(
-                    ErrorKind::Conflict,
-                    "username is already taken, or looks like one that is",
-                ));
-            }
-            if let Some(email) = &email
-                && tx.email_taken(&email.key, None)?
-            {
-                return Err(Error::new(ErrorKind::Conflict, "email is already registered"));
-            }
-            let row = NewUserRow {
-                username: &username.display,
-                username_key: &username.key,
-                username_skeleton: &skeleton,
-                email: email.as_ref().map(|e| (e.display.as_str(), e.key.as_str())),
-                hash: &hash,
-                kind,
-            };
-            let id = tx.insert_user(&row, tx.now())?;
-            tx.audit(event, Record::user(id))?;
+            let id = insert_account(tx, &username, email.as_ref(), &hash, kind, event)?;
             for role in roles {
                 rbac::assign(tx, id, role)?;
             }
@@ -245,7 +259,7 @@ impl Engine {
         id: UserId,
         new: &str,
         expected: Option<&str>,
-        (audit, event): (AuditKind, AccountEvent),
+        (audit, event): (AuditKind, AccountEvent<'_>),
     ) -> Result<()> {
         let hash = self.hash_new_password(&self.user(id)?, new)?;
         self.write(|tx| {

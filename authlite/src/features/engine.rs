@@ -14,6 +14,7 @@ use super::cache::Caches;
 pub(super) use super::chain::Record;
 use super::chain::{self, Subscribers};
 use super::keyring::Keys;
+use crate::crypto::oidc::{self, Providers};
 use crate::crypto::passkey::{self, Verifier};
 use crate::crypto::{scoped, totp};
 
@@ -44,6 +45,8 @@ pub(crate) struct Engine {
     pub(super) subscribers: Subscribers,
     /// The relying party's WebAuthn checks; `None` when passkeys are off.
     pub(super) passkeys: Option<Verifier>,
+    /// The configured identity providers (nothing fetched until first use).
+    pub(super) providers: Providers,
 }
 
 impl Engine {
@@ -63,6 +66,7 @@ impl Engine {
         let rp = config.relying_party.as_ref();
         let verifier = |rp| Verifier::new(rp, &keys.derive(passkey::FAKE_IDS_LABEL));
         let passkeys = rp.map(verifier).transpose()?;
+        let providers = Providers::new(&config.identity_providers, oidc::HTTP_TIMEOUT)?;
         let engine = Engine {
             config,
             instance_id,
@@ -74,6 +78,7 @@ impl Engine {
             totp_key,
             subscribers,
             passkeys,
+            providers,
         };
         engine.self_test()?;
         Ok(engine)

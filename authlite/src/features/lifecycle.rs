@@ -15,10 +15,13 @@
 //! | factor removed     | –        | void           | –           | –           | –            | –              |
 //! | passkey added      | –        | –              | –           | –           | –            | –              |
 //! | passkey removed    | its own  | void           | –           | –           | –            | –              |
+//! | identity linked    | –        | –              | –           | –           | –            | –              |
+//! | identity unlinked  | its own  | void           | –           | –           | –            | –              |
 //!
-//! ("its own": the sessions that signed in with that passkey, `SignInMethod::Passkey(id)`.)
-//! Removing a way in is refused with `Conflict` when it is the account's last
-//! ([`ensure_another_way_in`]): no password, and no other passkey or linked identity.
+//! ("its own": the sessions that signed in with that passkey, `SignInMethod::Passkey(id)`,
+//! or through that identity's provider, `SignInMethod::Provider(name)`.) Removing a way in
+//! is refused with `Conflict` when it is the account's last ([`ensure_another_way_in`]): a
+//! password, a passkey and a linked identity each count as one.
 //!
 //! The second-factor count is never cleared here: only a correct second factor or the
 //! lockout's expiry ends it (and an administrator's `unlock_user`), so whoever holds the
@@ -34,7 +37,7 @@ use crate::values::signin::SignInMethod;
 
 /// Something that happened to an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum AccountEvent {
+pub(super) enum AccountEvent<'a> {
     PasswordChanged,
     PasswordReset,
     PasswordSet,
@@ -47,6 +50,9 @@ pub(super) enum AccountEvent {
     FactorRemoved,
     PasskeyAdded,
     PasskeyRemoved(PasskeyId),
+    IdentityLinked,
+    /// An identity at the provider of this name was unlinked.
+    IdentityUnlinked(&'a str),
 }
 
 /// Which sessions an event ends.
@@ -77,7 +83,7 @@ struct Voids {
 use Purpose::{Magic, Mfa, Reset, Verify};
 
 /// The table (see the module docs).
-fn voids(event: AccountEvent) -> Voids {
+fn voids(event: AccountEvent<'_>) -> Voids {
     use AccountEvent::*;
     let (sessions, one_time, counts): (_, &'static [Purpose], _) = match event {
         PasswordChanged => {
@@ -95,12 +101,17 @@ fn voids(event: AccountEvent) -> Voids {
         PasskeyRemoved(id) => {
             (Ends::StartedWith(SignInMethod::Passkey(id), "passkey revoked"), &[Mfa], Counts::Keep)
         }
+        IdentityLinked => (Ends::None, &[], Counts::Keep),
+        IdentityUnlinked(provider) => {
+            let method = SignInMethod::Provider(provider.to_owned());
+            (Ends::StartedWith(method, "identity unlinked"), &[Mfa], Counts::Keep)
+        }
     };
     Voids { sessions, one_time, counts }
 }
 
 /// Applies `event`'s row to `user` inside `tx`; returns how many sessions it ended.
-pub(super) fn apply(tx: &Tx<'_, '_>, user: UserId, event: AccountEvent) -> Result<usize> {
+pub(super) fn apply(tx: &Tx<'_, '_>, user: UserId, event: AccountEvent<'_>) -> Result<usize> {
     let voids = voids(event);
     for &purpose in voids.one_time {
         tx.void_one_time(user, purpose)?;
@@ -120,15 +131,16 @@ pub(super) fn apply(tx: &Tx<'_, '_>, user: UserId, event: AccountEvent) -> Resul
     }
 }
 
-/// `Conflict` unless `user` keeps a way to sign in once one of its ways (a passkey; with
-/// providers, a linked identity) is gone: a password, or another passkey.
+/// `Conflict` unless `user` keeps a way to sign in once one of its ways (a passkey, a
+/// linked identity) is gone: a password, a passkey or a linked identity besides it.
 pub(super) fn ensure_another_way_in(conn: &Conn<'_>, user: UserId) -> Result<()> {
     let password = usize::from(conn.user(UserKey::Id(user))?.is_some_and(|u| u.has_password));
-    let ways = password + conn.passkeys_of(user)?.len();
+    let ways = password + conn.passkeys_of(user)?.len() + conn.identity_count(user)?;
     if ways < 2 {
         return Err(Error::new(
             ErrorKind::Conflict,
-            "that is the account's last way to sign in: add a password or another passkey first",
+            "that is the account's last way to sign in: set a password, add a passkey or link \
+             another identity first",
         ));
     }
     Ok(())

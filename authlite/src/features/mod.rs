@@ -23,6 +23,7 @@ mod cache;
 mod chain;
 mod credentials;
 mod engine;
+mod identities;
 mod keyring;
 mod keys;
 mod lifecycle;

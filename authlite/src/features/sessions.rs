@@ -139,6 +139,7 @@ impl Engine {
             tx.purge_one_time(tx.now())?;
             tx.purge_invitations(tx.now())?;
             tx.purge_ceremonies(tx.now())?;
+            tx.purge_oidc_flows(tx.now())?;
             tx.purge_denials(tx.now().saturating_sub(millis(rbac::DENIAL_WINDOW)))?;
             Ok(sessions)
         })

@@ -13,6 +13,7 @@
 
 mod api_keys;
 mod audit;
+mod identities;
 mod keys;
 mod meta;
 mod mfa;
@@ -35,6 +36,7 @@ mod users;
 pub(crate) use api_keys::{ApiKeyState, NewKeyRow};
 
 pub(crate) use audit::AuditLink;
+pub(crate) use identities::{Flow, FlowKind, FlowRow, NewIdentity};
 pub(crate) use keys::KeyRow;
 pub(crate) use meta::recorded_settings;
 pub(crate) use one_time::{NewOneTime, OneTimeRow, Purpose};

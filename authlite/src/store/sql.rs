@@ -10,7 +10,7 @@
 //! binds [`Value`]s and reads its rows' [`Cells`].
 
 use crate::values::error::{Error, ErrorKind, Result};
-use crate::values::ids::{ApiKeyId, OrgId, PasskeyId, SessionId, UserId};
+use crate::values::ids::{ApiKeyId, IdentityId, OrgId, PasskeyId, SessionId, UserId};
 
 /// One statement's text in each dialect. Most statements are the same in both (SQLite
 /// speaks `ON CONFLICT`, `RETURNING`, `string_agg` and `IS DISTINCT FROM` too); a string
@@ -170,7 +170,7 @@ macro_rules! id_column {
         }
     )*};
 }
-id_column!(UserId, SessionId, ApiKeyId, PasskeyId, OrgId);
+id_column!(UserId, SessionId, ApiKeyId, PasskeyId, OrgId, IdentityId);
 
 /// The cells of one result row as a backend reads them: each backend module implements
 /// this for its client's row type.

@@ -89,6 +89,9 @@ audit_kinds! {
     PasskeyRevoked => "passkey.revoked", "A passkey was revoked; the sessions it started ended.";
     PasskeyFailed => "passkey.failed", "A passkey answer did not verify (detail: why).";
     PasskeyCloneSuspected => "passkey.clone_suspected", "A passkey's sign counter went backwards: it may have been cloned; refused.";
+    IdentityLinked => "identity.linked", "An identity at a provider was linked to the account (detail: provider, issuer, subject, and how).";
+    IdentityUnlinked => "identity.unlinked", "A linked identity was removed; the sessions its provider started ended.";
+    ProviderFailed => "identity.failed", "A sign-in or link through an identity provider failed (detail: why).";
     AttributeSet => "attribute.set", "A user attribute was set.";
     AttributeRemoved => "attribute.removed", "A user attribute was removed.";
     OrganizationCreated => "org.created", "An organization was created (detail: its slug; the user: its first owner).";

@@ -9,6 +9,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::values::clock::{Clock, SystemClock};
 use crate::values::error::{Error, ErrorKind, Result};
+use crate::values::identity::IdentityProvider;
 use crate::values::names;
 use crate::values::passkey::RelyingParty;
 
@@ -151,6 +152,14 @@ pub struct Config {
     /// The site passkeys are bound to; `None` (the default) turns passkeys off. Needs the
     /// `passkeys` feature to sign in with them (without it the ceremonies answer `Config`).
     pub relying_party: Option<RelyingParty>,
+    /// OpenID Connect providers accounts can sign in with (DESIGN §13); empty (the default)
+    /// turns provider sign-in off. Needs the `oidc` feature (without it the flows answer
+    /// `Config`).
+    pub identity_providers: Vec<IdentityProvider>,
+    /// Whether a provider sign-in whose identity matches no account creates a passwordless
+    /// one (default `true`). Off: such a sign-in is `NotFound`, and only identities linked
+    /// by signed-in users (or by verified email) sign in.
+    pub oidc_auto_register: bool,
 }
 
 impl Config {
@@ -189,6 +198,8 @@ impl Config {
             postgres_timeout: Duration::from_secs(10),
             postgres_staleness: None,
             relying_party: None,
+            identity_providers: Vec::new(),
+            oidc_auto_register: true,
         }
     }
 
@@ -325,6 +336,15 @@ impl Config {
         if let Some(rp) = &self.relying_party {
             check_relying_party(rp)?;
         }
+        for (i, provider) in self.identity_providers.iter().enumerate() {
+            check_provider(provider)?;
+            if self.identity_providers[..i].iter().any(|p| p.name == provider.name) {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!("identity_providers: {:?} is configured twice", provider.name),
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -354,6 +374,52 @@ fn check_relying_party(rp: &RelyingParty) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A provider's name is a short slug; its issuer and redirect URI `https` (plain `http`
+/// only on a loopback host: a provider on the machine itself); a client id; scopes that
+/// are single tokens.
+fn check_provider(p: &IdentityProvider) -> Result<()> {
+    let bad = |message: String| Err(Error::new(ErrorKind::Config, message));
+    let slug = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_';
+    if !(1..=32).contains(&p.name.len()) || !p.name.bytes().all(slug) {
+        return bad(format!("identity provider name {:?} must be 1 to 32 of a-z 0-9 - _", p.name));
+    }
+    let name = &p.name;
+    for (what, url) in [("issuer", &p.issuer), ("redirect_uri", &p.redirect_uri)] {
+        if !provider_url_ok(url) {
+            return bad(format!(
+                "identity provider {name:?}: {what} {url:?} must be an https:// URL (http:// \
+                 only on a loopback host)"
+            ));
+        }
+    }
+    if !valid_claim(&p.client_id) {
+        return bad(format!("identity provider {name:?}: client_id must be 1 to 256 characters"));
+    }
+    if p.client_secret.as_ref().is_some_and(|s| s.is_empty()) {
+        return bad(format!("identity provider {name:?}: client_secret is empty (use None)"));
+    }
+    let token = |s: &String| !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic() && b != b'"');
+    if !p.scopes.iter().all(token) {
+        return bad(format!("identity provider {name:?}: each scope must be one printable word"));
+    }
+    Ok(())
+}
+
+/// `https://…`, or `http://` to a loopback host (`localhost`, `127.x.x.x`, `[::1]`).
+fn provider_url_ok(url: &str) -> bool {
+    let Some((scheme, rest)) = url.split_once("://") else { return false };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.split(':').next().unwrap_or(""),
+    };
+    let loopback =
+        host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    !host.is_empty()
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+        && (scheme == "https" || (scheme == "http" && loopback))
 }
 
 /// The host of `scheme://host[:port]` (an optional trailing `/`), if it is one.
@@ -432,6 +498,9 @@ impl fmt::Debug for Config {
             .field("validate_cache_capacity", &self.validate_cache_capacity)
             .field("postgres_timeout", &self.postgres_timeout)
             .field("postgres_staleness", &self.postgres_staleness)
+            .field("relying_party", &self.relying_party)
+            .field("identity_providers", &self.identity_providers)
+            .field("oidc_auto_register", &self.oidc_auto_register)
             .finish()
     }
 }

@@ -73,6 +73,12 @@ id_type!(
     PasskeyId,
     "a passkey id"
 );
+id_type!(
+    /// A linked identity's id (an account's identity at a provider): a positive integer,
+    /// never reused.
+    IdentityId,
+    "an identity id"
+);
 
 id_type!(
     /// An organization's id: a positive integer, never reused.

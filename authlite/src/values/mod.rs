@@ -7,6 +7,7 @@ pub(crate) mod config;
 pub(crate) mod credential;
 pub(crate) mod error;
 pub(crate) mod factor;
+pub(crate) mod identity;
 pub(crate) mod ids;
 pub(crate) mod key;
 pub(crate) mod names;

@@ -19,6 +19,8 @@ mod import;
 mod instances;
 mod layers;
 mod migrations;
+#[cfg(feature = "oidc")]
+mod oidc;
 mod organizations;
 #[cfg(feature = "passkeys")]
 mod passkeys;

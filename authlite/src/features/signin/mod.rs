@@ -18,6 +18,7 @@
 mod magic_link;
 mod passkey;
 mod password;
+mod provider;
 mod second_factor;
 
 use std::time::Duration;
