@@ -116,8 +116,35 @@ backend_tests!(
     people_credentials,
     json_output_and_exit_codes,
     passkeys_listed_renamed_and_revoked,
+    identities_listed_and_unlinked,
     organizations_by_hand,
 );
+
+/// `identity list|unlink`, on identities put in place as a provider sign-in would leave
+/// them: a passwordless account with two, then one (its last way in stays).
+fn identities_listed_and_unlinked(database: &Db) {
+    let db = database.arg.as_str();
+    let ok = |args: &[&str]| ok_in(db, args, "");
+    ok(&["init"]);
+    ok_in(db, &["user", "add", "alice"], "a long passphrase\n");
+    assert_eq!(ok(&["identity", "list", "alice"]).trim(), "no linked identities");
+    for subject in ["alice-at-google", "alice-at-github"] {
+        database.exec(&format!(
+            "INSERT INTO identities (user_id, provider, issuer, subject, email, linked_at) \
+             VALUES (1, 'google', 'https://accounts.google.com', '{subject}', 'a@example.com', 0)"
+        ));
+    }
+    // Alice loses her password: the identities are her ways in.
+    database.exec("UPDATE users SET password_hash = '!' WHERE id = 1");
+    let listed = ok(&["identity", "list", "alice"]);
+    assert!(listed.contains("alice-at-google") && listed.contains("never used"), "{listed}");
+    let listed = json_of(db, &["identity", "list", "alice"], "", 0);
+    assert_eq!(listed[1]["subject"], "alice-at-github");
+    assert_eq!(json_of(db, &["identity", "unlink", "1"], "", 0)["unlinked"], 1);
+    let last = json_of(db, &["identity", "unlink", "2"], "", 22);
+    assert_eq!(last["error"], "conflict", "the last way in stays");
+    assert_eq!(json_of(db, &["identity", "unlink", "1"], "", 21)["error"], "not_found");
+}
 
 /// `org create|list|show|delete`, `org member add|rm|roles|list`, `org invite`.
 fn organizations_by_hand(database: &Db) {

@@ -6,6 +6,7 @@ mod apikey;
 mod audit;
 mod demo;
 mod exit;
+mod identity;
 mod key;
 mod mfa;
 mod org;
@@ -101,6 +102,9 @@ enum Command {
     /// Passkeys: list, rename, revoke.
     #[command(subcommand)]
     Passkey(passkey::PasskeyCommand),
+    /// Identities at OpenID Connect providers: list, unlink.
+    #[command(subcommand)]
+    Identity(identity::IdentityCommand),
     /// Organizations: members with roles per organization, invitations.
     #[command(subcommand)]
     Org(org::OrgCommand),
@@ -236,6 +240,7 @@ pub(crate) fn run(args: Args) -> Result<Out> {
         Command::Apikey(cmd) => apikey::run(&auth, cmd),
         Command::Mfa(cmd) => mfa::run(&auth, cmd),
         Command::Passkey(cmd) => passkey::run(&auth, cmd),
+        Command::Identity(cmd) => identity::run(&auth, cmd),
         Command::Scoped(cmd) => scoped::run(&auth, cmd),
         Command::Key(cmd) => key::run(&auth, cmd),
         Command::Role(cmd) => role::run(&auth, cmd),
