@@ -131,8 +131,11 @@ fn both_schemas_have_the_same_tables_columns_and_indexes() {
     );
 }
 
-/// Takes a database back from version 9 to 8 (organizations).
-const UNDO_9: &str = "DROP INDEX sessions_by_org;
+/// Takes a database back from version 11 to 8 (identities; nothing for 10 on SQLite;
+/// organizations).
+const UNDO_9: &str = "DROP TABLE oidc_flows;
+     DROP TABLE identities;
+     DROP INDEX sessions_by_org;
      DROP INDEX api_keys_by_org;
      ALTER TABLE sessions DROP COLUMN organization_id;
      ALTER TABLE api_keys DROP COLUMN organization_id;
@@ -162,7 +165,7 @@ fn version_8_sessions_and_keys_upgrade_into_no_organization() {
     auth.switch_organization(&who, Some(org.id)).unwrap();
     assert_eq!(auth.validate(&token).unwrap().roles, ["owner"]);
     let version: i64 = raw(&env.path).query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 10);
+    assert_eq!(version, 11);
 }
 
 /// A version 6 database (scopes joined by U+001F, no sign-in method, no scoped generation)

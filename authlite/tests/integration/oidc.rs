@@ -8,10 +8,7 @@
 //! `tests/oidc-provider`.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -24,133 +21,34 @@ use authlite::{
 const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
 const PROVIDER: &str = "test";
 
-/// The provider's test accounts: (login, email, email_verified).
-const ACCOUNTS: &[(&str, &str, bool)] = &[
-    ("alice", "alice@example.com", true),
-    ("bob", "bob@example.com", true),
-    ("carol", "carol@example.com", false),
-    ("dave", "dave@example.com", true),
-];
-
-/// The provider process; killed when dropped.
-struct OpenIdProvider {
-    child: Child,
-    port: u16,
-}
-
-impl OpenIdProvider {
-    fn start() -> OpenIdProvider {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        OpenIdProvider::on(port, "key-1")
-    }
-
-    /// The provider on `port` signing with a new RSA key named `kid`.
-    fn on(port: u16, kid: &str) -> OpenIdProvider {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc-provider");
-        let accounts: BTreeMap<&str, serde_json::Value> = ACCOUNTS
-            .iter()
-            .map(|&(login, email, verified)| {
-                let claims = serde_json::json!({
-                    "email": email,
-                    "email_verified": verified,
-                    "preferred_username": login,
-                });
-                (login, claims)
-            })
-            .collect();
-        let mut child = Command::new("node")
-            .arg("provider.mjs")
-            .current_dir(&dir)
-            .env("PORT", port.to_string())
-            .env("KID", kid)
-            .env("REDIRECT_URI", REDIRECT_URI)
-            .env("ACCOUNTS", serde_json::to_string(&accounts).unwrap())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("node runs the provider");
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        assert_eq!(line.trim(), "ready", "the provider started");
-        OpenIdProvider { child, port }
-    }
-
-    fn issuer(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn config(&self) -> IdentityProvider {
-        IdentityProvider {
-            client_secret: Some("authlite-test-secret".into()),
-            ..IdentityProvider::new(PROVIDER, self.issuer(), "authlite-test", REDIRECT_URI)
-        }
-    }
-
-    /// Stops the provider (the port is free again once this returns).
-    fn stop(mut self) -> u16 {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.port
-    }
-}
-
-impl Drop for OpenIdProvider {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+#[path = "../oidc-provider/harness.rs"]
+mod harness;
+use harness::{OpenIdProvider, browse};
 
 /// The browser's side of a flow: from `authorize_url`, signed in at the provider as
 /// `login`, to the redirect back. Returns (state, code).
 fn authorize(start: &OidcStart, login: &str) -> (String, String) {
-    let agent = ureq::AgentBuilder::new().redirects(0).build();
-    let mut cookies: BTreeMap<String, String> = BTreeMap::new();
-    let mut next = format!("{}&login_hint={login}", start.authorize_url);
-    let origin = {
-        let url = url::Url::parse(&start.authorize_url).unwrap();
-        format!("{}://{}", url.scheme(), url.host_str().unwrap())
-            + &format!(":{}", url.port().unwrap())
-    };
-    for _ in 0..10 {
-        let jar: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let response = match agent.get(&next).set("cookie", &jar.join("; ")).call() {
-            Ok(response) | Err(ureq::Error::Status(_, response)) => response,
-            Err(e) => panic!("{next}: {e}"),
-        };
-        for set in response.all("set-cookie") {
-            let pair = set.split(';').next().unwrap();
-            if let Some((name, value)) = pair.split_once('=') {
-                cookies.insert(name.trim().to_owned(), value.to_owned());
-            }
-        }
-        let status = response.status();
-        let location = match response.header("location") {
-            Some(location) => location.to_owned(),
-            None => {
-                panic!("{next}: {status} without a redirect: {}", response.into_string().unwrap())
-            }
-        };
-        let location =
-            if location.starts_with('/') { format!("{origin}{location}") } else { location };
-        if location.starts_with(REDIRECT_URI) {
-            let url = url::Url::parse(&location).unwrap();
-            let query: BTreeMap<_, _> = url.query_pairs().into_owned().collect();
-            assert!(!query.contains_key("error"), "the provider refused: {query:?}");
-            return (query["state"].clone(), query["code"].clone());
-        }
-        next = location;
+    let back = browse(&start.authorize_url, login, REDIRECT_URI);
+    let query: BTreeMap<_, _> = back.query_pairs().into_owned().collect();
+    assert!(!query.contains_key("error"), "the provider refused: {query:?}");
+    (query["state"].clone(), query["code"].clone())
+}
+
+fn provider_config(op: &OpenIdProvider) -> IdentityProvider {
+    IdentityProvider {
+        client_secret: Some(harness::CLIENT_SECRET.into()),
+        ..IdentityProvider::new(PROVIDER, op.issuer(), harness::CLIENT_ID, REDIRECT_URI)
     }
-    panic!("the provider never sent the browser back");
 }
 
 /// An engine on `b` with the provider configured and a clock at the real time (the
 /// provider signs ID tokens with its own clock).
 fn engine(env: &Env, provider: &OpenIdProvider, tweak: impl FnOnce(&mut Config)) -> Auth {
     env.clock.set(SystemTime::now());
-    let mut config =
-        Config { identity_providers: vec![provider.config()], ..config_for(&env.path, &env.clock) };
+    let mut config = Config {
+        identity_providers: vec![provider_config(provider)],
+        ..config_for(&env.path, &env.clock)
+    };
     tweak(&mut config);
     Auth::open_with(config).expect("open")
 }
@@ -211,7 +109,7 @@ oidc_tests!(
 
 fn a_first_sign_in_creates_a_passwordless_account_and_the_next_signs_in_to_it(b: Backend) {
     let env = Env::on(b);
-    let op = OpenIdProvider::start();
+    let op = OpenIdProvider::start(REDIRECT_URI);
     let auth = engine(&env, &op, |_| {});
     let login = sign_in(&auth, "alice").unwrap();
     assert_eq!(login.session.method, SignInMethod::Provider(PROVIDER.into()));
@@ -244,7 +142,7 @@ fn a_first_sign_in_creates_a_passwordless_account_and_the_next_signs_in_to_it(b:
 
 fn a_provider_verified_email_links_only_to_an_account_whose_email_is_verified(b: Backend) {
     let env = Env::on(b);
-    let op = OpenIdProvider::start();
+    let op = OpenIdProvider::start(REDIRECT_URI);
     let auth = engine(&env, &op, |_| {});
     // bob@example.com verified here, and by the provider: linked.
     let bob = auth.register(NewUser::new("bob", PASSWORD).email("bob@example.com")).unwrap();
@@ -279,7 +177,7 @@ fn a_provider_verified_email_links_only_to_an_account_whose_email_is_verified(b:
 
 fn linking_by_email_can_be_turned_off(b: Backend) {
     let env = Env::on(b);
-    let op = OpenIdProvider::start();
+    let op = OpenIdProvider::start(REDIRECT_URI);
     let auth = engine(&env, &op, |c| c.identity_providers[0].link_verified_email = false);
     let bob = auth.register(NewUser::new("bob", PASSWORD).email("bob@example.com")).unwrap();
     let token = auth.email_verification_token(bob.id).unwrap();
@@ -292,7 +190,7 @@ fn linking_by_email_can_be_turned_off(b: Backend) {
 
 fn without_auto_registration_a_new_identity_is_not_found(b: Backend) {
     let env = Env::on(b);
-    let op = OpenIdProvider::start();
+    let op = OpenIdProvider::start(REDIRECT_URI);
     let auth = engine(&env, &op, |c| c.oidc_auto_register = false);
     let e = sign_in(&auth, "alice").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
@@ -306,7 +204,7 @@ fn without_auto_registration_a_new_identity_is_not_found(b: Backend) {
 
 fn a_callback_in_another_browser_is_refused_and_spends_the_flow(b: Backend) {
     let env = Env::on(b);
-    let op = OpenIdProvider::start();
+    let op = OpenIdProvider::start(REDIRECT_URI);
     let auth = engine(&env, &op, |_| {});
     let victim = auth.start_oidc_login(PROVIDER).unwrap();
     let attacker = auth.start_oidc_login(PROVIDER).unwrap();
@@ -328,7 +226,7 @@ fn a_callback_in_another_browser_is_refused_and_spends_the_flow(b: Backend) {
 
 fn a_replayed_code_is_refused(b: Backend) {
     let env = Env::on(b);
-    let op = OpenIdProvider::start();
+    let op = OpenIdProvider::start(REDIRECT_URI);
     let auth = engine(&env, &op, |_| {});
     let first = auth.start_oidc_login(PROVIDER).unwrap();
     let (state, code) = authorize(&first, "alice");
@@ -352,7 +250,7 @@ fn a_replayed_code_is_refused(b: Backend) {
 
 fn an_expired_flow_is_refused(b: Backend) {
     let env = Env::on(b);
-    let op = OpenIdProvider::start();
+    let op = OpenIdProvider::start(REDIRECT_URI);
     let auth = engine(&env, &op, |_| {});
     let start = auth.start_oidc_login(PROVIDER).unwrap();
     let (state, code) = authorize(&start, "alice");
@@ -364,18 +262,18 @@ fn an_expired_flow_is_refused(b: Backend) {
 
 fn a_key_rotation_at_the_provider_is_followed_and_a_foreign_signature_refused(b: Backend) {
     let env = Env::on(b);
-    let op = OpenIdProvider::start();
+    let op = OpenIdProvider::start(REDIRECT_URI);
     let auth = engine(&env, &op, |_| {});
     let first = sign_in(&auth, "alice").unwrap();
     // The provider restarts signing with a new key: the cached JWKS lacks its kid, so the
     // engine fetches the keys again, once.
     let port = op.stop();
-    let op = OpenIdProvider::on(port, "key-2");
+    let op = OpenIdProvider::on(port, "key-2", REDIRECT_URI);
     assert_eq!(sign_in(&auth, "alice").unwrap().user.id, first.user.id);
     // A key the JWKS does not hold, under a kid it does (as a forged or tampered ID
     // token would be): the signature check refuses it.
     let port = op.stop();
-    let _op = OpenIdProvider::on(port, "key-2");
+    let _op = OpenIdProvider::on(port, "key-2", REDIRECT_URI);
     let e = sign_in(&auth, "alice").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidCredentials, "{e}");
     let failed = audited(&auth, AuditKind::ProviderFailed);
@@ -387,7 +285,7 @@ fn a_key_rotation_at_the_provider_is_followed_and_a_foreign_signature_refused(b:
 
 fn an_account_with_totp_still_answers_mfa_required(b: Backend) {
     let env = Env::on(b);
-    let op = OpenIdProvider::start();
+    let op = OpenIdProvider::start(REDIRECT_URI);
     let auth = engine(&env, &op, |_| {});
     let alice = sign_in(&auth, "alice").unwrap().user;
     let enrollment = auth.enroll_totp(alice.id).unwrap();
@@ -408,7 +306,7 @@ fn an_account_with_totp_still_answers_mfa_required(b: Backend) {
 
 fn a_signed_in_user_links_and_unlinks_identities(b: Backend) {
     let env = Env::on(b);
-    let op = OpenIdProvider::start();
+    let op = OpenIdProvider::start(REDIRECT_URI);
     let auth = engine(&env, &op, |_| {});
     let ada = user(&auth, "ada");
     let start = auth.start_oidc_link(ada.id, PROVIDER).unwrap();

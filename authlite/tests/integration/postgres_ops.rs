@@ -63,14 +63,15 @@ pg_test! {
         let session = login(&auth, "ada");
         drop(auth);
         env.exec(
-            "DO $$ DECLARE t TEXT; BEGIN FOR t IN SELECT tablename FROM pg_tables \
+            "DROP TABLE oidc_flows; DROP TABLE identities; \
+             DO $$ DECLARE t TEXT; BEGIN FOR t IN SELECT tablename FROM pg_tables \
              WHERE schemaname = current_schema() AND tablename <> 'change_counter' LOOP \
              EXECUTE format('DROP TRIGGER authlite_changed ON %I', t); END LOOP; END $$; \
              DROP TABLE change_counter; DROP FUNCTION authlite_changed(); \
              UPDATE schema_version SET version = 9",
         );
         let auth = Auth::open_with(fresh_config(&env)).unwrap();
-        assert_eq!(env.int("SELECT max(version) FROM schema_version"), 10);
+        assert_eq!(env.int("SELECT max(version) FROM schema_version"), 11);
         assert!(env.texts(UNTRIGGERED).is_empty());
         auth.validate(&session.access_token).unwrap();
         revoke_all_by_sql(&env);
