@@ -1,8 +1,11 @@
 //! A complete small service on authlite-axum: register, login (the refresh token in an
 //! `HttpOnly; Secure; SameSite=Strict` `__Host-` cookie), refresh by the cookie (same-origin
-//! requests only), logout, `/me`, an admin-only route, and passkeys: the four ceremonies
+//! requests only), logout, `/me`, an admin-only route, passkeys: the four ceremonies
 //! (`authlite_axum::passkey_routes` under `/passkeys`) and a page at `/` that registers and
-//! signs in with one (plain HTML and a little JavaScript, no build step).
+//! signs in with one (plain HTML and a little JavaScript, no build step), and "Sign in with
+//! <provider>" (`authlite_axum::oidc_routes` under `/auth/oidc`) for the OpenID provider in
+//! `AUTHLITE_OIDC_ISSUER` / `_CLIENT_ID` / `_CLIENT_SECRET` / `_NAME` (see
+//! [`provider_from_env`]; register `<origin>/auth/oidc/<name>/callback` there).
 //!
 //! Cookies are `Secure`: serve it behind TLS (a TLS-terminating proxy is the usual setup).
 //! On a developer's machine over plain HTTP, pass `--insecure-dev-http` as the third
@@ -23,10 +26,12 @@
 use std::net::SocketAddr;
 use std::time::SystemTime;
 
-use authlite::{Auth, Claims, Config, NewUser, Principal, RelyingParty, Session, User};
+use authlite::{
+    Auth, Claims, Config, IdentityProvider, NewUser, Principal, RelyingParty, Session, User,
+};
 use authlite_axum::{
     ActiveOrganization, ApiError, Authenticated, Client, JsonBody, RefreshCookie, bearer, blocking,
-    passkey_routes, require_org_permission, require_role, signed_in,
+    oidc_routes, passkey_routes, require_org_permission, require_role, signed_in,
 };
 use axum::extract::{FromRef, State};
 use axum::http::header::SET_COOKIE;
@@ -67,6 +72,22 @@ pub fn relying_party(origin: &str) -> Result<RelyingParty, String> {
     Ok(RelyingParty::new(host, "authlite example", [origin]))
 }
 
+/// "Sign in with <provider>": the provider in `AUTHLITE_OIDC_ISSUER`,
+/// `AUTHLITE_OIDC_CLIENT_ID` and `AUTHLITE_OIDC_CLIENT_SECRET` (optional), named
+/// `AUTHLITE_OIDC_NAME` (default `provider`), its callback under `origin`. None without an
+/// issuer.
+pub fn provider_from_env(origin: &str) -> Option<IdentityProvider> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let issuer = var("AUTHLITE_OIDC_ISSUER")?;
+    let name = var("AUTHLITE_OIDC_NAME").unwrap_or_else(|| "provider".into());
+    let client_id = var("AUTHLITE_OIDC_CLIENT_ID").unwrap_or_default();
+    let redirect = format!("{origin}/auth/oidc/{name}/callback");
+    Some(IdentityProvider {
+        client_secret: var("AUTHLITE_OIDC_CLIENT_SECRET"),
+        ..IdentityProvider::new(name, issuer, client_id, redirect)
+    })
+}
+
 /// The service's routes.
 pub fn app(state: AppState) -> Router {
     Router::new()
@@ -82,6 +103,7 @@ pub fn app(state: AppState) -> Router {
         .route("/org/switch", post(switch_org))
         .route("/org/invoices", get(org_invoices))
         .nest("/passkeys", passkey_routes())
+        .nest("/auth/oidc", oidc_routes("/"))
         .with_state(state)
 }
 
@@ -235,7 +257,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let rp = relying_party(&origin)?;
-    let auth = Auth::open_with(Config { relying_party: Some(rp), ..Config::new(db) })?;
+    let identity_providers = provider_from_env(&origin).into_iter().collect();
+    let config = Config { relying_party: Some(rp), identity_providers, ..Config::new(db) };
+    let auth = Auth::open_with(config)?;
     auth.declare_role("admin", &[("*", "*")])?;
     let state = AppState { auth, cookie };
     let listener = tokio::net::TcpListener::bind(addr).await?;

@@ -51,10 +51,16 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(feature = "oidc")]
+mod oidc;
 #[cfg(feature = "passkeys")]
 mod passkeys;
+mod session;
+#[cfg(feature = "oidc")]
+pub use oidc::{LinkStarted, oidc_routes};
 #[cfg(feature = "passkeys")]
-pub use passkeys::{Finish, LoginStart, NewPasskey, SignedIn, Started, passkey_routes, signed_in};
+pub use passkeys::{Finish, LoginStart, NewPasskey, Started, passkey_routes};
+pub use session::{SignedIn, signed_in};
 
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
@@ -274,6 +280,11 @@ impl RefreshCookie {
     /// proxy terminating TLS is exactly where `Secure` belongs.
     pub const fn insecure_dev_http() -> RefreshCookie {
         RefreshCookie { secure: false }
+    }
+
+    /// Whether the cookie is `Secure` (and `__Host-` prefixed).
+    pub fn is_secure(&self) -> bool {
+        self.secure
     }
 
     /// The cookie's name.

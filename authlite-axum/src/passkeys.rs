@@ -1,16 +1,15 @@
 //! Passkeys over HTTP with no glue of the application's own: [`passkey_routes`] answers the
 //! four WebAuthn ceremonies, taking and returning the browser's JSON untouched.
 
-use authlite::{Auth, Login, PasskeyInfo, PasskeyLogin};
+use authlite::{Auth, PasskeyInfo, PasskeyLogin};
 use axum::extract::{FromRef, State};
-use axum::http::header::SET_COOKIE;
-use axum::response::{AppendHeaders, IntoResponse};
+use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{ApiError, Authenticated, Client, JsonBody, RefreshCookie, blocking};
+use crate::{ApiError, Authenticated, Client, JsonBody, RefreshCookie, blocking, signed_in};
 
 /// The four ceremonies, to nest under a prefix (`/passkeys` below; the state must give an
 /// [`Auth`] and a [`RefreshCookie`] through `FromRef`):
@@ -100,29 +99,6 @@ pub struct LoginStart {
     pub username: Option<String>,
     /// Answer this second-factor challenge.
     pub mfa_challenge: Option<String>,
-}
-
-/// A sign-in's answer (the refresh token travels only in the [`RefreshCookie`]).
-#[derive(Debug, Serialize, Deserialize)]
-pub struct SignedIn {
-    /// The access token, for `Authorization: Bearer`.
-    pub access_token: String,
-    /// When it expires, in milliseconds since the Unix epoch.
-    pub access_expires_at: u128,
-}
-
-/// The answer to a sign-in: [`SignedIn`] as JSON and the refresh token in `cookie`.
-/// The one way this crate's routes (and the example service's password login) answer a
-/// successful sign-in.
-pub fn signed_in(cookie: &RefreshCookie, login: Login) -> impl IntoResponse + use<> {
-    // The session's idle expiry bounds the refresh token.
-    let set = cookie.set(&login.refresh_token, login.session.idle_expires_at);
-    let expires = login.access_expires_at.duration_since(std::time::UNIX_EPOCH);
-    let body = SignedIn {
-        access_token: login.access_token,
-        access_expires_at: expires.map_or(0, |d| d.as_millis()),
-    };
-    (AppendHeaders([(SET_COOKIE, set)]), Json(body))
 }
 
 fn started(ceremony: authlite::PasskeyCeremony) -> Result<Json<Started>, ApiError> {

@@ -405,3 +405,88 @@ both_backends!(
     a_locked_account_answers_429_with_retry_after,
     the_active_organization_reaches_handlers_and_guards_its_routes,
 );
+
+#[path = "../../authlite/tests/oidc-provider/harness.rs"]
+#[allow(dead_code)]
+mod harness;
+
+/// "Sign in with <provider>" through the example service and a real OpenID provider
+/// (`oidc-provider` on node): the login route sends the browser to the provider with the
+/// flow cookie set; the provider's redirect to the callback, without that cookie, signs
+/// nobody in; with it, the callback sets the refresh cookie and the session says how it
+/// signed in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(authlite_oidc_tests),
+    ignore = "needs node on PATH and `npm ci` in authlite/tests/oidc-provider"
+)]
+async fn sign_in_with_a_provider_through_the_example_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let redirect = format!("{base}/auth/oidc/test/callback");
+    let uri = redirect.clone();
+    let op =
+        tokio::task::spawn_blocking(move || harness::OpenIdProvider::start(&uri)).await.unwrap();
+    let provider = authlite::IdentityProvider {
+        client_secret: Some(harness::CLIENT_SECRET.into()),
+        ..authlite::IdentityProvider::new("test", op.issuer(), harness::CLIENT_ID, &redirect)
+    };
+    // The system clock: the provider signs with the real time.
+    let config = Config {
+        pbkdf2_iterations: 1_000,
+        identity_providers: vec![provider],
+        ..Config::new(dir.path().join("service.db"))
+    };
+    let auth = Auth::open_with(config).unwrap();
+    let state = AppState { auth: auth.clone(), cookie: RefreshCookie::default() };
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, service).await.unwrap() });
+    let http =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+
+    let names: Vec<String> =
+        http.get(format!("{base}/auth/oidc")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(names, ["test"]);
+    let res = http.get(format!("{base}/auth/oidc/test/login")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let to_provider = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(to_provider.starts_with(&op.issuer()), "{to_provider}");
+    let set = res.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(set.starts_with("__Host-authlite-oidc=login."), "{set}");
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Secure"));
+    let flow_cookie = set.split(';').next().unwrap().to_owned();
+
+    let back =
+        tokio::task::spawn_blocking(move || harness::browse(&to_provider, "alice", &redirect))
+            .await
+            .unwrap();
+    // The callback in a browser without the flow cookie: back to the page with an error.
+    let res = http.get(back.as_str()).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/#error=invalid_token");
+    // With it: signed in, the refresh cookie set, the flow cookie cleared.
+    let res = http.get(back.as_str()).header(COOKIE, &flow_cookie).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/");
+    let cookies: Vec<&str> =
+        res.headers().get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap()).collect();
+    assert!(cookies.iter().any(|c| c.starts_with("__Host-authlite-oidc=;")), "{cookies:?}");
+    let refresh = cookies.iter().find(|c| c.starts_with("__Host-authlite-refresh=")).unwrap();
+    assert!(refresh.contains("; HttpOnly") && refresh.contains("; Secure"), "{refresh}");
+    let refresh = refresh.split(';').next().unwrap().to_owned();
+    let res = http.post(format!("{base}/refresh")).header(COOKIE, &refresh).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let tokens: Tokens = res.json().await.unwrap();
+    let res = http
+        .get(format!("{base}/me/session"))
+        .header(AUTHORIZATION, format!("Bearer {}", tokens.access_token))
+        .send()
+        .await
+        .unwrap();
+    let session: Value = res.json().await.unwrap();
+    assert_eq!(session["method"], json!({ "provider": "test" }), "{session}");
+    // The same callback again: the flow is spent.
+    let res = http.get(back.as_str()).header(COOKIE, &flow_cookie).send().await.unwrap();
+    assert_eq!(res.headers()["location"], "/#error=invalid_token");
+}
