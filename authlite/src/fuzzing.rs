@@ -45,3 +45,22 @@ pub fn verify_password(raw: &str, stored: &str) -> Result<bool> {
 pub fn cheap_password_hashing() {
     password::fuzz::cheapen();
 }
+
+/// Whether a provider callback's `state` and browser secret have the issued shape.
+pub fn oidc_flow(state: &str, browser_secret: &str) -> bool {
+    crate::crypto::secret::parse_parts(state, browser_secret, "malformed").is_ok()
+}
+
+/// Whether `id_token` verifies for `provider` as described by the discovery document
+/// `metadata` and key set `jwks` (all as a provider would send them), at `now`.
+#[cfg(feature = "oidc")]
+pub fn oidc_id_token(
+    provider: &crate::values::identity::IdentityProvider,
+    metadata: &[u8],
+    jwks: &[u8],
+    id_token: &str,
+    nonce: &str,
+    now: std::time::SystemTime,
+) -> bool {
+    crate::crypto::oidc::fuzz_verify(provider, metadata, jwks, id_token, nonce, now)
+}

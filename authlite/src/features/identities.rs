@@ -113,28 +113,34 @@ impl Engine {
         Ok(Taken::Live(row))
     }
 
-    /// Takes the flow in a transaction of its own (committed, so it is spent before the
-    /// provider is asked), then redeems `code` at its provider.
-    pub(super) fn redeem_flow(
+    /// Spends the flow in a transaction of its own (committed, so it is used up before
+    /// the provider is asked). `judge` sees the flow, or why it is refused, inside that
+    /// transaction: it may count the failure, or refuse a live flow (`Some(error)`).
+    pub(super) fn spend_flow(
         &self,
         presented: &Presented<'_>,
         kind: FlowKind,
-        code: &str,
-        refused: impl FnOnce(&Tx<'_, '_>, &Error, Option<UserId>) -> Result<()>,
-    ) -> Result<(FlowRow, Redeemed)> {
-        let flow = self.write_settled(|tx| match self.take_flow(tx, presented, kind)? {
-            Taken::Live(row) => Ok(Settled::Done(row)),
+        judge: impl FnOnce(&Tx<'_, '_>, std::result::Result<&FlowRow, &Error>) -> Result<Option<Error>>,
+    ) -> Result<FlowRow> {
+        self.write_settled(|tx| match self.take_flow(tx, presented, kind)? {
+            Taken::Live(row) => match judge(tx, Ok(&row))? {
+                Some(refused) => Ok(Settled::Refused(refused)),
+                None => Ok(Settled::Done(row)),
+            },
             Taken::Refused(e, user) => {
                 let detail = format!("flow refused: {e}");
                 tx.audit(AuditKind::ProviderFailed, Record::about(user).detail(detail))?;
-                refused(tx, &e, user)?;
+                judge(tx, Err(&e))?;
                 Ok(Settled::Refused(e))
             }
-        })?;
+        })
+    }
+
+    /// Redeems `code` at the flow's provider (a network call: never inside a transaction).
+    pub(super) fn redeem_code(&self, flow: &FlowRow, code: &str) -> Result<Redeemed> {
         let provider = self.provider(&flow.provider)?;
         let now = self.config.clock.now();
-        let redeemed = provider.redeem(code, &flow.pkce_verifier, &flow.nonce, now);
-        Ok((flow, redeemed))
+        Ok(provider.redeem(code, &flow.pkce_verifier, &flow.nonce, now))
     }
 
     pub(crate) fn start_oidc_link(&self, user: UserId, provider: &str) -> Result<OidcStart> {
@@ -148,9 +154,9 @@ impl Engine {
         code: &str,
     ) -> Result<Identity> {
         let presented = parse_flow(state, browser_secret)?;
-        let (flow, redeemed) =
-            self.redeem_flow(&presented, FlowKind::Link, code, |_, _, _| Ok(()))?;
+        let flow = self.spend_flow(&presented, FlowKind::Link, |_, _| Ok(None))?;
         let user = flow.user.ok_or_else(invalid_flow)?;
+        let redeemed = self.redeem_code(&flow, code)?;
         self.write_settled(|tx| {
             let asserted = match redeemed {
                 Ok(asserted) => asserted,

@@ -105,7 +105,32 @@ oidc_tests!(
     a_key_rotation_at_the_provider_is_followed_and_a_foreign_signature_refused,
     an_account_with_totp_still_answers_mfa_required,
     a_signed_in_user_links_and_unlinks_identities,
+    a_throttled_address_is_refused_before_the_provider_is_asked,
 );
+
+fn a_throttled_address_is_refused_before_the_provider_is_asked(b: Backend) {
+    let env = Env::on(b);
+    let op = OpenIdProvider::start(REDIRECT_URI);
+    let auth = engine(&env, &op, |c| c.address_max_failures = 2);
+    let from = ClientInfo { ip: Some("203.0.113.9".into()), user_agent: None };
+    // Two callbacks with another browser's secret from the address.
+    for _ in 0..2 {
+        let (forged, other) =
+            (auth.start_oidc_login(PROVIDER).unwrap(), auth.start_oidc_login(PROVIDER).unwrap());
+        let e = auth.finish_oidc_login(&other.browser_secret, &forged.state, "code", &from);
+        assert_eq!(e.unwrap_err().kind(), ErrorKind::InvalidToken);
+    }
+    let start = auth.start_oidc_login(PROVIDER).unwrap();
+    let (state, code) = authorize(&start, "alice");
+    let e = auth.finish_oidc_login(&start.browser_secret, &state, &code, &from).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RateLimited, "{e}");
+    assert!(auth.find_user("alice").is_err(), "the code was never redeemed");
+    // Another address is not held back.
+    let other = ClientInfo { ip: Some("198.51.100.4".into()), user_agent: None };
+    let start = auth.start_oidc_login(PROVIDER).unwrap();
+    let (state, code) = authorize(&start, "alice");
+    auth.finish_oidc_login(&start.browser_secret, &state, &code, &other).unwrap();
+}
 
 fn a_first_sign_in_creates_a_passwordless_account_and_the_next_signs_in_to_it(b: Backend) {
     let env = Env::on(b);

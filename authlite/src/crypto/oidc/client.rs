@@ -243,6 +243,28 @@ impl Provider {
     }
 }
 
+/// For the fuzz target: `id_token` verified against the provider `config` described by
+/// the discovery document `metadata` and the key set `jwks` (all outside input); whether
+/// it passed. Never a panic.
+#[cfg(fuzzing)]
+pub(crate) fn fuzz_verify(
+    config: &IdentityProvider,
+    metadata: &[u8],
+    jwks: &[u8],
+    id_token: &str,
+    nonce: &str,
+    now: SystemTime,
+) -> bool {
+    let Ok(provider) = Provider::new(config, super::HTTP_TIMEOUT) else { return false };
+    let Ok(metadata) = serde_json::from_slice::<CoreProviderMetadata>(metadata) else {
+        return false;
+    };
+    let Ok(keys) = serde_json::from_slice::<CoreJsonWebKeySet>(jwks) else { return false };
+    let Ok(id_token) = id_token.parse::<CoreIdToken>() else { return false };
+    let metadata = metadata.set_jwks(keys);
+    provider.verified(&metadata, &id_token, &Nonce::new(nonce.to_owned()), now).is_ok()
+}
+
 /// `iat` not ahead of us by more than the skew, nor older than a flow lives.
 fn issued_in_time(iat: DateTime<Utc>, now: DateTime<Utc>) -> std::result::Result<(), String> {
     let skew = chrono::Duration::from_std(SKEW).unwrap_or_default();

@@ -16,6 +16,8 @@
 mod client;
 #[cfg(feature = "oidc")]
 mod http;
+#[cfg(all(feature = "oidc", fuzzing))]
+pub(crate) use client::fuzz_verify;
 #[cfg(feature = "oidc")]
 pub(crate) use client::{Provider, Providers};
 

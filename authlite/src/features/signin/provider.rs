@@ -50,12 +50,17 @@ impl Engine {
         client: &ClientInfo,
     ) -> Result<Login> {
         let presented = parse_flow(state, browser_secret)?;
-        // A refused flow counts toward the address (keyed by the state presented).
+        // Stage 2 before the provider is asked: the address may not be throttled. A refused
+        // flow counts toward the address (its own counter keyed by the state presented).
         let flow_attempt = Attempt::named(None, None, state, client);
-        let count = |tx: &Tx<'_, '_>, e: &Error, _: Option<UserId>| {
-            self.first_factor_failed(tx, &flow_attempt, &format!("provider: {e}")).map(drop)
-        };
-        let (flow, redeemed) = self.redeem_flow(&presented, FlowKind::Login, code, count)?;
+        let flow = self.spend_flow(&presented, FlowKind::Login, |tx, flow| match flow {
+            Ok(_) => self.refused(tx, &flow_attempt),
+            Err(e) => {
+                self.first_factor_failed(tx, &flow_attempt, &format!("provider: {e}"))?;
+                Ok(None)
+            }
+        })?;
+        let redeemed = self.redeem_code(&flow, code)?;
         let config = self.provider(&flow.provider)?.config().clone();
         self.write_settled(|tx| {
             let asserted = match redeemed {
