@@ -170,10 +170,12 @@ impl Engine {
             }
             match tx.identity_by_subject(&asserted.issuer, &asserted.subject)? {
                 Some(linked) if linked.user_id == user => Ok(Settled::Done(linked)),
-                Some(_) => Err(Error::new(
-                    ErrorKind::Conflict,
-                    "that identity is linked to another account",
-                )),
+                Some(other) => {
+                    let detail = format!("{} is linked to another account", other.id);
+                    tx.audit(AuditKind::ProviderFailed, Record::user(user).detail(detail))?;
+                    let message = "that identity is linked to another account";
+                    Ok(Settled::Refused(Error::new(ErrorKind::Conflict, message)))
+                }
                 None => {
                     let id = link(tx, user, &flow.provider, &asserted, "by the signed-in user")?;
                     Ok(Settled::Done(load(tx, id)?))
