@@ -162,6 +162,13 @@ pub(super) enum Settled<T> {
     Refused(Error),
 }
 
+/// What taking a stored single-use ceremony (a passkey ceremony, a provider flow) found.
+pub(super) enum Taken<R> {
+    Live(R),
+    /// Not finishable: why, and the account it was started for, if any.
+    Refused(Error, Option<UserId>),
+}
+
 /// A write transaction that can record audit events; they are published to subscribers
 /// only once it has committed.
 pub(crate) struct Tx<'t, 'c> {

@@ -10,7 +10,7 @@
 //! asked, and refused after 10 minutes; its `nonce` and PKCE verifier are what the provider
 //! must match.
 
-use super::engine::{Engine, Record, Settled, Tx, require_user, user_not_found};
+use super::engine::{Engine, Record, Settled, Taken, Tx, require_user, user_not_found};
 use super::lifecycle::{self, AccountEvent};
 use crate::crypto::oidc::{Asserted, FLOW_TTL, Provider, Rejected};
 use crate::crypto::random;
@@ -33,13 +33,6 @@ fn invalid_flow() -> Error {
 
 fn not_found() -> Error {
     Error::new(ErrorKind::NotFound, "no such identity")
-}
-
-/// What [`Engine::take_flow`] found.
-pub(super) enum Taken {
-    Live(FlowRow),
-    /// Not finishable: why, and the account it was started for, if any.
-    Refused(Error, Option<UserId>),
 }
 
 /// What a finished flow's provider asserted, or why it could not.
@@ -97,7 +90,7 @@ impl Engine {
         tx: &Tx<'_, '_>,
         presented: &Presented<'_>,
         kind: FlowKind,
-    ) -> Result<Taken> {
+    ) -> Result<Taken<FlowRow>> {
         let row = match tx.oidc_flow(presented.selector)? {
             Some(row) => row,
             None => return Ok(Taken::Refused(invalid_flow(), None)),

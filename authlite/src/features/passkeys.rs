@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use super::engine::{Engine, Record, Settled, Tx, require_user, user_not_found};
+use super::engine::{Engine, Record, Settled, Taken, Tx, require_user, user_not_found};
 use super::lifecycle::{self, AccountEvent};
 use crate::crypto::passkey::{Rejected, Verifier};
 use crate::crypto::random;
@@ -31,13 +31,6 @@ const HANDLE_LEN: usize = 16;
 
 fn not_found() -> Error {
     Error::new(ErrorKind::NotFound, "no such passkey")
-}
-
-/// What [`Engine::take_ceremony`] found.
-pub(super) enum Taken {
-    Live(CeremonyRow),
-    /// Not finishable: why, and the account it was started for, if any.
-    Refused(Error, Option<UserId>),
 }
 
 pub(super) fn invalid_ceremony() -> Error {
@@ -73,7 +66,7 @@ impl Engine {
         tx: &Tx<'_, '_>,
         presented: &Presented<'_>,
         accept: &[CeremonyKind],
-    ) -> Result<Taken> {
+    ) -> Result<Taken<CeremonyRow>> {
         let row = match tx.ceremony(presented.selector)? {
             Some(row) if presented.matches(&row.secret_hash) => row,
             _ => return Ok(Taken::Refused(invalid_ceremony(), None)),
