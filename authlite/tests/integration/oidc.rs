@@ -106,7 +106,27 @@ oidc_tests!(
     an_account_with_totp_still_answers_mfa_required,
     a_signed_in_user_links_and_unlinks_identities,
     a_throttled_address_is_refused_before_the_provider_is_asked,
+    a_locked_account_gains_no_link_by_email,
 );
+
+fn a_locked_account_gains_no_link_by_email(b: Backend) {
+    let env = Env::on(b);
+    let op = OpenIdProvider::start(REDIRECT_URI);
+    let auth = engine(&env, &op, |c| c.lockout_threshold = 2);
+    let bob = auth.register(NewUser::new("bob", PASSWORD).email("bob@example.com")).unwrap();
+    let token = auth.email_verification_token(bob.id).unwrap();
+    auth.verify_email(&token).unwrap();
+    for _ in 0..2 {
+        let e = auth.login("bob", "wrong password!", &ClientInfo::default()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidCredentials);
+    }
+    let e = sign_in(&auth, "bob").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AccountLocked, "{e}");
+    assert!(auth.identities(bob.id).unwrap().is_empty(), "no link while locked");
+    // Once the lockout has passed, the same sign-in links and signs in.
+    env.clock.advance(Duration::from_secs(61));
+    assert_eq!(sign_in(&auth, "bob").unwrap().user.id, bob.id);
+}
 
 fn a_throttled_address_is_refused_before_the_provider_is_asked(b: Backend) {
     let env = Env::on(b);

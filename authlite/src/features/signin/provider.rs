@@ -90,9 +90,10 @@ impl Engine {
                     tx.identity_used(identity.id, asserted.email.as_deref(), tx.now())?;
                     identity.user_id
                 }
-                None => match self.account_for(tx, &config, &asserted)? {
-                    Some(user) => user,
-                    None => {
+                None => match self.account_for(tx, &config, &asserted, client)? {
+                    Settled::Done(Some(user)) => user,
+                    Settled::Refused(refused) => return Ok(Settled::Refused(refused)),
+                    Settled::Done(None) => {
                         let detail =
                             "no account is linked to this identity (oidc_auto_register is off)";
                         tx.audit(AuditKind::ProviderFailed, attempt.record().detail(detail))?;
@@ -106,13 +107,15 @@ impl Engine {
     }
 
     /// The account a new identity joins (the table in the module docs), linked; `None`
-    /// when none matches and accounts are not created.
+    /// when none matches and accounts are not created. An existing account is judged
+    /// first (stage 2: its lockouts), so a locked account gains no link.
     fn account_for(
         &self,
         tx: &Tx<'_, '_>,
         provider: &IdentityProvider,
         asserted: &Asserted,
-    ) -> Result<Option<UserId>> {
+        client: &ClientInfo,
+    ) -> Result<Settled<Option<UserId>>> {
         let email = asserted.email.as_deref().and_then(|e| names::email(e).ok());
         if provider.link_verified_email && asserted.email_verified {
             let owner = match &email {
@@ -123,13 +126,16 @@ impl Engine {
                 && owner.email_verified_at.is_some()
                 && owner.kind == AccountKind::Person
             {
+                if let Some(refused) = self.refused(tx, &Attempt::of(owner.id, client))? {
+                    return Ok(Settled::Refused(refused));
+                }
                 let how = "by verified email";
                 link(tx, owner.id, &provider.name, asserted, how)?;
-                return Ok(Some(owner.id));
+                return Ok(Settled::Done(Some(owner.id)));
             }
         }
         if !self.config.oidc_auto_register {
-            return Ok(None);
+            return Ok(Settled::Done(None));
         }
         let email = match email {
             Some(email) if !tx.email_taken(&email.key, None)? => Some(email),
@@ -149,7 +155,7 @@ impl Engine {
             tx.set_email_verified(id, tx.now())?;
         }
         link(tx, id, &provider.name, asserted, "a new account")?;
-        Ok(Some(id))
+        Ok(Settled::Done(Some(id)))
     }
 }
 
