@@ -322,13 +322,23 @@ impl RefreshCookie {
     /// the cookie appears more than once (one of them was planted).
     pub fn read<'h>(&self, headers: &'h HeaderMap) -> Result<Option<&'h str>, ApiError> {
         same_origin(headers)?;
-        let mut found = cookies(headers).filter(|(key, _)| *key == self.name()).map(|(_, v)| v);
-        let first = found.next();
-        if found.next().is_some() {
-            return Err(ApiError::InvalidRequest("the refresh cookie appears more than once"));
-        }
-        Ok(first)
+        single_cookie(headers, self.name(), "the refresh cookie appears more than once")
     }
+}
+
+/// The value of the cookie `name`, if the request has it; `InvalidRequest(twice)` when it
+/// appears more than once (one of them was planted).
+fn single_cookie<'h>(
+    headers: &'h HeaderMap,
+    name: &str,
+    twice: &'static str,
+) -> Result<Option<&'h str>, ApiError> {
+    let mut found = cookies(headers).filter(|(key, _)| *key == name).map(|(_, v)| v);
+    let first = found.next();
+    if found.next().is_some() {
+        return Err(ApiError::InvalidRequest(twice));
+    }
+    Ok(first)
 }
 
 /// Every `name=value` pair of the request's `Cookie` headers.

@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use crate::{ApiError, Authenticated, Client, RefreshCookie, blocking, cookies};
+use crate::{ApiError, Authenticated, Client, RefreshCookie, blocking, single_cookie};
 
 /// How long the flow cookie lives: the engine's flow lifetime.
 const FLOW_MAX_AGE: u64 = 10 * 60;
@@ -129,12 +129,8 @@ async fn callback(
     Query(query): Query<Callback>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let name = flow_cookie_name(&cookie);
-    let mut found = cookies(&headers).filter(|(key, _)| *key == name).map(|(_, v)| v);
-    let (flow, twice) = (found.next(), found.next().is_some());
-    if twice {
-        return Err(ApiError::InvalidRequest("the flow cookie appears more than once"));
-    }
+    let twice = "the flow cookie appears more than once";
+    let flow = single_cookie(&headers, flow_cookie_name(&cookie), twice)?;
     let clear = flow_cookie_header(&cookie, "", 0);
     let land = |fragment: String, extra: Option<HeaderValue>| {
         let location =

@@ -231,15 +231,15 @@ pub(super) fn provider_failed(
     user: Option<UserId>,
     rejected: Rejected,
 ) -> Result<Error> {
-    let (kind, why) = match rejected {
-        Rejected::Invalid(why) => (ErrorKind::InvalidCredentials, why),
-        Rejected::Unavailable(why) => (ErrorKind::Internal, format!("provider unavailable: {why}")),
+    let (why, error) = match rejected {
+        Rejected::Invalid(why) => (why, Error::from_kind(ErrorKind::InvalidCredentials)),
+        Rejected::Unavailable(why) => {
+            let why = format!("provider unavailable: {why}");
+            (why.clone(), Error::new(ErrorKind::Internal, why))
+        }
     };
-    tx.audit(AuditKind::ProviderFailed, Record::about(user).detail(why.clone()))?;
-    Ok(match kind {
-        ErrorKind::InvalidCredentials => Error::from_kind(kind),
-        _ => Error::new(kind, why),
-    })
+    tx.audit(AuditKind::ProviderFailed, Record::about(user).detail(why))?;
+    Ok(error)
 }
 
 /// The flow a callback names: its `state` and the browser's secret (anything that is not

@@ -61,6 +61,13 @@ fn sign_in(auth: &Auth, login: &str) -> authlite::Result<authlite::Login> {
     auth.finish_oidc_login(&start.browser_secret, &state, &code, &ClientInfo::default())
 }
 
+/// An account with a password and a verified email.
+fn verified(auth: &Auth, name: &str, email: &str) -> authlite::User {
+    let user = auth.register(NewUser::new(name, PASSWORD).email(email)).unwrap();
+    let token = auth.email_verification_token(user.id).unwrap();
+    auth.verify_email(&token).unwrap()
+}
+
 fn audited(auth: &Auth, kind: AuditKind) -> Vec<authlite::AuditEvent> {
     auth.audit(&AuditQuery { kind: Some(kind), ..AuditQuery::default() }).unwrap()
 }
@@ -113,9 +120,7 @@ fn a_locked_account_gains_no_link_by_email(b: Backend) {
     let env = Env::on(b);
     let op = OpenIdProvider::start(REDIRECT_URI);
     let auth = engine(&env, &op, |c| c.lockout_threshold = 2);
-    let bob = auth.register(NewUser::new("bob", PASSWORD).email("bob@example.com")).unwrap();
-    let token = auth.email_verification_token(bob.id).unwrap();
-    auth.verify_email(&token).unwrap();
+    let bob = verified(&auth, "bob", "bob@example.com");
     for _ in 0..2 {
         let e = auth.login("bob", "wrong password!", &ClientInfo::default()).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidCredentials);
@@ -190,9 +195,7 @@ fn a_provider_verified_email_links_only_to_an_account_whose_email_is_verified(b:
     let op = OpenIdProvider::start(REDIRECT_URI);
     let auth = engine(&env, &op, |_| {});
     // bob@example.com verified here, and by the provider: linked.
-    let bob = auth.register(NewUser::new("bob", PASSWORD).email("bob@example.com")).unwrap();
-    let token = auth.email_verification_token(bob.id).unwrap();
-    auth.verify_email(&token).unwrap();
+    let bob = verified(&auth, "bob", "bob@example.com");
     let login = sign_in(&auth, "bob").unwrap();
     assert_eq!(login.user.id, bob.id, "linked by a verified email on both sides");
     let linked = audited(&auth, AuditKind::IdentityLinked);
@@ -207,9 +210,7 @@ fn a_provider_verified_email_links_only_to_an_account_whose_email_is_verified(b:
     assert!(auth.identities(alice.id).unwrap().is_empty());
 
     // carol@example.com verified here, but the provider says unverified: not linked.
-    let carol = auth.register(NewUser::new("carol", PASSWORD).email("carol@example.com")).unwrap();
-    let token = auth.email_verification_token(carol.id).unwrap();
-    auth.verify_email(&token).unwrap();
+    let carol = verified(&auth, "carol", "carol@example.com");
     let login = sign_in(&auth, "carol").unwrap();
     assert_ne!(login.user.id, carol.id, "an unverified claim never links");
     assert!(auth.identities(carol.id).unwrap().is_empty());
@@ -224,9 +225,7 @@ fn linking_by_email_can_be_turned_off(b: Backend) {
     let env = Env::on(b);
     let op = OpenIdProvider::start(REDIRECT_URI);
     let auth = engine(&env, &op, |c| c.identity_providers[0].link_verified_email = false);
-    let bob = auth.register(NewUser::new("bob", PASSWORD).email("bob@example.com")).unwrap();
-    let token = auth.email_verification_token(bob.id).unwrap();
-    auth.verify_email(&token).unwrap();
+    let bob = verified(&auth, "bob", "bob@example.com");
     let login = sign_in(&auth, "bob").unwrap();
     assert_ne!(login.user.id, bob.id);
     assert_ne!(login.user.username, "bob", "the name is taken: another is made up");
@@ -241,9 +240,7 @@ fn without_auto_registration_a_new_identity_is_not_found(b: Backend) {
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     assert!(auth.find_user("alice").is_err(), "no account was created");
     // Verified email linking still works.
-    let bob = auth.register(NewUser::new("bob", PASSWORD).email("bob@example.com")).unwrap();
-    let token = auth.email_verification_token(bob.id).unwrap();
-    auth.verify_email(&token).unwrap();
+    let bob = verified(&auth, "bob", "bob@example.com");
     assert_eq!(sign_in(&auth, "bob").unwrap().user.id, bob.id);
 }
 
